@@ -1,0 +1,36 @@
+//! Generates include/hilo.h from the Rust sources with cbindgen.
+//!
+//! The header is always written to OUT_DIR (the lib embeds it, so a test can
+//! compare it with the committed one). Outside CI it is also written to
+//! include/hilo.h, only when its content changed; under CI (env CI set) the
+//! committed header is left as it is, so a stale one fails the test.
+
+use std::env;
+use std::fs;
+use std::path::PathBuf;
+
+fn main() {
+    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets it"));
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-env-changed=CI");
+
+    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+        .expect("cbindgen.toml is readable");
+    let bindings = cbindgen::Builder::new()
+        .with_crate(&crate_dir)
+        .with_config(config)
+        .generate()
+        .expect("cbindgen generates the header");
+    let mut header = Vec::new();
+    bindings.write(&mut header);
+    fs::write(out_dir.join("hilo.h"), &header).expect("write OUT_DIR/hilo.h");
+
+    let in_ci = env::var_os("CI").is_some_and(|v| !v.is_empty());
+    let target = crate_dir.join("include").join("hilo.h");
+    if !in_ci && fs::read(&target).ok().as_deref() != Some(&header[..]) {
+        fs::create_dir_all(target.parent().expect("include/")).expect("create include/");
+        fs::write(&target, &header).expect("write include/hilo.h");
+    }
+}

@@ -1,0 +1,314 @@
+//! The C API of sections 1 to 4 of API.md: status texts, threads, names and
+//! identity, exit, stack size, version.
+
+use std::ffi::{c_char, c_int, c_void};
+
+use super::{answer, ffi_boundary, null_argument, required_str, status, HILO_EINTERNAL, HILO_OK};
+use crate::error;
+use crate::{current, exit, threads, timeout};
+
+/// A thread handle. 0 is never a valid handle, and a handle is never reused
+/// within a process: a released or random handle answers `HILO_ESRCH`.
+#[allow(non_camel_case_types)]
+pub type hilo_thread_t = u64;
+
+/// A thread's target: the same shape as a pthread start routine. Its return
+/// value is what `hilo_join` gives; a target may also end its thread with
+/// `pthread_exit(value)`, which counts as a normal end.
+#[allow(non_camel_case_types)]
+pub type hilo_fn = Option<unsafe extern "C-unwind" fn(arg: *mut c_void) -> *mut c_void>;
+
+/// Returns a static, human-readable text for a status code (`HILO_OK`,
+/// `HILO_EINVAL`, ...); an unknown code gives "unknown status code".
+/// Never NULL; the caller must not free it. Thread-safe.
+#[no_mangle]
+pub extern "C" fn hilo_strerror(status: c_int) -> *const c_char {
+    error::strerror(status).as_ptr().cast()
+}
+
+/// Returns a message about the last failing hilo call made by the calling
+/// thread, as specific as Python's text where Python has one (for example
+/// "threads can only be started once"), or "" when no call has failed yet on
+/// this thread. A successful call does not clear it. Never NULL; owned by
+/// hilo and valid until the calling thread's next hilo call or its end.
+#[no_mangle]
+pub extern "C" fn hilo_last_error() -> *const c_char {
+    ffi_boundary!(c"".as_ptr(), { error::last_error_ptr() })
+}
+
+/// Makes a thread that has not started yet; start it with `hilo_start`.
+///
+/// `target(arg)` runs on the new thread. `name` is copied; NULL or "" gives
+/// the default name "Thread-N", N from one process-wide counter that starts
+/// at 1 and advances only when a default name is made. The daemon flag is
+/// inherited from the calling thread (the main thread is not a daemon; a
+/// thread hilo did not create counts as one); change it with
+/// `hilo_set_daemon` before the start. On success the new handle is written to
+/// `*out`; the caller owns it and gives it up with `hilo_release`.
+///
+/// Returns `HILO_OK`; `HILO_EINVAL` when `target` or `out` is NULL (nothing
+/// is written); `HILO_EAGAIN` when too many thread records exist.
+#[no_mangle]
+pub extern "C" fn hilo_create(
+    target: hilo_fn,
+    arg: *mut c_void,
+    name: *const c_char,
+    out: *mut hilo_thread_t,
+) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, {
+        let Some(target) = target else {
+            return status(Err(null_argument("target")));
+        };
+        if out.is_null() {
+            return status(Err(null_argument("out")));
+        }
+        let name = if name.is_null() {
+            None
+        } else {
+            // SAFETY: a non-NULL name is a NUL-terminated C string (API.md 1).
+            Some(unsafe { std::ffi::CStr::from_ptr(name) })
+        };
+        match threads::create(target, arg, name) {
+            Ok(handle) => {
+                // SAFETY: `out` is non-NULL and points to a hilo_thread_t.
+                unsafe { out.write(handle) };
+                HILO_OK
+            }
+            Err(err) => error::record(&err),
+        }
+    })
+}
+
+/// Starts the thread: its target begins to run on a new OS thread, and
+/// `hilo_is_alive(t)` is 1 from the return of this call until the target has
+/// returned.
+///
+/// Returns `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
+/// `HILO_ESTATE` when it was started before, even if it has finished, or is
+/// the main thread or a dummy ("threads can only be started once");
+/// `HILO_EAGAIN` when the operating system refuses a thread (memory, limits):
+/// the thread then stays unstarted and a later start may succeed.
+#[no_mangle]
+pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, { status(threads::start(t)) })
+}
+
+/// Waits for the thread to finish, at most `timeout` seconds (negative or
+/// +infinity: forever, see `HILO_FOREVER`; 0: do not wait).
+///
+/// Returns `HILO_OK` once it has finished, writing the target's return value
+/// (or the value given to `pthread_exit`) to `*result` when `result` is not
+/// NULL. Any number of threads may join the same thread, at once or later;
+/// each gets `HILO_OK` and the same result. Joining the main thread returns
+/// `HILO_OK` (result NULL) once the process has begun to exit.
+///
+/// Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
+/// timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
+/// started") or a dummy ("cannot join a dummy thread"); `HILO_EDEADLK` for the
+/// calling thread itself ("cannot join current thread"); `HILO_EINVAL` for a
+/// NaN timeout; `HILO_ESRCH` for an unknown or released handle.
+#[no_mangle]
+pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_void) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, {
+        let joined = timeout::deadline(timeout).and_then(|deadline| threads::join(t, deadline));
+        match joined {
+            Ok(value) => {
+                if !result.is_null() {
+                    // SAFETY: a non-NULL `result` points to a void pointer.
+                    unsafe { result.write(value) };
+                }
+                HILO_OK
+            }
+            Err(err) => error::record(&err),
+        }
+    })
+}
+
+/// Returns 1 from a successful `hilo_start` until the target has returned,
+/// else 0 (unstarted or finished). The main thread and registered dummies
+/// are alive. `HILO_ESRCH` for an unknown or released handle. Lock-free.
+#[no_mangle]
+pub extern "C" fn hilo_is_alive(t: hilo_thread_t) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, { answer(threads::is_alive(t)) })
+}
+
+/// Sets whether the thread is a daemon: the process does not wait for daemon
+/// threads at exit. Only before the start.
+///
+/// Returns `HILO_OK`; `HILO_ESTATE` once started, even after it finished,
+/// and for the main thread and dummies ("cannot set daemon status of active
+/// thread"); `HILO_ESRCH` for an unknown or released handle.
+#[no_mangle]
+pub extern "C" fn hilo_set_daemon(t: hilo_thread_t, daemon: bool) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, { status(threads::set_daemon(t, daemon)) })
+}
+
+/// Returns 1 for a daemon thread, 0 for a non-daemon, `HILO_ESRCH` for an
+/// unknown or released handle. Lock-free.
+#[no_mangle]
+pub extern "C" fn hilo_is_daemon(t: hilo_thread_t) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, { answer(threads::is_daemon(t)) })
+}
+
+/// Gives the handle up, like `pthread_detach` plus free: the handle is
+/// invalid from then on (`HILO_ESRCH` everywhere). A running thread runs to
+/// its end, and a released non-daemon thread is still waited for at exit; an
+/// unstarted thread is simply discarded. hilo frees the record once it is
+/// both released and finished, so a program that releases its threads runs in
+/// bounded memory. A released thread is no longer listed by `hilo_enumerate`.
+///
+/// Returns `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
+/// `HILO_ESRCH` for an unknown or already released handle.
+#[no_mangle]
+pub extern "C" fn hilo_release(t: hilo_thread_t) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, { status(threads::release(t)) })
+}
+
+/// Renames the thread, at any time, also while it runs. The full name is
+/// copied and kept; the operating system's copy (`ps`, `top -H`, `gdb`,
+/// `/proc/<pid>/task/<tid>/comm`) follows it for a running thread, cut to 15
+/// bytes without splitting a UTF-8 character. "" is a valid name.
+///
+/// Returns `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
+/// unknown or released handle.
+#[no_mangle]
+pub extern "C" fn hilo_set_name(t: hilo_thread_t, name: *const c_char) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, {
+        // SAFETY: a non-NULL name is a NUL-terminated C string (API.md 1).
+        let name = unsafe { required_str(name, "name") };
+        status(name.and_then(|name| threads::set_name(t, name)))
+    })
+}
+
+/// Copies the thread's name into `buf` with `snprintf` rules: at most
+/// `size - 1` bytes and a terminating NUL; nothing is written when `size` is
+/// 0, and `buf` may then be NULL.
+///
+/// Returns the name's full length in bytes (without the NUL), which is
+/// `size` or more when the copy was cut; `HILO_EINVAL` when `buf` is NULL and
+/// `size` is not 0; `HILO_ESRCH` for an unknown or released handle.
+#[no_mangle]
+pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, {
+        if buf.is_null() && size != 0 {
+            return status(Err(null_argument("buf (with a non-zero size)")));
+        }
+        match threads::name(t) {
+            Ok(name) => {
+                let bytes = name.to_bytes();
+                if size > 0 {
+                    let n = bytes.len().min(size - 1);
+                    // SAFETY: `buf` is non-NULL and has room for `size` bytes;
+                    // n + 1 <= size.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), n);
+                        buf.add(n).write(0);
+                    }
+                }
+                c_int::try_from(bytes.len()).unwrap_or(c_int::MAX)
+            }
+            Err(err) => error::record(&err),
+        }
+    })
+}
+
+/// Returns the calling thread's name: "MainThread" on the process's initial
+/// thread, "Dummy-N" on a thread hilo did not create (registering it), the
+/// thread's name on a hilo thread. Never NULL; owned by hilo; valid until
+/// the same thread calls `hilo_current_name` again or ends. Costs a
+/// thread-local read on the common path: no lock, no system call.
+#[no_mangle]
+pub extern "C" fn hilo_current_name() -> *const c_char {
+    ffi_boundary!(c"".as_ptr(), { current::name() })
+}
+
+/// Returns the calling thread's handle; never 0. The first call on the main
+/// thread or on a thread hilo did not create registers it (the latter as a
+/// daemon "dummy" named "Dummy-N", which leaves the registry when that
+/// thread ends). Do not release the handle.
+#[no_mangle]
+pub extern "C" fn hilo_current() -> hilo_thread_t {
+    ffi_boundary!(0, { current::handle() })
+}
+
+/// Returns the handle of the main thread (the process's initial thread),
+/// from any thread; never 0.
+#[no_mangle]
+pub extern "C" fn hilo_main_thread() -> hilo_thread_t {
+    ffi_boundary!(0, { threads::main_handle() })
+}
+
+/// Returns the kernel thread id (Linux TID) once the thread has started; it
+/// stays readable after the thread has finished. 0 before the start.
+/// `HILO_ESRCH` for an unknown or released handle.
+#[no_mangle]
+pub extern "C" fn hilo_native_id(t: hilo_thread_t) -> i64 {
+    ffi_boundary!(i64::from(HILO_EINTERNAL), {
+        match threads::native_id(t) {
+            Ok(tid) => tid,
+            Err(err) => i64::from(error::record(&err)),
+        }
+    })
+}
+
+/// Returns how many threads are alive now: the main thread, registered
+/// dummies, and started, unfinished, unreleased hilo threads.
+#[no_mangle]
+pub extern "C" fn hilo_active_count() -> usize {
+    ffi_boundary!(0, { threads::active_count() })
+}
+
+/// Writes the handles of the threads alive now (as `hilo_active_count`
+/// counts them) to `buf`, at most `cap` of them, and returns how many are
+/// alive, which may exceed `cap`. `buf` may be NULL when `cap` is 0; a NULL
+/// `buf` with a non-zero `cap` writes nothing and returns the count.
+#[no_mangle]
+pub extern "C" fn hilo_enumerate(buf: *mut hilo_thread_t, cap: usize) -> usize {
+    ffi_boundary!(0, {
+        let alive = threads::alive();
+        if !buf.is_null() {
+            let n = alive.len().min(cap);
+            // SAFETY: a non-NULL `buf` has room for `cap` handles; n <= cap.
+            unsafe { std::ptr::copy_nonoverlapping(alive.as_ptr(), buf, n) };
+        }
+        alive.len()
+    })
+}
+
+/// Waits now, from any thread, for every started non-daemon thread that has
+/// not finished (released ones included, the calling thread excluded),
+/// including threads they start meanwhile, as the process does at exit; also
+/// lets threads joining the main thread return. Idempotent. For hosts whose
+/// own exit path runs before C's (an interpreter that loads hilo with ctypes).
+/// Returns `HILO_OK`.
+#[no_mangle]
+pub extern "C" fn hilo_shutdown() -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, {
+        exit::shutdown();
+        HILO_OK
+    })
+}
+
+/// Sets the stack size, in bytes, of threads started afterwards (rounded up
+/// to a page); 0 restores the platform default.
+///
+/// Returns `HILO_OK`; `HILO_EINVAL` below 32 KiB (32768) or when pthreads
+/// rejects the size, leaving the setting unchanged.
+#[no_mangle]
+pub extern "C" fn hilo_set_stack_size(bytes: usize) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, { status(threads::set_stack_size(bytes)) })
+}
+
+/// Returns the stack size setting for new threads; 0 means the platform
+/// default.
+#[no_mangle]
+pub extern "C" fn hilo_get_stack_size() -> usize {
+    ffi_boundary!(0, { threads::stack_size() })
+}
+
+/// Returns the library's version, "MAJOR.MINOR.PATCH", matching
+/// `HILO_VERSION_MAJOR`, `_MINOR` and `_PATCH`. Static; never NULL.
+#[no_mangle]
+pub extern "C" fn hilo_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}

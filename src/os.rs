@@ -1,0 +1,175 @@
+//! The operating-system edge: spawning pthreads, kernel thread ids, the names
+//! the kernel shows, and process-exit hooks. All libc calls of the thread
+//! manager live here.
+
+use std::ffi::{c_void, CStr};
+use std::io::Write;
+
+/// The pthread start routine shape. `C-unwind`, because a target that calls
+/// `pthread_exit` unwinds (forced unwinding) through it.
+pub type StartRoutine = extern "C-unwind" fn(*mut c_void) -> *mut c_void;
+
+/// The kernel thread id (Linux TID) of the calling thread.
+pub fn gettid() -> i64 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    i64::from(unsafe { libc::gettid() })
+}
+
+/// True on the process's initial thread, whose TID equals the process id.
+pub fn is_initial_thread() -> bool {
+    // SAFETY: getpid has no preconditions and cannot fail.
+    gettid() == i64::from(unsafe { libc::getpid() })
+}
+
+/// The calling thread's pthread id.
+pub fn pthread_self() -> libc::pthread_t {
+    // SAFETY: pthread_self has no preconditions and cannot fail.
+    unsafe { libc::pthread_self() }
+}
+
+/// Starts `routine(arg)` on a new joinable pthread. `stack_size` 0 uses the
+/// platform default with no attribute object, which lets glibc reuse cached
+/// stacks exactly as a plain `pthread_create(&t, NULL, ...)` does.
+/// Returns the pthread id, or the errno that `pthread_create` gave.
+pub fn spawn(
+    routine: StartRoutine,
+    arg: *mut c_void,
+    stack_size: usize,
+) -> Result<libc::pthread_t, i32> {
+    let mut thread: libc::pthread_t = 0;
+    // SAFETY: the start routine is `extern "C-unwind"` with the signature
+    // pthread_create calls; the transmute only drops "-unwind" from the ABI
+    // name, which has the same calling convention.
+    let routine: extern "C" fn(*mut c_void) -> *mut c_void =
+        unsafe { std::mem::transmute(routine) };
+    if stack_size == 0 {
+        // SAFETY: `thread` is a valid out-pointer; a NULL attr is allowed.
+        let rc = unsafe { libc::pthread_create(&mut thread, std::ptr::null(), routine, arg) };
+        return if rc == 0 { Ok(thread) } else { Err(rc) };
+    }
+    let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: pthread_attr_init initialises the attr it is given; the attr is
+    // destroyed below on every path after a successful init.
+    unsafe {
+        let rc = libc::pthread_attr_init(attr.as_mut_ptr());
+        if rc != 0 {
+            return Err(rc);
+        }
+        let mut rc = libc::pthread_attr_setstacksize(attr.as_mut_ptr(), stack_size);
+        if rc == 0 {
+            rc = libc::pthread_create(&mut thread, attr.as_ptr(), routine, arg);
+        }
+        libc::pthread_attr_destroy(attr.as_mut_ptr());
+        if rc == 0 {
+            Ok(thread)
+        } else {
+            Err(rc)
+        }
+    }
+}
+
+/// True when pthreads accepts `bytes` as a stack size.
+pub fn stack_size_accepted(bytes: usize) -> bool {
+    let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: the attr is initialised before use and destroyed after.
+    unsafe {
+        if libc::pthread_attr_init(attr.as_mut_ptr()) != 0 {
+            return false;
+        }
+        let rc = libc::pthread_attr_setstacksize(attr.as_mut_ptr(), bytes);
+        libc::pthread_attr_destroy(attr.as_mut_ptr());
+        rc == 0
+    }
+}
+
+/// Detaches the calling thread, so its end frees its stack and descriptor.
+pub fn detach_self() {
+    // SAFETY: the calling thread is a live, joinable pthread that nobody
+    // else joins or detaches (the manager detaches or joins each exactly once).
+    unsafe {
+        libc::pthread_detach(libc::pthread_self());
+    }
+}
+
+/// Detaches another thread.
+///
+/// # Safety
+/// `thread` must be a joinable pthread that was neither joined nor detached.
+pub unsafe fn detach(thread: libc::pthread_t) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        libc::pthread_detach(thread);
+    }
+}
+
+/// Joins a thread and returns the value it passed to `pthread_exit`.
+///
+/// # Safety
+/// `thread` must be a joinable pthread that was neither joined nor detached.
+pub unsafe fn join(thread: libc::pthread_t) -> *mut c_void {
+    let mut value: *mut c_void = std::ptr::null_mut();
+    // SAFETY: guaranteed by the caller; `value` is a valid out-pointer.
+    unsafe {
+        libc::pthread_join(thread, &mut value);
+    }
+    value
+}
+
+/// The longest prefix of `name` that fits the kernel's 15-byte thread name
+/// without splitting a UTF-8 character, NUL-terminated.
+pub fn os_name(name: &[u8]) -> [u8; 16] {
+    let mut cut = name.len().min(15);
+    // Back up over UTF-8 continuation bytes (10xxxxxx) so that the byte at
+    // `cut` starts a character.
+    while cut > 0 && cut < name.len() && name[cut] & 0xC0 == 0x80 {
+        cut -= 1;
+    }
+    let mut out = [0u8; 16];
+    out[..cut].copy_from_slice(&name[..cut]);
+    out
+}
+
+/// Sets the calling thread's kernel name (what `top -H` and `gdb` show).
+pub fn set_own_name(name: &CStr) {
+    let short = os_name(name.to_bytes());
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes,
+    // and `short` is exactly that.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, short.as_ptr() as libc::c_ulong, 0, 0, 0);
+    }
+}
+
+/// Sets the kernel name of another live thread of this process by TID.
+/// A thread that has just ended is silently skipped.
+pub fn set_thread_name(tid: i64, name: &CStr) {
+    if tid == gettid() {
+        return set_own_name(name);
+    }
+    let short = os_name(name.to_bytes());
+    let len = short.iter().position(|&b| b == 0).unwrap_or(15);
+    let path = format!("/proc/self/task/{tid}/comm");
+    if let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(path) {
+        let _ = file.write_all(&short[..len]);
+    }
+}
+
+/// Registers `hook` to run when the process exits (`exit()` or `main`
+/// returning), before stdio is flushed.
+pub fn at_exit(hook: extern "C" fn()) {
+    // SAFETY: atexit stores a plain function pointer; a failure (no memory)
+    // leaves the process without the exit wait, which we cannot do better.
+    unsafe {
+        libc::atexit(hook);
+    }
+}
+
+/// The page size, for rounding stack sizes.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 {
+        size as usize
+    } else {
+        4096
+    }
+}

@@ -1,0 +1,297 @@
+//! The registry of thread records.
+//!
+//! Records live in slots that are allocated in chunks and never freed, so a
+//! pointer to a slot is valid for the life of the process. A slot is reused
+//! for a new record only after its generation is bumped, and a handle is the
+//! slot index plus the generation, so a handle is never issued twice: a stale
+//! or random handle finds a different generation (or no slot) and is answered
+//! with `HILO_ESRCH`. A slot whose generation would wrap is retired for good.
+//!
+//! The state, the flags and the generation share one atomic word, so the hot
+//! questions (`is_alive`, `is_daemon`) are a single lock-free load that cannot
+//! mix two records. Every change of that word happens under the slot's mutex.
+
+use std::ffi::{c_void, CStr};
+use std::ptr;
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::error::{Error, Kind, Result};
+
+/// A thread handle as C sees it (`hilo_thread_t`): `gen << INDEX_BITS | index`.
+pub type Handle = u64;
+
+/// The C target signature; `C-unwind` so that `pthread_exit` may unwind.
+pub type Target = unsafe extern "C-unwind" fn(*mut c_void) -> *mut c_void;
+
+const INDEX_BITS: u32 = 24;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+const GEN_BITS: u32 = 64 - INDEX_BITS;
+const MAX_GEN: u64 = (1 << GEN_BITS) - 1;
+const CHUNK_BITS: u32 = 10;
+const CHUNK_LEN: usize = 1 << CHUNK_BITS;
+const MAX_CHUNKS: usize = 1 << (INDEX_BITS - CHUNK_BITS);
+
+// The layout of `Slot::word`: generation above, state and flags below.
+const GEN_SHIFT: u32 = 8;
+pub(crate) const STATE_MASK: u64 = 0b111;
+pub(crate) const FREE: u64 = 0;
+pub(crate) const UNSTARTED: u64 = 1;
+pub(crate) const RUNNING: u64 = 2;
+pub(crate) const FINISHED: u64 = 3;
+pub(crate) const RETIRED: u64 = 4;
+pub(crate) const DAEMON: u64 = 1 << 3;
+pub(crate) const RELEASED: u64 = 1 << 4;
+pub(crate) const DUMMY: u64 = 1 << 5;
+pub(crate) const MAIN: u64 = 1 << 6;
+
+/// A snapshot of a slot's word.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Word(pub u64);
+
+impl Word {
+    pub fn generation(self) -> u64 {
+        self.0 >> GEN_SHIFT
+    }
+    pub fn state(self) -> u64 {
+        self.0 & STATE_MASK
+    }
+    pub fn has(self, flag: u64) -> bool {
+        self.0 & flag != 0
+    }
+    /// True when this word describes the record that `handle` names.
+    pub fn names(self, handle: Handle) -> bool {
+        self.generation() == handle >> INDEX_BITS && !matches!(self.state(), FREE | RETIRED)
+    }
+    fn with_state(self, state: u64) -> Word {
+        Word(self.0 & !STATE_MASK | state)
+    }
+}
+
+/// How a finished thread's pthread is to be reclaimed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Reap {
+    /// Nothing to do: the thread detached itself, or was never started.
+    Done,
+    /// The target ended with `pthread_exit`: the thread is joinable, and its
+    /// value is known only to `pthread_join`.
+    Pending,
+    /// A joiner is inside `pthread_join` for it.
+    InProgress,
+}
+
+/// The cold fields of a record, behind the slot's mutex.
+pub struct Record {
+    pub name: Arc<CStr>,
+    pub target: Option<Target>,
+    pub arg: *mut c_void,
+    pub result: *mut c_void,
+    pub pthread: libc::pthread_t,
+    pub reap: Reap,
+}
+
+// SAFETY: `arg` and `result` are opaque values that C hands over to the new
+// thread and back to joiners, as pthreads does; hilo never dereferences them.
+unsafe impl Send for Record {}
+
+pub struct Slot {
+    pub word: AtomicU64,
+    /// The kernel thread id once the thread runs; 0 before.
+    pub native_id: AtomicI64,
+    /// Bumped on every name change, so a thread can tell that the name it
+    /// cached for `hilo_current_name` is still current without a lock.
+    pub name_version: AtomicU32,
+    pub record: Mutex<Record>,
+    /// Notified when the record finishes or is freed.
+    pub ended: Condvar,
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            word: AtomicU64::new(FREE),
+            native_id: AtomicI64::new(0),
+            name_version: AtomicU32::new(0),
+            record: Mutex::new(Record {
+                name: Arc::from(c""),
+                target: None,
+                arg: ptr::null_mut(),
+                result: ptr::null_mut(),
+                pthread: 0,
+                reap: Reap::Done,
+            }),
+            ended: Condvar::new(),
+        }
+    }
+
+    pub fn load(&self) -> Word {
+        Word(self.word.load(Ordering::Acquire))
+    }
+
+    /// Stores a new word; callers hold the slot's mutex.
+    pub fn store(&self, word: Word) {
+        self.word.store(word.0, Ordering::Release);
+    }
+
+    pub fn set_state(&self, state: u64) {
+        self.store(self.load().with_state(state));
+    }
+
+    pub fn set_flag(&self, flag: u64, on: bool) {
+        let word = self.load().0;
+        self.store(Word(if on { word | flag } else { word & !flag }));
+    }
+
+    /// Locks the record named by `handle`, or fails with `HILO_ESRCH`.
+    pub fn lock_for(&self, handle: Handle) -> Result<MutexGuard<'_, Record>> {
+        let guard = self.record.lock();
+        if self.load().names(handle) {
+            Ok(guard)
+        } else {
+            Err(Error::no_such_thread())
+        }
+    }
+
+    /// Replaces the name; callers hold the slot's mutex.
+    pub fn rename(&self, record: &mut Record, name: Arc<CStr>) {
+        record.name = name;
+        self.name_version.fetch_add(1, Ordering::Release);
+    }
+}
+
+struct Allocator {
+    free: Vec<u32>,
+    next: u32,
+}
+
+pub struct Registry {
+    chunks: [AtomicPtr<Slot>; MAX_CHUNKS],
+    /// Slots below this index exist (for scans).
+    high_water: AtomicU32,
+    alloc: Mutex<Allocator>,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_CHUNK: AtomicPtr<Slot> = AtomicPtr::new(ptr::null_mut());
+
+static REGISTRY: Registry = Registry {
+    chunks: [NO_CHUNK; MAX_CHUNKS],
+    high_water: AtomicU32::new(0),
+    alloc: Mutex::new(Allocator {
+        free: Vec::new(),
+        next: 0,
+    }),
+};
+
+pub fn registry() -> &'static Registry {
+    &REGISTRY
+}
+
+pub fn handle_of(index: u32, generation: u64) -> Handle {
+    generation << INDEX_BITS | u64::from(index)
+}
+
+impl Registry {
+    fn slot_at(&self, index: usize) -> Option<&'static Slot> {
+        let chunk = self
+            .chunks
+            .get(index >> CHUNK_BITS)?
+            .load(Ordering::Acquire);
+        if chunk.is_null() {
+            return None;
+        }
+        // SAFETY: chunks are leaked arrays of CHUNK_LEN slots that are never
+        // freed, published with Release after initialisation.
+        Some(unsafe { &*chunk.add(index & (CHUNK_LEN - 1)) })
+    }
+
+    /// The slot a handle points at, if it exists. The caller still checks
+    /// that the slot's word names the handle.
+    pub fn slot(&self, handle: Handle) -> Option<&'static Slot> {
+        self.slot_at((handle & INDEX_MASK) as usize)
+    }
+
+    /// The slot of a live record named by `handle`, with its word.
+    pub fn find(&self, handle: Handle) -> Result<(&'static Slot, Word)> {
+        let slot = self.slot(handle).ok_or_else(Error::no_such_thread)?;
+        let word = slot.load();
+        if word.names(handle) {
+            Ok((slot, word))
+        } else {
+            Err(Error::no_such_thread())
+        }
+    }
+
+    /// Makes a record in a free slot and returns its handle. `init` fills the
+    /// record while the slot's mutex is held; `flags` is state plus flags.
+    pub fn insert(&self, flags: u64, init: impl FnOnce(&Slot, &mut Record)) -> Result<Handle> {
+        let index = self.take_index()?;
+        let slot = self.slot_at(index as usize).expect("allocated slot exists");
+        let mut record = slot.record.lock();
+        init(slot, &mut record);
+        let generation = slot.load().generation() + 1;
+        slot.store(Word(generation << GEN_SHIFT | flags));
+        Ok(handle_of(index, generation))
+    }
+
+    fn take_index(&self) -> Result<u32> {
+        let mut alloc = self.alloc.lock();
+        if let Some(index) = alloc.free.pop() {
+            return Ok(index);
+        }
+        let index = alloc.next;
+        if index as u64 > INDEX_MASK {
+            return Err(Error::new(Kind::Again, "too many thread records"));
+        }
+        let chunk = index as usize >> CHUNK_BITS;
+        if self.chunks[chunk].load(Ordering::Acquire).is_null() {
+            let slots: Box<[Slot]> = (0..CHUNK_LEN).map(|_| Slot::new()).collect();
+            let raw = Box::leak(slots).as_mut_ptr();
+            self.chunks[chunk].store(raw, Ordering::Release);
+        }
+        alloc.next = index + 1;
+        self.high_water.store(index + 1, Ordering::Release);
+        Ok(index)
+    }
+
+    /// Frees the record in `slot`: drops its name, bumps nothing yet (the next
+    /// `insert` does), and wakes anyone waiting on it. The caller holds the
+    /// slot's mutex and passes the record.
+    pub fn remove(&self, slot: &Slot, record: &mut Record, index: u32) {
+        let generation = slot.load().generation();
+        record.name = Arc::from(c"");
+        record.target = None;
+        record.arg = ptr::null_mut();
+        record.result = ptr::null_mut();
+        record.reap = Reap::Done;
+        slot.native_id.store(0, Ordering::Relaxed);
+        slot.name_version.fetch_add(1, Ordering::Release);
+        if generation >= MAX_GEN {
+            slot.store(Word(generation << GEN_SHIFT | RETIRED));
+        } else {
+            slot.store(Word(generation << GEN_SHIFT | FREE));
+            self.alloc.lock().free.push(index);
+        }
+        slot.ended.notify_all();
+    }
+
+    /// Calls `visit(handle, slot, word)` for every record in use.
+    pub fn for_each(&self, mut visit: impl FnMut(Handle, &'static Slot, Word)) {
+        let high = self.high_water.load(Ordering::Acquire) as usize;
+        for index in 0..high {
+            let Some(slot) = self.slot_at(index) else {
+                break;
+            };
+            let word = slot.load();
+            if !matches!(word.state(), FREE | RETIRED) {
+                visit(handle_of(index as u32, word.generation()), slot, word);
+            }
+        }
+    }
+}
+
+pub fn index_of(handle: Handle) -> u32 {
+    (handle & INDEX_MASK) as u32
+}

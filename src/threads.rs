@@ -1,0 +1,457 @@
+//! The thread manager: the life of a thread record from create to release,
+//! the main and dummy threads, and the trampoline every hilo thread runs.
+
+use std::ffi::{c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
+use std::time::Instant;
+
+use parking_lot::MutexGuard;
+
+use crate::current;
+use crate::error::{Error, Kind, Result};
+use crate::exit;
+use crate::os;
+use crate::registry::{
+    index_of, registry, Handle, Reap, Record, Slot, Target, DAEMON, DUMMY, FINISHED, MAIN,
+    RELEASED, RUNNING, UNSTARTED,
+};
+
+/// The counter behind `Thread-N` and `Dummy-N`: starts at 1 and advances
+/// only when a default name is made.
+static NAME_COUNTER: AtomicU64 = AtomicU64::new(1);
+static MAIN_HANDLE: AtomicU64 = AtomicU64::new(0);
+static INIT: Once = Once::new();
+static STACK_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+/// The smallest stack size `hilo_set_stack_size` accepts (as Python's).
+pub(crate) const MIN_STACK_SIZE: usize = 32 * 1024;
+
+pub fn default_name(prefix: &str) -> Arc<CStr> {
+    let n = NAME_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = CString::new(format!("{prefix}-{n}")).expect("no NUL in a default name");
+    Arc::from(name)
+}
+
+/// Registers the main thread and the exit hook, once.
+fn init() {
+    INIT.call_once(|| {
+        let handle = registry()
+            .insert(RUNNING | MAIN, |slot, record| {
+                slot.rename(record, Arc::from(c"MainThread"));
+                // The main thread's TID is the process id.
+                // SAFETY: getpid has no preconditions.
+                slot.native_id
+                    .store(i64::from(unsafe { libc::getpid() }), Ordering::Relaxed);
+            })
+            .expect("the first slot is always available");
+        MAIN_HANDLE.store(handle, Ordering::Release);
+        os::at_exit(exit::on_process_exit);
+    });
+}
+
+pub fn main_handle() -> Handle {
+    let handle = MAIN_HANDLE.load(Ordering::Acquire);
+    if handle != 0 {
+        return handle;
+    }
+    init();
+    MAIN_HANDLE.load(Ordering::Acquire)
+}
+
+/// Registers the calling foreign thread as a daemon "dummy" record that
+/// leaves the registry when the thread ends.
+pub fn register_dummy() -> (Handle, &'static Slot) {
+    init();
+    let tid = os::gettid();
+    let handle = registry()
+        .insert(RUNNING | DAEMON | DUMMY, |slot, record| {
+            slot.rename(record, default_name("Dummy"));
+            slot.native_id.store(tid, Ordering::Relaxed);
+        })
+        .expect("registering a dummy thread");
+    DUMMY_GUARD.with(|guard| guard.handle.set(handle));
+    (handle, registry().slot(handle).expect("slot exists"))
+}
+
+struct DummyGuard {
+    handle: std::cell::Cell<Handle>,
+}
+
+impl Drop for DummyGuard {
+    fn drop(&mut self) {
+        let handle = self.handle.get();
+        if handle == 0 {
+            return;
+        }
+        let _ = catch_unwind(|| {
+            if let Ok((slot, _)) = registry().find(handle) {
+                let mut record = slot.record.lock();
+                if slot.load().names(handle) {
+                    registry().remove(slot, &mut record, index_of(handle));
+                }
+            }
+            current::leave();
+        });
+    }
+}
+
+thread_local! {
+    static DUMMY_GUARD: DummyGuard = const { DummyGuard { handle: std::cell::Cell::new(0) } };
+}
+
+/// `hilo_create`: a new unstarted thread record.
+pub fn create(target: Target, arg: *mut c_void, name: Option<&CStr>) -> Result<Handle> {
+    init();
+    let daemon = if current::is_daemon() { DAEMON } else { 0 };
+    let name = match name {
+        Some(name) if !name.is_empty() => Arc::from(name),
+        _ => default_name("Thread"),
+    };
+    registry().insert(UNSTARTED | daemon, |slot, record| {
+        slot.rename(record, name);
+        record.target = Some(target);
+        record.arg = arg;
+        record.result = std::ptr::null_mut();
+        record.reap = Reap::Done;
+    })
+}
+
+/// `hilo_start`.
+pub fn start(handle: Handle) -> Result<()> {
+    let (slot, _) = registry().find(handle)?;
+    let record = slot.lock_for(handle)?;
+    if slot.load().state() != UNSTARTED {
+        return Err(Error::state("threads can only be started once"));
+    }
+    // Alive from here on; the thread itself publishes its TID and OS name.
+    slot.set_state(RUNNING);
+    drop(record);
+    let stack = match STACK_SIZE.load(Ordering::Relaxed) {
+        0 => 0,
+        size => size.next_multiple_of(os::page_size()),
+    };
+    match os::spawn(trampoline, handle as *mut c_void, stack) {
+        Ok(_) => Ok(()),
+        Err(errno) => {
+            let mut record = slot.record.lock();
+            // The record cannot have finished or been freed: it never ran.
+            slot.set_state(UNSTARTED);
+            if slot.load().has(RELEASED) {
+                registry().remove(slot, &mut record, index_of(handle));
+            } else {
+                // Wake joiners that began waiting meanwhile; they now see an
+                // unstarted thread.
+                slot.ended.notify_all();
+            }
+            Err(Error::new(
+                Kind::Again,
+                format!(
+                    "can't start new thread: {}",
+                    std::io::Error::from_raw_os_error(errno)
+                ),
+            ))
+        }
+    }
+}
+
+/// Marks the end of a hilo thread in its record, whether the target returned
+/// or unwound (`pthread_exit`, cancellation).
+struct EndOfThread {
+    slot: &'static Slot,
+    handle: Handle,
+    /// The target's return value once it has returned.
+    returned: Option<*mut c_void>,
+}
+
+impl Drop for EndOfThread {
+    fn drop(&mut self) {
+        // Runs on the normal path and during forced unwinding; it must not
+        // unwind itself.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let mut record = self.slot.record.lock();
+            match self.returned {
+                Some(value) => record.result = value,
+                // pthread_exit: only pthread_join knows the value, so the
+                // thread stays joinable for a joiner to reap.
+                None => record.reap = Reap::Pending,
+            }
+            self.slot.set_state(FINISHED);
+            let released = self.slot.load().has(RELEASED);
+            if released {
+                if record.reap == Reap::Pending {
+                    // SAFETY: the thread is joinable and nobody joined it.
+                    unsafe { os::detach(record.pthread) };
+                    record.reap = Reap::Done;
+                }
+                registry().remove(self.slot, &mut record, index_of(self.handle));
+            } else {
+                self.slot.ended.notify_all();
+            }
+            let returned = self.returned.is_some();
+            drop(record);
+            current::leave();
+            if returned {
+                os::detach_self();
+            }
+        }));
+    }
+}
+
+extern "C-unwind" fn trampoline(arg: *mut c_void) -> *mut c_void {
+    let handle = arg as Handle;
+    let started = catch_unwind(|| {
+        let slot = registry()
+            .slot(handle)
+            .expect("a started thread has a slot");
+        let mut record = slot.record.lock();
+        record.pthread = os::pthread_self();
+        slot.native_id.store(os::gettid(), Ordering::Release);
+        // Under the lock, so that a concurrent hilo_set_name cannot be
+        // overwritten by this older name.
+        os::set_own_name(&record.name);
+        current::enter(handle, slot, record.name.clone());
+        (slot, record.target, record.arg)
+    });
+    let Ok((slot, Some(target), target_arg)) = started else {
+        // Cannot happen; never unwind into the C caller.
+        return std::ptr::null_mut();
+    };
+    let mut end = EndOfThread {
+        slot,
+        handle,
+        returned: None,
+    };
+    // SAFETY: the target is the C function given to hilo_create with its
+    // argument, called once, as pthread_create would call it.
+    let value = unsafe { target(target_arg) };
+    end.returned = Some(value);
+    drop(end);
+    value
+}
+
+/// Waits until the record named by `handle` is no longer running (finished,
+/// freed, or reverted to unstarted), or until `deadline`. Returns the guard
+/// and whether it stopped running.
+fn wait_while_running<'a>(
+    slot: &'a Slot,
+    handle: Handle,
+    mut record: MutexGuard<'a, Record>,
+    deadline: Option<Instant>,
+) -> (MutexGuard<'a, Record>, bool) {
+    loop {
+        let word = slot.load();
+        if !word.names(handle) || word.state() != RUNNING {
+            return (record, true);
+        }
+        match deadline {
+            None => slot.ended.wait(&mut record),
+            Some(deadline) => {
+                if Instant::now() >= deadline {
+                    return (record, false);
+                }
+                slot.ended.wait_until(&mut record, deadline);
+            }
+        }
+    }
+}
+
+/// `hilo_join`: `deadline` None waits forever.
+pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
+    let (slot, word) = registry().find(handle)?;
+    if handle == current::handle_if_known() {
+        return Err(Error::new(Kind::Deadlock, "cannot join current thread"));
+    }
+    if word.has(DUMMY) {
+        return Err(Error::state("cannot join a dummy thread"));
+    }
+    if word.has(MAIN) {
+        return if exit::wait_until_exit_began(deadline) {
+            Ok(std::ptr::null_mut())
+        } else {
+            Err(Error::timed_out())
+        };
+    }
+    let record = slot.lock_for(handle)?;
+    if slot.load().state() == UNSTARTED {
+        return Err(Error::state("cannot join thread before it is started"));
+    }
+    let (mut record, stopped) = wait_while_running(slot, handle, record, deadline);
+    if !stopped {
+        return Err(Error::timed_out());
+    }
+    loop {
+        let word = slot.load();
+        if !word.names(handle) {
+            return Err(Error::no_such_thread());
+        }
+        if word.state() == UNSTARTED {
+            // The OS refused the start while we waited.
+            return Err(Error::state("cannot join thread before it is started"));
+        }
+        match record.reap {
+            Reap::Done => return Ok(record.result),
+            Reap::InProgress => slot.ended.wait(&mut record),
+            Reap::Pending => {
+                record.reap = Reap::InProgress;
+                let thread = record.pthread;
+                drop(record);
+                // SAFETY: the thread ended with pthread_exit and is joinable;
+                // Reap::InProgress makes this the only join or detach of it.
+                let value = unsafe { os::join(thread) };
+                record = slot.record.lock();
+                record.result = value;
+                record.reap = Reap::Done;
+                slot.ended.notify_all();
+                if slot.load().has(RELEASED) {
+                    registry().remove(slot, &mut record, index_of(handle));
+                    return Err(Error::no_such_thread());
+                }
+            }
+        }
+    }
+}
+
+/// Waits (forever) for a started thread, released or not, to stop running.
+/// Used by the exit wait, which must also wait for released threads.
+pub fn wait_for_end(handle: Handle) {
+    if let Some(slot) = registry().slot(handle) {
+        let record = slot.record.lock();
+        drop(wait_while_running(slot, handle, record, None));
+    }
+}
+
+pub fn is_alive(handle: Handle) -> Result<bool> {
+    let (_, word) = registry().find(handle)?;
+    Ok(word.state() == RUNNING)
+}
+
+pub fn is_daemon(handle: Handle) -> Result<bool> {
+    let (_, word) = registry().find(handle)?;
+    Ok(word.has(DAEMON))
+}
+
+pub fn set_daemon(handle: Handle, daemon: bool) -> Result<()> {
+    let (slot, _) = registry().find(handle)?;
+    let _record = slot.lock_for(handle)?;
+    if slot.load().state() != UNSTARTED {
+        return Err(Error::state("cannot set daemon status of active thread"));
+    }
+    slot.set_flag(DAEMON, daemon);
+    Ok(())
+}
+
+pub fn release(handle: Handle) -> Result<()> {
+    let (slot, word) = registry().find(handle)?;
+    if word.has(MAIN) {
+        return Err(Error::state("cannot release the main thread"));
+    }
+    if word.has(DUMMY) {
+        return Err(Error::state(
+            "cannot release a dummy thread (a thread hilo did not create)",
+        ));
+    }
+    let mut record = slot.lock_for(handle)?;
+    slot.set_flag(RELEASED, true);
+    match (slot.load().state(), record.reap) {
+        // Still running: the thread frees the record at its end. A joiner
+        // inside pthread_join frees it when done.
+        (RUNNING, _) | (_, Reap::InProgress) => {}
+        (state, reap) => {
+            debug_assert!(state == UNSTARTED || state == FINISHED);
+            if reap == Reap::Pending {
+                // SAFETY: the thread ended with pthread_exit and is joinable;
+                // nobody is joining it (not InProgress).
+                unsafe { os::detach(record.pthread) };
+            }
+            registry().remove(slot, &mut record, index_of(handle));
+        }
+    }
+    Ok(())
+}
+
+pub fn set_name(handle: Handle, name: &CStr) -> Result<()> {
+    let (slot, _) = registry().find(handle)?;
+    let mut record = slot.lock_for(handle)?;
+    slot.rename(&mut record, Arc::from(name));
+    // A running thread whose TID is known has named itself already and must
+    // be renamed; one that has not reached its trampoline will read the new
+    // name there. The lock keeps the thread from ending meanwhile.
+    let tid = slot.native_id.load(Ordering::Acquire);
+    if slot.load().state() == RUNNING && tid != 0 {
+        os::set_thread_name(tid, name);
+    }
+    Ok(())
+}
+
+/// The full name, as bytes without the NUL.
+pub fn name(handle: Handle) -> Result<Arc<CStr>> {
+    let (slot, _) = registry().find(handle)?;
+    let record = slot.lock_for(handle)?;
+    Ok(record.name.clone())
+}
+
+pub fn native_id(handle: Handle) -> Result<i64> {
+    loop {
+        let (slot, word) = registry().find(handle)?;
+        let tid = slot.native_id.load(Ordering::Acquire);
+        match word.state() {
+            UNSTARTED => return Ok(0),
+            // Started, but the new thread has not yet published its TID,
+            // which is the first thing it does.
+            RUNNING if tid == 0 => std::thread::yield_now(),
+            _ => return Ok(tid),
+        }
+    }
+}
+
+/// Handles of the threads alive now (started, not finished, not released),
+/// including the main thread and registered dummies.
+pub fn alive() -> Vec<Handle> {
+    init();
+    let mut out = Vec::new();
+    registry().for_each(|handle, _, word| {
+        if word.state() == RUNNING && !word.has(RELEASED) {
+            out.push(handle);
+        }
+    });
+    out
+}
+
+pub fn active_count() -> usize {
+    init();
+    let mut count = 0;
+    registry().for_each(|_, _, word| {
+        if word.state() == RUNNING && !word.has(RELEASED) {
+            count += 1;
+        }
+    });
+    count
+}
+
+pub fn set_stack_size(bytes: usize) -> Result<()> {
+    if bytes != 0 && (bytes < MIN_STACK_SIZE || !os::stack_size_accepted(bytes)) {
+        return Err(Error::invalid(format!(
+            "size not valid: {bytes} bytes (0 for the default, or at least {MIN_STACK_SIZE})"
+        )));
+    }
+    STACK_SIZE.store(bytes, Ordering::Relaxed);
+    Ok(())
+}
+
+pub fn stack_size() -> usize {
+    STACK_SIZE.load(Ordering::Relaxed)
+}
+
+/// Started non-daemon hilo threads still running (released ones included),
+/// other than `skip`.
+pub fn running_non_daemon(skip: Handle) -> Vec<Handle> {
+    let mut out = Vec::new();
+    registry().for_each(|handle, _, word| {
+        if word.state() == RUNNING && !word.has(DAEMON | MAIN | DUMMY) && handle != skip {
+            out.push(handle);
+        }
+    });
+    out
+}
