@@ -1,0 +1,1142 @@
+"""hilo: Python's ``threading`` module on top of the hilo C library.
+
+``import hilo as threading`` and the code runs unchanged: threads are hilo
+threads (named, joinable with a timeout, daemon or not, visible to C code and
+to ``ps``/``gdb`` under their names), and the locks, events, conditions,
+semaphores and barriers are hilo's.
+
+The library is loaded with ctypes from, in this order: the path in the
+``HILO_LIB`` environment variable; ``libhilo.so`` next to this file; the
+repository's ``target/release/libhilo.so``; the system (``libhilo.so.0``).
+
+How a hilo thread runs Python: every hilo thread started from here runs one
+ctypes callback, which takes a fresh Python thread state for the thread's
+life. While ``run()`` runs, the ``Thread`` object is registered in CPython's
+``threading._active`` under the thread's ident, so ``threading.current_thread()``
+(and so ``logging``'s ``%(threadName)s``) sees the hilo thread and its name.
+
+Exit: non-daemon hilo threads are waited for before the interpreter finalises
+(``hilo_shutdown`` runs from a ``threading._register_atexit`` hook and again
+from an ``atexit`` hook). ``start()`` returns only once the new thread is
+inside Python, as CPython's does, so no hilo thread can first enter the
+interpreter while it finalises; daemon threads still running then are stopped
+by CPython exactly like its own daemon threads.
+"""
+
+import _thread
+import atexit as _atexit
+import ctypes as _ctypes
+import ctypes.util as _ctypes_util
+import itertools as _itertools
+import operator as _operator
+import os as _os
+import sys as _sys
+import threading as _threading
+import weakref as _weakref
+from time import monotonic as _time
+
+__all__ = [
+    "get_ident", "get_native_id", "active_count", "activeCount", "Condition",
+    "current_thread", "currentThread", "enumerate", "main_thread",
+    "TIMEOUT_MAX", "Event", "Lock", "RLock", "Semaphore", "BoundedSemaphore",
+    "Thread", "Barrier", "BrokenBarrierError", "Timer", "ThreadError",
+    "ExceptHookArgs", "setprofile", "settrace", "local", "stack_size",
+    "excepthook", "gettrace", "getprofile",
+]
+
+get_ident = _thread.get_ident
+get_native_id = _thread.get_native_id
+ThreadError = _thread.error
+TIMEOUT_MAX = _thread.TIMEOUT_MAX
+ExceptHookArgs = _threading.ExceptHookArgs
+__excepthook__ = _threading.__excepthook__
+# The same class as threading's, so `except threading.BrokenBarrierError`
+# catches hilo's too in code that mixes both modules.
+BrokenBarrierError = _threading.BrokenBarrierError
+# Python objects in thread-local storage: CPython's own, which is correct for
+# hilo threads because each runs Python in one thread state for its whole
+# life. (hilo_local holds C pointers whose destructors would run after the
+# thread left Python; see the docs.)
+local = _thread._local
+
+# Status codes (include/hilo.h).
+HILO_OK = 0
+HILO_EINVAL = -1
+HILO_ESRCH = -2
+HILO_ESTATE = -3
+HILO_EDEADLK = -4
+HILO_ETIMEDOUT = -5
+HILO_EAGAIN = -6
+HILO_EBROKEN = -7
+HILO_EINTERNAL = -8
+_FOREVER = -1.0
+
+
+# ---------------------------------------------------------------------------
+# Loading the library
+
+
+def _candidates():
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    yield _os.path.join(here, "libhilo.so")
+    yield _os.path.join(here, "..", "..", "target", "release", "libhilo.so")
+
+
+def _load():
+    env = _os.environ.get("HILO_LIB")
+    if env:
+        path = _os.path.join(env, "libhilo.so") if _os.path.isdir(env) else env
+        try:
+            return _ctypes.CDLL(path), path
+        except OSError as e:
+            raise ImportError("HILO_LIB=%s: cannot load it: %s" % (env, e)) from e
+    for path in _candidates():
+        if _os.path.exists(path):
+            return _ctypes.CDLL(path), _os.path.normpath(path)
+    for name in (_ctypes_util.find_library("hilo"), "libhilo.so.0", "libhilo.so"):
+        if name:
+            try:
+                return _ctypes.CDLL(name), name
+            except OSError:
+                pass
+    raise ImportError(
+        "cannot find libhilo.so: set HILO_LIB to its path, build it with "
+        "`cargo build --release`, or install it with `make install`"
+    )
+
+
+_lib_handle, LIBRARY_PATH = _load()
+
+_c_int = _ctypes.c_int
+_c_double = _ctypes.c_double
+_c_bool = _ctypes.c_bool
+_c_size_t = _ctypes.c_size_t
+_c_void_p = _ctypes.c_void_p
+_c_char_p = _ctypes.c_char_p
+_thread_t = _ctypes.c_uint64
+_HILO_FN = _ctypes.CFUNCTYPE(_c_void_p, _c_void_p)
+
+_SIGNATURES = {
+    # Sections 1-4: threads.
+    "hilo_strerror": (_c_char_p, [_c_int]),
+    "hilo_last_error": (_c_char_p, []),
+    "hilo_create": (_c_int, [_HILO_FN, _c_void_p, _c_char_p, _ctypes.POINTER(_thread_t)]),
+    "hilo_start": (_c_int, [_thread_t]),
+    "hilo_join": (_c_int, [_thread_t, _c_double, _ctypes.POINTER(_c_void_p)]),
+    "hilo_is_alive": (_c_int, [_thread_t]),
+    "hilo_set_daemon": (_c_int, [_thread_t, _c_bool]),
+    "hilo_is_daemon": (_c_int, [_thread_t]),
+    "hilo_release": (_c_int, [_thread_t]),
+    "hilo_set_name": (_c_int, [_thread_t, _c_char_p]),
+    "hilo_get_name": (_c_int, [_thread_t, _c_char_p, _c_size_t]),
+    "hilo_current_name": (_c_char_p, []),
+    "hilo_current": (_thread_t, []),
+    "hilo_main_thread": (_thread_t, []),
+    "hilo_native_id": (_ctypes.c_int64, [_thread_t]),
+    "hilo_active_count": (_c_size_t, []),
+    "hilo_enumerate": (_c_size_t, [_ctypes.POINTER(_thread_t), _c_size_t]),
+    "hilo_shutdown": (_c_int, []),
+    "hilo_set_stack_size": (_c_int, [_c_size_t]),
+    "hilo_get_stack_size": (_c_size_t, []),
+    "hilo_version": (_c_char_p, []),
+    # Section 5: the sync objects (opaque pointers).
+    "hilo_event_new": (_c_void_p, []),
+    "hilo_event_free": (None, [_c_void_p]),
+    "hilo_event_set": (_c_int, [_c_void_p]),
+    "hilo_event_clear": (_c_int, [_c_void_p]),
+    "hilo_event_is_set": (_c_int, [_c_void_p]),
+    "hilo_event_wait": (_c_int, [_c_void_p, _c_double]),
+    "hilo_lock_new": (_c_void_p, []),
+    "hilo_lock_free": (None, [_c_void_p]),
+    "hilo_lock_acquire": (_c_int, [_c_void_p, _c_bool, _c_double]),
+    "hilo_lock_release": (_c_int, [_c_void_p]),
+    "hilo_lock_locked": (_c_int, [_c_void_p]),
+    "hilo_rlock_new": (_c_void_p, []),
+    "hilo_rlock_free": (None, [_c_void_p]),
+    "hilo_rlock_acquire": (_c_int, [_c_void_p, _c_bool, _c_double]),
+    "hilo_rlock_release": (_c_int, [_c_void_p]),
+    "hilo_rlock_locked": (_c_int, [_c_void_p]),
+    "hilo_cond_new": (_c_void_p, []),
+    "hilo_cond_new_with_lock": (_c_void_p, [_c_void_p]),
+    "hilo_cond_new_with_rlock": (_c_void_p, [_c_void_p]),
+    "hilo_cond_free": (None, [_c_void_p]),
+    "hilo_cond_acquire": (_c_int, [_c_void_p, _c_bool, _c_double]),
+    "hilo_cond_release": (_c_int, [_c_void_p]),
+    "hilo_cond_wait": (_c_int, [_c_void_p, _c_double]),
+    "hilo_cond_notify": (_c_int, [_c_void_p, _c_size_t]),
+    "hilo_cond_notify_all": (_c_int, [_c_void_p]),
+    "hilo_sem_new": (_c_void_p, [_ctypes.c_uint]),
+    "hilo_sem_new_bounded": (_c_void_p, [_ctypes.c_uint]),
+    "hilo_sem_free": (None, [_c_void_p]),
+    "hilo_sem_acquire": (_c_int, [_c_void_p, _c_bool, _c_double]),
+    "hilo_sem_release": (_c_int, [_c_void_p, _ctypes.c_uint]),
+    "hilo_barrier_new": (_c_void_p, [_ctypes.c_uint, _HILO_FN, _c_void_p, _c_double]),
+    "hilo_barrier_free": (None, [_c_void_p]),
+    "hilo_barrier_wait": (_c_int, [_c_void_p, _c_double]),
+    "hilo_barrier_abort": (_c_int, [_c_void_p]),
+    "hilo_barrier_reset": (_c_int, [_c_void_p]),
+    "hilo_barrier_n_waiting": (_c_int, [_c_void_p]),
+    "hilo_barrier_parties": (_c_int, [_c_void_p]),
+    "hilo_barrier_broken": (_c_int, [_c_void_p]),
+}
+
+# Calls that may wait go through CDLL, which releases the GIL around them.
+# Every other call is quick and never waits on anything a Python thread
+# holds, so it goes through PyDLL and keeps the GIL: a ctypes call that
+# released it would hand the GIL to a waiting thread at every `name` lookup
+# (and logging looks the name up on every record), which changes how threads
+# interleave compared with CPython's threading.
+def _may_wait(name):
+    # Barriers run their action (Python) while other threads wait inside.
+    return (name in ("hilo_join", "hilo_shutdown") or name.startswith("hilo_barrier_")
+            or name.endswith(("_wait", "_acquire")))
+
+
+class _Functions:
+    """The library's functions, each with its signature set."""
+
+
+_lib_waiting = _lib_handle
+_lib_quick = _ctypes.PyDLL(_lib_handle._name)
+_lib = _Functions()
+_MISSING = set()
+for _name, (_restype, _argtypes) in _SIGNATURES.items():
+    try:
+        _fn = getattr(_lib_waiting if _may_wait(_name) else _lib_quick, _name)
+    except AttributeError:
+        _MISSING.add(_name)
+        continue
+    _fn.restype = _restype
+    _fn.argtypes = _argtypes
+    setattr(_lib, _name, _fn)
+del _name, _restype, _argtypes
+
+
+def _has(*symbols):
+    """True when the loaded library exports every one of `symbols`."""
+    return not any(s in _MISSING for s in symbols)
+
+
+def _require(*symbols):
+    missing = [s for s in symbols if s in _MISSING]
+    if missing:
+        raise NotImplementedError(
+            "%s does not export %s: this libhilo has no sync objects yet"
+            % (LIBRARY_PATH, ", ".join(missing))
+        )
+
+
+_missing_sections_1_4 = [s for s in _MISSING if not s.startswith(("hilo_event", "hilo_lock",
+                                                                   "hilo_rlock", "hilo_cond",
+                                                                   "hilo_sem", "hilo_barrier"))]
+if _missing_sections_1_4:
+    raise ImportError("%s lacks %s" % (LIBRARY_PATH, ", ".join(sorted(_missing_sections_1_4))))
+
+
+def _last_error():
+    return (_lib.hilo_last_error() or b"").decode("utf-8", "replace")
+
+
+def _raise(status, exc=RuntimeError, message=None):
+    """Raises the Python exception for a negative hilo status."""
+    text = message or _last_error() or _lib.hilo_strerror(status).decode()
+    if status == HILO_EINVAL:
+        raise ValueError(text)
+    if status == HILO_EBROKEN:
+        raise BrokenBarrierError
+    if status == HILO_EINTERNAL:
+        raise SystemError("hilo: " + text)
+    raise exc(text)
+
+
+def _check(status):
+    if status < 0:
+        _raise(status)
+    return status
+
+
+def _timeout_arg(timeout):
+    """A Python timeout (None: forever; negative: do not wait) for C."""
+    if timeout is None:
+        return _FOREVER
+    return max(float(timeout), 0.0)
+
+
+def _deprecated(text):
+    """A DeprecationWarning about the caller's caller, as CPython's aliases give."""
+    import warnings
+    warnings.warn(text, DeprecationWarning, stacklevel=3)
+
+
+def _in_main_thread():
+    return _thread.get_ident() == _main_ident
+
+
+# A wait in the main thread is cut into slices, so that Ctrl-C (and any other
+# signal handler) runs during a long wait, as with CPython's locks.
+_SLICE = 0.05
+
+
+def _wait(call, timeout, not_yet):
+    """Calls `call(t)` until it answers something other than `not_yet` or
+    `timeout` (C seconds, negative: forever) has passed."""
+    if timeout == 0 or not _in_main_thread():
+        return call(timeout)
+    deadline = None if timeout < 0 else _time() + timeout
+    while True:
+        remaining = _SLICE if deadline is None else min(_SLICE, deadline - _time())
+        rc = call(max(remaining, 0.0))
+        if rc != not_yet or (deadline is not None and _time() >= deadline):
+            return rc
+
+
+# ---------------------------------------------------------------------------
+# Threads
+
+_keys = _itertools.count(1)
+# Threads between start() and the moment their hilo thread enters Python.
+_starting = {}
+# ident -> Thread, for the hilo threads running Python now.
+_running = {}
+# handle -> Thread objects made here (weakly), to map hilo_enumerate back.
+_by_handle = _weakref.WeakValueDictionary()
+_start_lock = _thread.allocate_lock()
+_exiting = False
+_main_ident = _threading.main_thread().ident
+
+_trace_hook = None
+_profile_hook = None
+
+
+def _bootstrap(key):
+    """The target of every hilo thread started from Python (a ctypes callback,
+    which holds a fresh thread state). Never lets an exception out."""
+    try:
+        thread = _starting.pop(key, None)
+        if thread is not None:
+            thread._bootstrap_inner()
+    except BaseException:  # noqa: B036 - nothing may escape into C
+        pass
+    return None
+
+
+_TRAMPOLINE = _HILO_FN(_bootstrap)
+# Keep the callback alive past module teardown: a daemon thread may still be
+# inside it while the interpreter finalises.
+_ctypes.pythonapi.Py_IncRef(_ctypes.py_object(_TRAMPOLINE))
+
+
+def _encode_name(name):
+    data = name.encode("utf-8", "surrogatepass")
+    return data.split(b"\0", 1)[0]
+
+
+def _hilo_name(handle):
+    size = _lib.hilo_get_name(handle, None, 0)
+    if size < 0:
+        return None
+    buf = _ctypes.create_string_buffer(size + 1)
+    if _lib.hilo_get_name(handle, buf, size + 1) < 0:
+        return None
+    return buf.raw[:size]
+
+
+class Thread:
+    """A thread of control: a hilo thread that runs `run()`, which calls
+    `target(*args, **kwargs)` unless a subclass overrides it."""
+
+    _initialized = False
+
+    def __init__(self, group=None, target=None, name=None, args=(), kwargs=None, *,
+                 daemon=None):
+        assert group is None, "group argument must be None for now"
+        if kwargs is None:
+            kwargs = {}
+        self._target = target
+        self._args = args
+        self._kwargs = kwargs
+        self._key = next(_keys)
+        self._ident = None
+        self._native_id = None
+        self._started = False
+        self._is_stopped = False
+        self._started_lock = None
+        self._stderr = _sys.stderr
+        self._owned = True
+        self._handle = 0
+        if name:
+            name = str(name)
+        handle = _thread_t()
+        encoded = _encode_name(name) if name else None
+        _check(_lib.hilo_create(_TRAMPOLINE, self._key, encoded or None,
+                                _ctypes.byref(handle)))
+        self._handle = handle.value
+        if name:
+            self._name, self._name_bytes = name, encoded
+        else:
+            # hilo made "Thread-N" from its process-wide counter.
+            base = _hilo_name(self._handle).decode()
+            name = base
+            if target is not None:
+                try:
+                    name = "%s (%s)" % (base, target.__name__)
+                except AttributeError:
+                    pass
+            self._name, self._name_bytes = name, _encode_name(name)
+            if name != base:
+                _check(_lib.hilo_set_name(self._handle, self._name_bytes))
+        if daemon is None:
+            daemon = current_thread().daemon
+        _check(_lib.hilo_set_daemon(self._handle, bool(daemon)))
+        _by_handle[self._handle] = self
+        self._initialized = True
+
+    def __del__(self):
+        handle = self.__dict__.get("_handle")
+        if handle and self.__dict__.get("_owned"):
+            try:
+                _lib.hilo_release(handle)
+            except Exception:
+                pass
+
+    def __repr__(self):
+        assert self._initialized, "Thread.__init__() was not called"
+        status = "initial"
+        if self._started:
+            status = "started"
+            if not self.is_alive():
+                status = "stopped"
+        if self.daemon:
+            status += " daemon"
+        if self._ident is not None:
+            status += " %s" % self._ident
+        return "<%s(%s, %s)>" % (self.__class__.__name__, self.name, status)
+
+    def start(self):
+        """Starts the thread; at most once per Thread object. Returns once the
+        new thread runs."""
+        if not self._initialized:
+            raise RuntimeError("thread.__init__() not called")
+        if self._started:
+            raise RuntimeError("threads can only be started once")
+        started = _thread.allocate_lock()
+        started.acquire()
+        self._started_lock = started
+        with _start_lock:
+            if _exiting:
+                raise RuntimeError("can't create new thread at interpreter shutdown")
+            with _threading._active_limbo_lock:
+                _threading._limbo[self] = self
+            _starting[self._key] = self
+            rc = _lib.hilo_start(self._handle)
+            if rc < 0:
+                text = _last_error()
+                _starting.pop(self._key, None)
+                with _threading._active_limbo_lock:
+                    _threading._limbo.pop(self, None)
+                if rc == HILO_EAGAIN:
+                    raise RuntimeError("can't start new thread")
+                _raise(rc, message=text)
+            self._started = True
+        started.acquire()
+
+    def _bootstrap_inner(self):
+        ident = _thread.get_ident()
+        try:
+            self._ident = ident
+            self._native_id = _thread.get_native_id()
+            with _threading._active_limbo_lock:
+                _threading._active[ident] = self
+                _threading._limbo.pop(self, None)
+            _running[ident] = self
+        finally:
+            self._started_lock.release()
+        try:
+            trace = _trace_hook or getattr(_threading, "_trace_hook", None)
+            profile = _profile_hook or getattr(_threading, "_profile_hook", None)
+            if trace:
+                _sys.settrace(trace)
+            if profile:
+                _sys.setprofile(profile)
+            self.run()
+        except SystemExit:
+            pass
+        except BaseException:  # noqa: B036 - reported like CPython's
+            self._invoke_excepthook()
+        finally:
+            _running.pop(ident, None)
+            with _threading._active_limbo_lock:
+                if _threading._active.get(ident) is self:
+                    del _threading._active[ident]
+
+    def _invoke_excepthook(self):
+        exc_type, exc_value, exc_tb = _sys.exc_info()
+        try:
+            hook = excepthook
+            if hook is None:
+                hook = __excepthook__
+            hook(ExceptHookArgs((exc_type, exc_value, exc_tb, self)))
+        except SystemExit:
+            pass
+        except BaseException:  # noqa: B036
+            if _sys.stderr is not None:
+                _sys.stderr.write("Exception in threading.excepthook:\n")
+                _sys.stderr.flush()
+            _sys.excepthook(*_sys.exc_info())
+        finally:
+            exc_type = exc_value = exc_tb = None
+
+    def run(self):
+        """What the thread does; calls the target unless overridden."""
+        try:
+            if self._target is not None:
+                self._target(*self._args, **self._kwargs)
+        finally:
+            del self._target, self._args, self._kwargs
+
+    def join(self, timeout=None):
+        """Waits until the thread ends, or `timeout` seconds. Returns None;
+        call is_alive() to know which."""
+        if not self._initialized:
+            raise RuntimeError("Thread.__init__() not called")
+        if not self._started:
+            raise RuntimeError("cannot join thread before it is started")
+        if self is current_thread():
+            raise RuntimeError("cannot join current thread")
+        handle = self._handle
+        rc = _wait(lambda t: _lib.hilo_join(handle, t, None), _timeout_arg(timeout),
+                   HILO_ETIMEDOUT)
+        if rc < 0 and rc != HILO_ETIMEDOUT:
+            _raise(rc)
+
+    @property
+    def name(self):
+        assert self._initialized, "Thread.__init__() not called"
+        current = _hilo_name(self._handle)
+        if current is None or current == self._name_bytes:
+            return self._name
+        # Renamed from C.
+        return current.decode("utf-8", "replace")
+
+    @name.setter
+    def name(self, name):
+        assert self._initialized, "Thread.__init__() not called"
+        name = str(name)
+        encoded = _encode_name(name)
+        _check(_lib.hilo_set_name(self._handle, encoded))
+        self._name, self._name_bytes = name, encoded
+
+    @property
+    def ident(self):
+        assert self._initialized, "Thread.__init__() not called"
+        return self._ident
+
+    @property
+    def native_id(self):
+        assert self._initialized, "Thread.__init__() not called"
+        return self._native_id
+
+    def is_alive(self):
+        assert self._initialized, "Thread.__init__() not called"
+        if not self._started or self._is_stopped:
+            return False
+        return _lib.hilo_is_alive(self._handle) == 1
+
+    @property
+    def daemon(self):
+        assert self._initialized, "Thread.__init__() not called"
+        return _lib.hilo_is_daemon(self._handle) == 1
+
+    @daemon.setter
+    def daemon(self, daemonic):
+        if not self._initialized:
+            raise RuntimeError("Thread.__init__() not called")
+        if self._started:
+            raise RuntimeError("cannot set daemon status of active thread")
+        _check(_lib.hilo_set_daemon(self._handle, bool(daemonic)))
+
+    def isDaemon(self):
+        _deprecated("isDaemon() is deprecated, get the daemon attribute instead")
+        return self.daemon
+
+    def setDaemon(self, daemonic):
+        _deprecated("setDaemon() is deprecated, set the daemon attribute instead")
+        self.daemon = daemonic
+
+    def getName(self):
+        _deprecated("getName() is deprecated, get the name attribute instead")
+        return self.name
+
+    def setName(self, name):
+        _deprecated("setName() is deprecated, set the name attribute instead")
+        self.name = name
+
+    def isAlive(self):
+        """Removed from CPython in 3.9; kept here for old tutorials."""
+        _deprecated("isAlive() is deprecated, use is_alive() instead")
+        return self.is_alive()
+
+    # Called by CPython's threading._after_fork on objects in threading._active.
+    def _reset_internal_locks(self, is_alive):
+        if not is_alive:
+            self._is_stopped = True
+
+    def _stop(self):
+        self._is_stopped = True
+
+    def _after_fork(self, new_ident=None):
+        if new_ident is not None:
+            self._ident = new_ident
+        else:
+            self._is_stopped = True
+
+
+class _HandleThread(Thread):
+    """A thread this module did not start: the main thread, or a thread a C
+    program started or a foreign thread hilo registered (a "dummy")."""
+
+    def __init__(self, handle, ident=None):
+        self._handle = handle
+        self._owned = False
+        self._key = 0
+        self._target = None
+        self._args, self._kwargs = (), {}
+        self._ident = ident
+        native = _lib.hilo_native_id(handle)
+        self._native_id = native if native > 0 else None
+        self._started = True
+        self._is_stopped = False
+        self._stderr = _sys.stderr
+        name = _hilo_name(handle) or b""
+        self._name, self._name_bytes = name.decode("utf-8", "replace"), name
+        self._initialized = True
+
+    def start(self):
+        raise RuntimeError("threads can only be started once")
+
+
+class _MainThread(_HandleThread):
+    @Thread.name.setter
+    def name(self, name):
+        Thread.name.fset(self, name)
+        # CPython's own main thread object keeps logging's %(threadName)s.
+        _threading.main_thread().name = self._name
+
+
+class _ForeignThread(_HandleThread):
+    def join(self, timeout=None):
+        if _lib.hilo_is_daemon(self._handle) == 1 and not self.is_alive():
+            return
+        super().join(timeout)
+
+
+_main_thread = _MainThread(_lib.hilo_main_thread(), _main_ident)
+_by_handle[_main_thread._handle] = _main_thread
+
+
+def current_thread():
+    """The Thread object of the calling thread."""
+    ident = _thread.get_ident()
+    thread = _running.get(ident)
+    if thread is not None:
+        return thread
+    if ident == _main_ident:
+        return _main_thread
+    # A thread started by CPython's threading (or a foreign one).
+    return _threading.current_thread()
+
+
+def currentThread():
+    _deprecated("currentThread() is deprecated, use current_thread() instead")
+    return current_thread()
+
+
+def main_thread():
+    return _main_thread
+
+
+def enumerate():
+    """Every thread alive now: hilo's threads (with the main thread and the
+    threads C code started) and those CPython's threading started."""
+    result = []
+    seen = set()
+    native_ids = set()
+    main = _threading.main_thread()
+    for t in _threading.enumerate():
+        if t is main:
+            t = _main_thread
+        if id(t) not in seen:
+            seen.add(id(t))
+            result.append(t)
+            if t.native_id is not None:
+                native_ids.add(t.native_id)
+    cap = 64
+    while True:
+        buf = (_thread_t * cap)()
+        n = _lib.hilo_enumerate(buf, cap)
+        if n <= cap:
+            break
+        cap = n + 16
+    for handle in buf[:n]:
+        t = _by_handle.get(handle)
+        if t is None:
+            native = _lib.hilo_native_id(handle)
+            if native in native_ids:
+                continue
+            t = _ForeignThread(handle)
+            _by_handle[handle] = t
+        if id(t) not in seen:
+            seen.add(id(t))
+            result.append(t)
+    return result
+
+
+def active_count():
+    return len(enumerate())
+
+
+def activeCount():
+    _deprecated("activeCount() is deprecated, use active_count() instead")
+    return active_count()
+
+
+def stack_size(size=None):
+    """Returns the stack size for new threads (0: the platform's default) and
+    sets it to `size` when given."""
+    old = _lib.hilo_get_stack_size()
+    if size is None:
+        return old
+    size = _operator.index(size)
+    if size < 0:
+        raise ValueError("size must be 0 or a positive value")
+    if size != 0 and size < 32768:
+        raise ValueError("size not valid: %d bytes" % size)
+    rc = _lib.hilo_set_stack_size(size)
+    if rc < 0:
+        raise ValueError("size not valid: %d bytes" % size)
+    return old
+
+
+def settrace(func):
+    global _trace_hook
+    _trace_hook = func
+
+
+def gettrace():
+    return _trace_hook
+
+
+def setprofile(func):
+    global _profile_hook
+    _profile_hook = func
+
+
+def getprofile():
+    return _profile_hook
+
+
+def excepthook(args, /):
+    """Reports an exception that ended a thread's run(): CPython's
+    threading.excepthook, looked up when called."""
+    return _threading.excepthook(args)
+
+
+# ---------------------------------------------------------------------------
+# Exit
+
+
+def _non_daemon_running():
+    me = _lib.hilo_current()
+    for t in enumerate():
+        handle = getattr(t, "_handle", 0)
+        if handle and handle != me and t is not _main_thread and \
+                _lib.hilo_is_daemon(handle) == 0 and _lib.hilo_is_alive(handle) == 1:
+            return True
+    return False
+
+
+def _wait_for_non_daemon_threads():
+    """threading._register_atexit hook: before CPython joins its own threads."""
+    _lib.hilo_shutdown()
+
+
+def _at_exit():
+    """atexit hook: the last wait; afterwards no hilo thread may start, so none
+    can be running Python when the interpreter finalises unless it is a daemon."""
+    global _exiting
+    while True:
+        _lib.hilo_shutdown()
+        with _start_lock:
+            if not _non_daemon_running():
+                _exiting = True
+                return
+
+
+try:
+    _threading._register_atexit(_wait_for_non_daemon_threads)
+except (AttributeError, RuntimeError):
+    pass
+_atexit.register(_at_exit)
+
+
+def _after_fork_in_child():
+    global _main_ident, _running
+    ident = _thread.get_ident()
+    current = _running.get(ident)
+    _running = {ident: current} if current is not None else {}
+    _starting.clear()
+    _main_ident = ident if current is None else _main_ident
+
+
+_os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# ---------------------------------------------------------------------------
+# Sync objects (API.md section 5)
+
+_NEGATIVE_TIMEOUT_TEXT = "timeout value must be a non-negative number"
+try:
+    _probe = _thread.allocate_lock()
+    _probe.acquire(True, -2)
+except ValueError as _e:
+    _NEGATIVE_TIMEOUT_TEXT = str(_e)
+finally:
+    del _probe
+
+
+def _lock_timeout(blocking, timeout):
+    """Checks a Lock-style (blocking, timeout) pair as CPython's locks do and
+    returns the C timeout."""
+    if not blocking:
+        if timeout != -1:
+            raise ValueError("can't specify a timeout for a non-blocking call")
+        return _FOREVER
+    if timeout < 0 and timeout != -1:
+        raise ValueError(_NEGATIVE_TIMEOUT_TEXT)
+    if timeout > TIMEOUT_MAX:
+        raise OverflowError("timeout value is too large")
+    return _FOREVER if timeout == -1 else float(timeout)
+
+
+def _answer(rc):
+    if rc < 0:
+        _raise(rc)
+    return rc == 1
+
+
+class _Object:
+    """An opaque C object: made by `_new`, freed by `_free` when collected."""
+
+    _ptr = None
+    _free = None
+
+    def __del__(self):
+        ptr, free = self._ptr, self._free
+        if ptr and free is not None:
+            self._ptr = None
+            try:
+                free(ptr)
+            except Exception:
+                pass
+
+    def _own(self, ptr, free):
+        if not ptr:
+            raise MemoryError("hilo could not make the object: " + _last_error())
+        self._ptr, self._free = ptr, free
+
+
+class _Acquirable(_Object):
+    """acquire, release and `with` over a C object's acquire and release calls."""
+
+    _release_error = "release unlocked lock"
+
+    def _bind(self, ptr, acquire, release, free):
+        self._own(ptr, free)
+        self._c_acquire, self._c_release = acquire, release
+
+    def acquire(self, blocking=True, timeout=-1):
+        t = _lock_timeout(blocking, timeout)
+        ptr, acquire = self._ptr, self._c_acquire
+        if not blocking:
+            return _answer(acquire(ptr, False, t))
+        return _answer(_wait(lambda s: acquire(ptr, True, s), t, 0))
+
+    def __enter__(self):
+        return self.acquire()
+
+    def release(self):
+        rc = self._c_release(self._ptr)
+        if rc == HILO_ESTATE:
+            raise RuntimeError(self._release_error)
+        _check(rc)
+
+    def __exit__(self, *args):
+        self.release()
+
+
+class _PlainLock(_Acquirable):
+    def _bind_lock(self, prefix):
+        _require(*(prefix + op for op in ("new", "acquire", "release", "locked", "free")))
+        self._bind(getattr(_lib, prefix + "new")(), getattr(_lib, prefix + "acquire"),
+                   getattr(_lib, prefix + "release"), getattr(_lib, prefix + "free"))
+        self._c_locked = getattr(_lib, prefix + "locked")
+
+    def locked(self):
+        return _answer(self._c_locked(self._ptr))
+
+    def __repr__(self):
+        return "<%s %s.%s object at %s>" % (
+            "locked" if self.locked() else "unlocked",
+            self.__class__.__module__, self.__class__.__qualname__, hex(id(self)))
+
+
+class Lock(_PlainLock):
+    """A primitive lock: any thread may release it."""
+
+    def __init__(self):
+        self._bind_lock("hilo_lock_")
+
+
+class RLock(_PlainLock):
+    """A re-entrant lock: its owner may acquire it again; only the owner may
+    release it."""
+
+    _release_error = "cannot release un-acquired lock"
+
+    def __init__(self):
+        self._bind_lock("hilo_rlock_")
+
+
+class Condition(_Acquirable):
+    """A condition variable over a hilo Lock or RLock (its own RLock when none
+    is given)."""
+
+    def __init__(self, lock=None):
+        _require("hilo_cond_new")
+        if lock is None:
+            ptr = _lib.hilo_cond_new()
+        elif isinstance(lock, Lock):
+            ptr = _lib.hilo_cond_new_with_lock(lock._ptr)
+        elif isinstance(lock, RLock):
+            ptr = _lib.hilo_cond_new_with_rlock(lock._ptr)
+        else:
+            raise TypeError("hilo.Condition takes a hilo.Lock or hilo.RLock, not %s"
+                            % type(lock).__name__)
+        self._lock = lock  # the lock outlives the condition
+        if not isinstance(lock, Lock):
+            self._release_error = RLock._release_error
+        self._bind(ptr, _lib.hilo_cond_acquire, _lib.hilo_cond_release, _lib.hilo_cond_free)
+
+    def wait(self, timeout=None):
+        ptr = self._ptr
+        rc = _wait(lambda s: _lib.hilo_cond_wait(ptr, s), _timeout_arg(timeout), 0)
+        if rc == HILO_ESTATE:
+            raise RuntimeError("cannot wait on un-acquired lock")
+        return _answer(rc)
+
+    def wait_for(self, predicate, timeout=None):
+        endtime = None
+        waittime = timeout
+        result = predicate()
+        while not result:
+            if waittime is not None:
+                if endtime is None:
+                    endtime = _time() + waittime
+                else:
+                    waittime = endtime - _time()
+                    if waittime <= 0:
+                        break
+            self.wait(waittime)
+            result = predicate()
+        return result
+
+    def notify(self, n=1):
+        rc = _lib.hilo_cond_notify(self._ptr, max(int(n), 0))
+        if rc == HILO_ESTATE:
+            raise RuntimeError("cannot notify on un-acquired lock")
+        _check(rc)
+
+    def notify_all(self):
+        rc = _lib.hilo_cond_notify_all(self._ptr)
+        if rc == HILO_ESTATE:
+            raise RuntimeError("cannot notify on un-acquired lock")
+        _check(rc)
+
+    def notifyAll(self):
+        _deprecated("notifyAll() is deprecated, use notify_all() instead")
+        self.notify_all()
+
+    def __repr__(self):
+        return "<Condition(%s)>" % ("its own RLock" if self._lock is None else repr(self._lock))
+
+
+class Semaphore(_Object):
+    """A counter that acquire() decrements, waiting while it is 0, and
+    release() increments."""
+
+    _bounded = False
+
+    def __init__(self, value=1):
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        _require("hilo_sem_new")
+        make = _lib.hilo_sem_new_bounded if self._bounded else _lib.hilo_sem_new
+        self._own(make(value), _lib.hilo_sem_free)
+
+    def acquire(self, blocking=True, timeout=None):
+        if not blocking and timeout is not None:
+            raise ValueError("can't specify timeout for non-blocking acquire")
+        ptr = self._ptr
+        if not blocking:
+            return _answer(_lib.hilo_sem_acquire(ptr, False, _FOREVER))
+        return _answer(_wait(lambda s: _lib.hilo_sem_acquire(ptr, True, s),
+                             _timeout_arg(timeout), 0))
+
+    __enter__ = acquire
+
+    def release(self, n=1):
+        if n < 1:
+            raise ValueError("n must be one or more")
+        rc = _lib.hilo_sem_release(self._ptr, n)
+        if rc == HILO_ESTATE:
+            raise ValueError("Semaphore released too many times")
+        _check(rc)
+
+    def __exit__(self, *args):
+        self.release()
+
+    def __repr__(self):
+        return "<%s.%s at %s>" % (self.__class__.__module__, self.__class__.__qualname__,
+                                  hex(id(self)))
+
+
+class BoundedSemaphore(Semaphore):
+    """A semaphore that refuses to be released above its initial value."""
+
+    _bounded = True
+
+
+class Event(_Object):
+    """A flag that threads can wait for."""
+
+    def __init__(self):
+        _require("hilo_event_new")
+        self._own(_lib.hilo_event_new(), _lib.hilo_event_free)
+
+    def is_set(self):
+        return _answer(_lib.hilo_event_is_set(self._ptr))
+
+    def isSet(self):
+        _deprecated("isSet() is deprecated, use is_set() instead")
+        return self.is_set()
+
+    def set(self):
+        _check(_lib.hilo_event_set(self._ptr))
+
+    def clear(self):
+        _check(_lib.hilo_event_clear(self._ptr))
+
+    def wait(self, timeout=None):
+        ptr = self._ptr
+        return _answer(_wait(lambda s: _lib.hilo_event_wait(ptr, s), _timeout_arg(timeout), 0))
+
+    def __repr__(self):
+        return "<%s.%s at %s: %s>" % (self.__class__.__module__, self.__class__.__qualname__,
+                                      hex(id(self)), "set" if self.is_set() else "unset")
+
+
+def _barrier_action(action, errors):
+    def call(_arg):
+        try:
+            action()
+        except BaseException as e:  # noqa: B036 - re-raised in wait()
+            errors[_thread.get_ident()] = e
+        return None
+    return call
+
+
+class Barrier(_Object):
+    """Lets `parties` threads wait for each other; `action` runs in one of
+    them when all have arrived, before any is released."""
+
+    def __init__(self, parties, action=None, timeout=None):
+        if parties < 1:
+            raise ValueError("parties must be >= 1")
+        _require("hilo_barrier_new")
+        self._action = action
+        self._timeout = timeout
+        self._errors = {}
+        self._callback = None
+        if action is not None:
+            self._callback = _HILO_FN(_barrier_action(action, self._errors))
+        self._own(_lib.hilo_barrier_new(parties, self._callback, None,
+                                        _timeout_arg(timeout)),
+                  _lib.hilo_barrier_free)
+
+    def wait(self, timeout=None):
+        """Waits for the other parties; returns this thread's arrival index
+        (0 .. parties-1). BrokenBarrierError when the barrier is or breaks."""
+        if timeout is None:
+            timeout = self._timeout
+        rc = _lib.hilo_barrier_wait(self._ptr, _timeout_arg(timeout))
+        error = self._errors.pop(_thread.get_ident(), None)
+        if error is not None:
+            # The action failed: break the barrier, as CPython does.
+            _lib.hilo_barrier_abort(self._ptr)
+            raise error
+        if rc == HILO_EBROKEN:
+            raise BrokenBarrierError
+        return _check(rc)
+
+    def reset(self):
+        _check(_lib.hilo_barrier_reset(self._ptr))
+
+    def abort(self):
+        _check(_lib.hilo_barrier_abort(self._ptr))
+
+    @property
+    def parties(self):
+        return _check(_lib.hilo_barrier_parties(self._ptr))
+
+    @property
+    def n_waiting(self):
+        return _check(_lib.hilo_barrier_n_waiting(self._ptr))
+
+    @property
+    def broken(self):
+        return _answer(_lib.hilo_barrier_broken(self._ptr))
+
+    def __repr__(self):
+        if self.broken:
+            return "<%s.%s at %s: broken>" % (self.__class__.__module__,
+                                              self.__class__.__qualname__, hex(id(self)))
+        return "<%s.%s at %s: waiters=%d/%d>" % (
+            self.__class__.__module__, self.__class__.__qualname__, hex(id(self)),
+            self.n_waiting, self.parties)
+
+
+class Timer(Thread):
+    """Calls `function(*args, **kwargs)` after `interval` seconds unless
+    cancel() came first.
+
+    The wait happens inside Python (on a hilo Event), as in CPython, not in
+    hilo_timer_create's C thread: a thread that first entered Python only when
+    its timer fired could do so while the interpreter finalises."""
+
+    def __init__(self, interval, function, args=None, kwargs=None):
+        Thread.__init__(self)
+        self.interval = interval
+        self.function = function
+        self.args = args if args is not None else []
+        self.kwargs = kwargs if kwargs is not None else {}
+        self.finished = Event()
+
+    def cancel(self):
+        """Stops the timer if it has not fired yet."""
+        self.finished.set()
+
+    def run(self):
+        self.finished.wait(self.interval)
+        if not self.finished.is_set():
+            self.function(*self.args, **self.kwargs)
+        self.finished.set()
