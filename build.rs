@@ -15,6 +15,9 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=CI");
+    // The shared library's soname, as a C library's: programs record
+    // libhilo.so.0 and `make install` adds the libhilo.so.0 symlink.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libhilo.so.0");
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable");

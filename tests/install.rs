@@ -1,0 +1,218 @@
+//! `make install` as a C library user sees it: the library cargo built for
+//! this test run is installed (`make install LIBDIR=...`, so nothing is built
+//! again) into a temporary prefix, and a C program is compiled with
+//! `pkg-config --cflags --libs hilo` and run.
+//!
+//! Needs `make`, `cc` and `pkg-config`. A machine without pkg-config fails
+//! this test with a message naming `scripts/install-test-deps.sh`, which
+//! installs it (CI runs that script first).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where cargo put libhilo.so and libhilo.a for this run: `cargo test`
+/// leaves them in `target/<profile>/deps`, next to the test binary.
+fn built_lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let deps = exe.parent().expect("target/<profile>/deps").to_path_buf();
+    let profile = deps.parent().expect("target/<profile>").to_path_buf();
+    [deps, profile]
+        .into_iter()
+        .find(|dir| dir.join("libhilo.so").exists() && dir.join("libhilo.a").exists())
+        .unwrap_or_else(|| panic!("libhilo.so and libhilo.a not found near {}", exe.display()))
+}
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .join("install-tests")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
+}
+
+fn make(args: &[&str]) {
+    let lib_dir = format!("LIBDIR={}", built_lib_dir().display());
+    run(Command::new("make")
+        .arg("-C")
+        .arg(root())
+        .arg("--no-print-directory")
+        .args(args)
+        .arg(lib_dir));
+}
+
+fn require_pkg_config() {
+    let found = Command::new("pkg-config").arg("--version").output();
+    assert!(
+        found.is_ok_and(|out| out.status.success()),
+        "pkg-config is not installed: run scripts/install-test-deps.sh \
+         (apt-get install -y pkg-config)"
+    );
+}
+
+/// `pkg-config <args> hilo` with the installed hilo.pc on the search path.
+fn pkg_config(pc_dir: &Path, args: &[&str], sysroot: Option<&Path>) -> Vec<String> {
+    let mut cmd = Command::new("pkg-config");
+    cmd.args(args).arg("hilo").env("PKG_CONFIG_PATH", pc_dir);
+    if let Some(sysroot) = sysroot {
+        cmd.env("PKG_CONFIG_SYSROOT_DIR", sysroot);
+    }
+    stdout(&run(&mut cmd))
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn cc(source: &Path, program: &Path, flags: &[String]) {
+    run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"])
+        .arg(source)
+        .arg("-o")
+        .arg(program)
+        .args(flags));
+}
+
+const EXPECTED: &str = concat!(
+    "installed runs\nversion ",
+    env!("CARGO_PKG_VERSION"),
+    " (header ",
+    env!("CARGO_PKG_VERSION_MAJOR"),
+    ".",
+    env!("CARGO_PKG_VERSION_MINOR"),
+    ".",
+    env!("CARGO_PKG_VERSION_PATCH"),
+    ")\n"
+);
+
+#[test]
+fn installed_library_builds_a_program_with_pkg_config() {
+    require_pkg_config();
+    let dir = scratch("prefix");
+    let prefix = dir.join("usr");
+    make(&["install", &format!("PREFIX={}", prefix.display())]);
+
+    let lib = prefix.join("lib");
+    let version = env!("CARGO_PKG_VERSION");
+    let real = format!("libhilo.so.{version}");
+    assert!(lib.join(&real).is_file());
+    assert_eq!(
+        std::fs::read_link(lib.join("libhilo.so.0")).unwrap(),
+        PathBuf::from(&real)
+    );
+    assert_eq!(
+        std::fs::read_link(lib.join("libhilo.so")).unwrap(),
+        PathBuf::from("libhilo.so.0")
+    );
+    assert!(lib.join("libhilo.a").is_file());
+    assert_eq!(
+        std::fs::read(prefix.join("include/hilo.h")).unwrap(),
+        std::fs::read(root().join("include/hilo.h")).unwrap()
+    );
+
+    let pc_dir = lib.join("pkgconfig");
+    assert_eq!(
+        pkg_config(&pc_dir, &["--modversion"], None),
+        vec![version.to_owned()]
+    );
+    let mut flags = pkg_config(&pc_dir, &["--cflags", "--libs"], None);
+    assert!(flags.contains(&"-lhilo".to_owned()), "{flags:?}");
+    let libdir = pkg_config(&pc_dir, &["--variable=libdir"], None).join("");
+    flags.push(format!("-Wl,-rpath,{libdir}"));
+    let program = dir.join("installed");
+    cc(&root().join("tests/c/installed.c"), &program, &flags);
+
+    // The program records the soname: it runs without the libhilo.so
+    // development symlink.
+    std::fs::remove_file(lib.join("libhilo.so")).unwrap();
+    assert_eq!(stdout(&run(&mut Command::new(&program))), EXPECTED);
+}
+
+#[test]
+fn installed_static_library_links_with_pkg_config_static_flags() {
+    require_pkg_config();
+    let dir = scratch("static");
+    let prefix = dir.join("opt/hilo");
+    make(&["install", &format!("PREFIX={}", prefix.display())]);
+    let pc_dir = prefix.join("lib/pkgconfig");
+    let mut flags = pkg_config(&pc_dir, &["--cflags"], None);
+    flags.push(prefix.join("lib/libhilo.a").display().to_string());
+    // The private libraries libhilo.a needs, without -lhilo (the .so).
+    flags.extend(
+        pkg_config(&pc_dir, &["--static", "--libs"], None)
+            .into_iter()
+            .filter(|flag| flag != "-lhilo" && !flag.starts_with("-L")),
+    );
+    let program = dir.join("installed-static");
+    cc(&root().join("tests/c/installed.c"), &program, &flags);
+    // Nothing of hilo is loaded at run time: the install can go.
+    make(&["uninstall", &format!("PREFIX={}", prefix.display())]);
+    assert_eq!(stdout(&run(&mut Command::new(&program))), EXPECTED);
+}
+
+#[test]
+fn destdir_stages_the_install_and_uninstall_removes_it() {
+    require_pkg_config();
+    let dir = scratch("destdir");
+    let stage = dir.join("stage");
+    let destdir = format!("DESTDIR={}", stage.display());
+    make(&["install", &destdir, "PREFIX=/usr/local"]);
+    let installed = [
+        "lib/libhilo.so",
+        "lib/libhilo.so.0",
+        "lib/libhilo.a",
+        "include/hilo.h",
+        "lib/pkgconfig/hilo.pc",
+    ];
+    for file in installed {
+        assert!(
+            stage.join("usr/local").join(file).exists(),
+            "{file} not staged"
+        );
+    }
+    // The .pc file names the final paths, not the staging ones; with the
+    // stage as sysroot, pkg-config points into it.
+    let pc_dir = stage.join("usr/local/lib/pkgconfig");
+    assert_eq!(
+        pkg_config(&pc_dir, &["--variable=libdir"], None),
+        vec!["/usr/local/lib".to_owned()]
+    );
+    assert_eq!(
+        pkg_config(&pc_dir, &["--cflags"], Some(&stage)),
+        vec![format!("-I{}/usr/local/include", stage.display())]
+    );
+
+    make(&["uninstall", &destdir, "PREFIX=/usr/local"]);
+    for file in installed {
+        assert!(
+            !stage.join("usr/local").join(file).exists(),
+            "{file} left after uninstall"
+        );
+    }
+}
