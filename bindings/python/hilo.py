@@ -1066,7 +1066,7 @@ class Barrier(_Object):
         self._action = action
         self._timeout = timeout
         self._errors = {}
-        self._callback = None
+        self._callback = _HILO_FN()  # NULL: no action
         if action is not None:
             self._callback = _HILO_FN(_barrier_action(action, self._errors))
         self._own(_lib.hilo_barrier_new(parties, self._callback, None,

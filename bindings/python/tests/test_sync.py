@@ -297,6 +297,23 @@ class BarrierTest(unittest.TestCase):
         t.join(10)
         self.assertEqual(errors, ["broken"])
 
+    def test_failing_action_raises_in_its_thread_and_breaks_the_barrier(self):
+        def action():
+            raise KeyError("in action")
+        b = hilo.Barrier(2, action=action)
+        outcomes = []
+
+        def waiter():
+            try:
+                outcomes.append(b.wait(10))
+            except KeyError:
+                outcomes.append("KeyError")
+        threads = [spawn(waiter) for _ in range(2)]
+        for t in threads:
+            t.join(10)
+        self.assertEqual(outcomes.count("KeyError"), 1, outcomes)
+        self.assertTrue(b.broken)
+
     def test_parties_must_be_positive(self):
         with self.assertRaisesRegex(ValueError, r"^parties must be >= 1$"):
             hilo.Barrier(0)
