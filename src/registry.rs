@@ -61,9 +61,15 @@ impl Word {
     pub fn has(self, flag: u64) -> bool {
         self.0 & flag != 0
     }
-    /// True when this word describes the record that `handle` names.
+    /// True when this word describes the record that `handle` named, even
+    /// if the handle has been released since.
     pub fn names(self, handle: Handle) -> bool {
         self.generation() == handle >> INDEX_BITS && !matches!(self.state(), FREE | RETIRED)
+    }
+    /// True when `handle` is a valid handle of this record: issued and not
+    /// released.
+    pub fn valid_for(self, handle: Handle) -> bool {
+        self.names(handle) && !self.has(RELEASED)
     }
     fn with_state(self, state: u64) -> Word {
         Word(self.0 & !STATE_MASK | state)
@@ -144,10 +150,10 @@ impl Slot {
         self.store(Word(if on { word | flag } else { word & !flag }));
     }
 
-    /// Locks the record named by `handle`, or fails with `HILO_ESRCH`.
+    /// Locks the record of the valid `handle`, or fails with `HILO_ESRCH`.
     pub fn lock_for(&self, handle: Handle) -> Result<MutexGuard<'_, Record>> {
         let guard = self.record.lock();
-        if self.load().names(handle) {
+        if self.load().valid_for(handle) {
             Ok(guard)
         } else {
             Err(Error::no_such_thread())
@@ -213,11 +219,11 @@ impl Registry {
         self.slot_at((handle & INDEX_MASK) as usize)
     }
 
-    /// The slot of a live record named by `handle`, with its word.
+    /// The slot of the record of the valid `handle`, with its word.
     pub fn find(&self, handle: Handle) -> Result<(&'static Slot, Word)> {
         let slot = self.slot(handle).ok_or_else(Error::no_such_thread)?;
         let word = slot.load();
-        if word.names(handle) {
+        if word.valid_for(handle) {
             Ok((slot, word))
         } else {
             Err(Error::no_such_thread())
