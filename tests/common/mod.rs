@@ -49,7 +49,11 @@ pub enum Link {
 /// returns the program's path. Panics with the compiler's output on failure.
 pub fn compile_c(source: &Path, link: Link) -> PathBuf {
     let stem = source.file_stem().unwrap().to_string_lossy().into_owned();
-    let suffix = if link == Link::Static { "static" } else { "shared" };
+    let suffix = if link == Link::Static {
+        "static"
+    } else {
+        "shared"
+    };
     let program = scratch().join(format!("{stem}-{suffix}"));
     let mut cmd = Command::new("cc");
     cmd.args(C_FLAGS)
