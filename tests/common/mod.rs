@@ -11,14 +11,21 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `target/<profile>`, where cargo put libhilo.a and libhilo.so for this
-/// run (the test binary lives in `target/<profile>/deps`).
+/// Where cargo put libhilo.a and libhilo.so for this run: `cargo test`
+/// leaves them in `target/<profile>/deps`, next to the test binary, without
+/// copying them up to `target/<profile>`.
 pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>")
-        .to_path_buf()
+    let deps = exe.parent().expect("target/<profile>/deps").to_path_buf();
+    for dir in [deps.clone(), deps.parent().unwrap().to_path_buf()] {
+        if dir.join("libhilo.a").exists() && dir.join("libhilo.so").exists() {
+            return dir;
+        }
+    }
+    panic!(
+        "libhilo.a and libhilo.so not found next to {}",
+        exe.display()
+    );
 }
 
 /// A scratch directory for this test binary's compiled programs.
@@ -27,7 +34,14 @@ pub fn scratch() -> PathBuf {
     DIR.get_or_init(|| {
         let exe = std::env::current_exe().expect("test binary path");
         let name = exe.file_stem().unwrap().to_string_lossy().into_owned();
-        let dir = lib_dir().join("c-tests").join(name);
+        let dir = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("c-tests")
+            .join(name);
         std::fs::create_dir_all(&dir).expect("create scratch dir");
         dir
     })
