@@ -23,7 +23,9 @@ pub type hilo_fn = Option<unsafe extern "C-unwind" fn(arg: *mut c_void) -> *mut 
 /// Never NULL; the caller must not free it. Thread-safe.
 #[no_mangle]
 pub extern "C" fn hilo_strerror(status: c_int) -> *const c_char {
-    error::strerror(status).as_ptr().cast()
+    ffi_boundary!(c"internal error in hilo".as_ptr(), {
+        error::strerror(status).as_ptr().cast()
+    })
 }
 
 /// Returns a message about the last failing hilo call made by the calling
@@ -310,5 +312,7 @@ pub extern "C" fn hilo_get_stack_size() -> usize {
 /// `HILO_VERSION_MAJOR`, `_MINOR` and `_PATCH`. Static; never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    ffi_boundary!(c"".as_ptr(), {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
 }
