@@ -49,7 +49,8 @@
 #define HILO_ESTATE -3
 
 /**
- * The call would wait forever: joining the calling thread itself.
+ * The call would wait forever: joining the calling thread itself, or a join
+ * that would close a cycle of joins (A joins B while B joins A).
  */
 #define HILO_EDEADLK -4
 
@@ -169,8 +170,11 @@ int hilo_start(hilo_thread_t t);
  * Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
  * timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
  * started") or a dummy ("cannot join a dummy thread"); `HILO_EDEADLK` for the
- * calling thread itself ("cannot join current thread"); `HILO_EINVAL` for a
- * NaN timeout; `HILO_ESRCH` for an unknown or released handle.
+ * calling thread itself ("cannot join current thread"), and at once, instead
+ * of hanging, when the join would close a cycle of joins (A joins B while B
+ * joins A, or longer; the message names the threads; a join with a timeout
+ * counts while it waits); `HILO_EINVAL` for a NaN timeout; `HILO_ESRCH` for
+ * an unknown or released handle.
  */
 int hilo_join(hilo_thread_t t, double timeout, void **result);
 
@@ -306,6 +310,19 @@ size_t hilo_get_stack_size(void);
  * `HILO_VERSION_MAJOR`, `_MINOR` and `_PATCH`. Static; never NULL.
  */
 const char *hilo_version(void);
+
+/**
+ * Writes a readable table of every thread hilo knows to the file descriptor
+ * `fd`: handle, name, daemon, state (unstarted, running, finished; main,
+ * dummy, released), native id, and the thread it is blocked joining. For a
+ * stuck program: call it from a signal-free context such as a watchdog
+ * thread or a debugger (`call hilo_dump(2)` in gdb). It does not close `fd`.
+ *
+ * Returns `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
+ * the write fails (the message says why). Writing to a pipe whose reader is
+ * gone raises SIGPIPE, as any write does.
+ */
+int hilo_dump(int fd);
 
 #ifdef __cplusplus
 }  // extern "C"

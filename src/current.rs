@@ -77,12 +77,18 @@ fn cached_name(current: &Current) -> *const c_char {
     }
 }
 
+/// The calling thread's handle if this thread has one in its thread-local
+/// identity, else 0.
+pub fn handle_if_registered() -> Handle {
+    CURRENT
+        .try_with(|current| current.handle.get())
+        .unwrap_or(0)
+}
+
 /// The calling thread's handle if it is known without registering it: a hilo
 /// thread, a registered main or dummy thread, or the initial thread.
 pub fn handle_if_known() -> Handle {
-    let handle = CURRENT
-        .try_with(|current| current.handle.get())
-        .unwrap_or(0);
+    let handle = handle_if_registered();
     if handle != 0 {
         handle
     } else if os::is_initial_thread() {
@@ -95,9 +101,7 @@ pub fn handle_if_known() -> Handle {
 /// The calling thread's handle, registering the main thread or a dummy on
 /// first use.
 pub fn handle() -> Handle {
-    let handle = CURRENT
-        .try_with(|current| current.handle.get())
-        .unwrap_or(0);
+    let handle = handle_if_registered();
     if handle != 0 {
         return handle;
     }

@@ -112,6 +112,9 @@ pub struct Slot {
     pub record: Mutex<Record>,
     /// Notified when the record finishes or is freed.
     pub ended: Condvar,
+    /// The handle this record's thread is blocked joining, or 0; changed
+    /// only under the join graph's lock (see joins.rs).
+    pub joining: AtomicU64,
 }
 
 impl Slot {
@@ -129,6 +132,7 @@ impl Slot {
                 reap: Reap::Done,
             }),
             ended: Condvar::new(),
+            joining: AtomicU64::new(0),
         }
     }
 
@@ -281,6 +285,41 @@ impl Registry {
             self.alloc.lock().free.push(index);
         }
         slot.ended.notify_all();
+    }
+
+    /// Holds the allocator's lock across `fork()` (see fork.rs), so that the
+    /// child never sees its free list half-updated.
+    pub fn lock_for_fork(&self) {
+        std::mem::forget(self.alloc.lock());
+    }
+
+    /// Releases the lock taken by `lock_for_fork`, in the parent or child.
+    ///
+    /// # Safety
+    /// Only after `lock_for_fork`, once.
+    pub unsafe fn unlock_after_fork(&self) {
+        // SAFETY: `lock_for_fork` left the lock held for us.
+        unsafe { self.alloc.force_unlock() };
+    }
+
+    /// In a forked child: the allocator's lock and every slot's lock and
+    /// condition variable usable again (see fork.rs).
+    ///
+    /// # Safety
+    /// Only in a forked child, after `lock_for_fork`, while it has one thread.
+    pub unsafe fn reset_after_fork(&self) {
+        // SAFETY: as the caller guarantees.
+        unsafe { crate::fork::reset_mutex(&self.alloc) };
+        let high = self.high_water.load(Ordering::Acquire) as usize;
+        for index in 0..high {
+            if let Some(slot) = self.slot_at(index) {
+                // SAFETY: as the caller guarantees.
+                unsafe {
+                    crate::fork::reset_mutex(&slot.record);
+                    crate::fork::reset_condvar(&slot.ended);
+                }
+            }
+        }
     }
 
     /// Calls `visit(handle, slot, word)` for every record in use.

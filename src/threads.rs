@@ -12,9 +12,11 @@ use parking_lot::MutexGuard;
 use crate::current;
 use crate::error::{Error, Kind, Result};
 use crate::exit;
+use crate::fork;
+use crate::joins;
 use crate::os;
 use crate::registry::{
-    index_of, registry, Handle, Reap, Record, Slot, Target, DAEMON, DUMMY, FINISHED, MAIN,
+    index_of, registry, Handle, Reap, Record, Slot, Target, Word, DAEMON, DUMMY, FINISHED, MAIN,
     RELEASED, RUNNING, UNSTARTED,
 };
 
@@ -48,7 +50,33 @@ fn init() {
             .expect("the first slot is always available");
         MAIN_HANDLE.store(handle, Ordering::Release);
         os::at_exit(exit::on_process_exit);
+        fork::install();
     });
+}
+
+/// In a forked child: the forking thread (`me`, 0 when hilo never knew it)
+/// becomes the main thread, with the kernel thread id `tid`. The old main
+/// record, unless it is `me`, was marked finished by the caller.
+pub fn become_main_after_fork(me: Handle, tid: i64) {
+    let found = registry().find(me).ok().filter(|_| me != 0);
+    let handle = match found {
+        Some((slot, word)) => {
+            let mut record = slot.record.lock();
+            if word.has(DUMMY) {
+                slot.rename(&mut record, Arc::from(c"MainThread"));
+            }
+            slot.store(Word(fork::main_flags(word.0)));
+            slot.native_id.store(tid, Ordering::Release);
+            me
+        }
+        None => registry()
+            .insert(RUNNING | MAIN, |slot, record| {
+                slot.rename(record, Arc::from(c"MainThread"));
+                slot.native_id.store(tid, Ordering::Relaxed);
+            })
+            .expect("a record for the child's main thread"),
+    };
+    MAIN_HANDLE.store(handle, Ordering::Release);
 }
 
 pub fn main_handle() -> Handle {
@@ -260,12 +288,23 @@ fn wait_while_running<'a>(
 /// `hilo_join`: `deadline` None waits forever.
 pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
     let (slot, word) = registry().find(handle)?;
-    if handle == current::handle_if_known() {
+    let me = current::handle_if_known();
+    if handle == me {
         return Err(Error::new(Kind::Deadlock, "cannot join current thread"));
     }
     if word.has(DUMMY) {
         return Err(Error::state("cannot join a dummy thread"));
     }
+    if word.state() == UNSTARTED {
+        return Err(Error::state("cannot join thread before it is started"));
+    }
+    // A join that may block is an edge of the join graph while it waits.
+    let will_wait = word.state() == RUNNING && deadline.is_none_or(|d| d > Instant::now());
+    let _waiting = if will_wait {
+        joins::begin(me, handle)?
+    } else {
+        None
+    };
     if word.has(MAIN) {
         return if exit::wait_until_exit_began(deadline) {
             Ok(std::ptr::null_mut())

@@ -25,7 +25,8 @@ pub const HILO_ESRCH: c_int = -2;
 /// twice, joined before start, daemon set after start, released the main
 /// thread, released an unlocked lock, ...
 pub const HILO_ESTATE: c_int = -3;
-/// The call would wait forever: joining the calling thread itself.
+/// The call would wait forever: joining the calling thread itself, or a join
+/// that would close a cycle of joins (A joins B while B joins A).
 pub const HILO_EDEADLK: c_int = -4;
 /// The timeout expired first.
 pub const HILO_ETIMEDOUT: c_int = -5;
