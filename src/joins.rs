@@ -41,10 +41,7 @@ pub fn begin(me: Handle, target: Handle) -> Result<Option<Waiting>> {
     let _graph = GRAPH.lock();
     let mut chain = vec![me, target];
     let mut at = target;
-    loop {
-        let Some(next) = blocked_on(at) else {
-            break;
-        };
+    while let Some(next) = blocked_on(at) {
         if next == me {
             return Err(cycle_error(&chain));
         }
