@@ -470,7 +470,12 @@ pub fn active_count() -> usize {
 }
 
 pub fn set_stack_size(bytes: usize) -> Result<()> {
-    if bytes != 0 && (bytes < MIN_STACK_SIZE || !os::stack_size_accepted(bytes)) {
+    // Sizes no address space can hold are refused here; large ones that this
+    // machine cannot map fail at start with HILO_EAGAIN.
+    let representable = bytes
+        .checked_next_multiple_of(os::page_size())
+        .is_some_and(|rounded| rounded <= isize::MAX as usize);
+    if bytes != 0 && (bytes < MIN_STACK_SIZE || !representable || !os::stack_size_accepted(bytes)) {
         return Err(Error::invalid(format!(
             "size not valid: {bytes} bytes (0 for the default, or at least {MIN_STACK_SIZE})"
         )));
