@@ -11,6 +11,7 @@ mod exit;
 pub mod ffi;
 mod os;
 mod registry;
+mod sync;
 mod threads;
 mod timeout;
 
