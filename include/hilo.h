@@ -708,7 +708,9 @@ int hilo_timer_cancel(hilo_thread_t t);
  * it sets one. When a thread that set a non-NULL value ends (a hilo thread,
  * or any other thread, such as one made by `pthread_create`), `dtor` (if
  * not NULL) is called on that thread with the value. It is not called for
- * the thread that calls `exit()` or returns from `main`.
+ * the thread that calls `exit()` or returns from `main`. It runs as the OS
+ * thread exits, after the thread's target has returned, so `hilo_join` on
+ * that thread may return before it has run.
  *
  * Returns NULL when the operating system has no thread-local key left
  * (`hilo_last_error()` says so). The caller owns the object and frees it

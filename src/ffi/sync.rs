@@ -88,7 +88,7 @@ unsafe fn object<'a, T>(ptr: *const T, what: &str) -> Result<&'a T> {
     unsafe { ptr.as_ref() }.ok_or_else(|| null_argument(what))
 }
 
-/// A new object for C, or NULL with the error recorded as the last error.
+/// A pointer for C, or NULL with the error recorded as the last error.
 fn or_null<T>(result: Result<*mut T>) -> *mut T {
     result.unwrap_or_else(|err| {
         error::record(&err);
@@ -719,7 +719,9 @@ pub extern "C" fn hilo_timer_cancel(t: hilo_thread_t) -> c_int {
 /// it sets one. When a thread that set a non-NULL value ends (a hilo thread,
 /// or any other thread, such as one made by `pthread_create`), `dtor` (if
 /// not NULL) is called on that thread with the value. It is not called for
-/// the thread that calls `exit()` or returns from `main`.
+/// the thread that calls `exit()` or returns from `main`. It runs as the OS
+/// thread exits, after the thread's target has returned, so `hilo_join` on
+/// that thread may return before it has run.
 ///
 /// Returns NULL when the operating system has no thread-local key left
 /// (`hilo_last_error()` says so). The caller owns the object and frees it
