@@ -14,6 +14,7 @@ mod fork;
 mod joins;
 mod os;
 mod registry;
+mod sync;
 mod threads;
 mod timeout;
 

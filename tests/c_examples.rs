@@ -120,3 +120,30 @@ fn the_readme_example_builds_and_runs() {
     assert!(out.status.success());
     assert_eq!(stdout_of(&out), "Worker Lanzado\n");
 }
+
+#[test]
+fn heartbeat_stopped_by_an_event() {
+    assert_eq!(
+        run_example("07_heartbeat"),
+        "[DEBUG] - Heartbeat  : beat 1\n[DEBUG] - Heartbeat  : beat 2\n\
+         [DEBUG] - Heartbeat  : beat 3\n[DEBUG] - Heartbeat  : stopping after beat 3\n\
+         heartbeat alive after stop: 0\n"
+    );
+}
+
+#[test]
+fn producer_consumer_on_a_condition() {
+    assert_eq!(
+        run_example("08_producer_consumer"),
+        "produced 100 items 1..100, consumed 100 with sum 5050 (expected 5050)\n"
+    );
+}
+
+#[test]
+fn barrier_phases() {
+    assert_eq!(
+        run_example("09_barrier_phases"),
+        "parties: 4, start: 1 2 3 4\nphase 1:   7   6   9   8\nphase 2:  21  22  23  24\n\
+         phase 3:  67  66  69  68\nphases: 3, broken: 0\n"
+    );
+}

@@ -12,6 +12,11 @@ use crate::error::{self, Error, Result};
 
 mod thread;
 
+// Section 5 of API.md; declared after `thread`, which cbindgen follows, so
+// that the header lists the thread API first.
+mod sync;
+
+pub use sync::*;
 pub use thread::*;
 
 /// Success.
