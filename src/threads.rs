@@ -1,7 +1,7 @@
 //! The thread manager: the life of a thread record from create to release,
 //! the main and dummy threads, and the trampoline every hilo thread runs.
 
-use std::ffi::{c_void, CStr, CString};
+use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
@@ -28,9 +28,30 @@ static STACK_SIZE: AtomicUsize = AtomicUsize::new(0);
 /// The smallest stack size `hilo_set_stack_size` accepts (as Python's).
 pub(crate) const MIN_STACK_SIZE: usize = 32 * 1024;
 
+/// A new default name, `prefix-N`. Built on the stack, so the name costs
+/// one allocation (the `Arc`), not a `format!` and a `CString` besides.
 pub fn default_name(prefix: &str) -> Arc<CStr> {
     let n = NAME_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = CString::new(format!("{prefix}-{n}")).expect("no NUL in a default name");
+    // "Thread-" or "Dummy-", 20 digits of a u64, and the NUL.
+    let mut buf = [0u8; 32];
+    let head = prefix.len() + 1;
+    buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
+    buf[prefix.len()] = b'-';
+    let mut digits = [0u8; 20];
+    let mut rest = n;
+    let mut count = 0;
+    loop {
+        digits[count] = b'0' + (rest % 10) as u8;
+        count += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for (i, digit) in digits[..count].iter().rev().enumerate() {
+        buf[head + i] = *digit;
+    }
+    let name = CStr::from_bytes_with_nul(&buf[..=head + count]).expect("one NUL, at the end");
     Arc::from(name)
 }
 
