@@ -86,7 +86,7 @@ pub fn handle_if_known() -> Handle {
     if handle != 0 {
         handle
     } else if os::is_initial_thread() {
-        threads::main_handle()
+        enter_main()
     } else {
         0
     }
@@ -105,12 +105,22 @@ pub fn handle() -> Handle {
 }
 
 fn register() -> Handle {
-    let (handle, slot) = if os::is_initial_thread() {
-        let handle = threads::main_handle();
-        (handle, registry().slot(handle).expect("main slot exists"))
-    } else {
-        threads::register_dummy()
-    };
+    if os::is_initial_thread() {
+        return enter_main();
+    }
+    let (handle, slot) = threads::register_dummy();
+    enter_registered(handle, slot)
+}
+
+/// Marks the calling thread, the initial one, as the main thread, so that
+/// later calls know it from the thread-local without asking the kernel
+/// (`gettid`, `getpid`) again.
+fn enter_main() -> Handle {
+    let handle = threads::main_handle();
+    enter_registered(handle, registry().slot(handle).expect("main slot exists"))
+}
+
+fn enter_registered(handle: Handle, slot: &'static Slot) -> Handle {
     let name = slot.record.lock().name.clone();
     enter(handle, slot, name);
     handle
@@ -122,12 +132,18 @@ pub fn is_daemon() -> bool {
     let slot = CURRENT
         .try_with(|current| current.slot.get())
         .unwrap_or(ptr::null());
-    if !slot.is_null() {
-        // SAFETY: slots are never freed.
-        let word = unsafe { &*slot }.load();
-        return word.has(crate::registry::DAEMON);
-    }
-    !os::is_initial_thread()
+    let slot = if !slot.is_null() {
+        slot
+    } else if os::is_initial_thread() {
+        enter_main();
+        registry()
+            .slot(threads::main_handle())
+            .expect("main slot exists")
+    } else {
+        return true;
+    };
+    // SAFETY: slots are never freed.
+    unsafe { &*slot }.load().has(crate::registry::DAEMON)
 }
 
 /// The calling thread's name. Valid until the same thread calls this again
