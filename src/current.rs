@@ -32,14 +32,13 @@ thread_local! {
     };
 }
 
-/// Marks the calling thread as the thread of `handle`, caching `name`.
-pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>) {
+/// Marks the calling thread as the thread of `handle`, caching `name`, which
+/// is the slot's name at `name_version` (both read under the slot's mutex).
+pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>, name_version: u32) {
     CURRENT.with(|current| {
         current.handle.set(handle);
         current.slot.set(slot);
-        current
-            .name_version
-            .set(slot.name_version.load(Ordering::Acquire));
+        current.name_version.set(name_version);
         replace_name(current, name);
     });
 }
@@ -121,8 +120,13 @@ fn enter_main() -> Handle {
 }
 
 fn enter_registered(handle: Handle, slot: &'static Slot) -> Handle {
-    let name = slot.record.lock().name.clone();
-    enter(handle, slot, name);
+    let record = slot.record.lock();
+    let (name, version) = (
+        record.name.clone(),
+        slot.name_version.load(Ordering::Acquire),
+    );
+    drop(record);
+    enter(handle, slot, name, version);
     handle
 }
 

@@ -157,7 +157,9 @@ impl Slot {
     /// Replaces the name; callers hold the slot's mutex.
     pub fn rename(&self, record: &mut Record, name: Arc<CStr>) {
         record.name = name;
-        self.name_version.fetch_add(1, Ordering::Release);
+        // SeqCst: the new thread's check after naming itself (`name_self`)
+        // relies on this bump being ordered before the rename's OS write.
+        self.name_version.fetch_add(1, Ordering::SeqCst);
     }
 }
 

@@ -220,20 +220,48 @@ impl Drop for EndOfThread {
     }
 }
 
+/// Gives the calling (new) thread's OS name the record's name before its
+/// target runs; `name` is the record's name at `version`. Returns the name
+/// and version that the OS name now shows.
+///
+/// `prctl` runs outside the slot's mutex. A `hilo_set_name` that comes after
+/// the thread published its TID bumps `name_version` before it writes the
+/// OS name itself. So if the version is unchanged after our `prctl`, any
+/// later rename writes after it and wins; if it changed, we read the new
+/// name under the mutex (after that rename finished) and name ourselves
+/// again.
+fn name_self(slot: &Slot, mut name: Arc<CStr>, mut version: u32) -> (Arc<CStr>, u32) {
+    loop {
+        os::set_own_name(&name);
+        if slot.name_version.load(Ordering::SeqCst) == version {
+            return (name, version);
+        }
+        let record = slot.record.lock();
+        name = record.name.clone();
+        version = slot.name_version.load(Ordering::SeqCst);
+    }
+}
+
 extern "C-unwind" fn trampoline(arg: *mut c_void) -> *mut c_void {
     let handle = arg as Handle;
     let started = catch_unwind(|| {
         let slot = registry()
             .slot(handle)
             .expect("a started thread has a slot");
+        // System calls stay out of the critical section, so that a joiner
+        // that locks the record right after hilo_start does not have to
+        // spin, yield or sleep behind them.
+        let tid = os::gettid();
         let mut record = slot.record.lock();
         record.pthread = os::pthread_self();
-        slot.native_id.store(os::gettid(), Ordering::Release);
-        // Under the lock, so that a concurrent hilo_set_name cannot be
-        // overwritten by this older name.
-        os::set_own_name(&record.name);
-        current::enter(handle, slot, record.name.clone());
-        (slot, record.target, record.arg)
+        slot.native_id.store(tid, Ordering::Release);
+        let name = record.name.clone();
+        let version = slot.name_version.load(Ordering::SeqCst);
+        let (target, target_arg) = (record.target, record.arg);
+        drop(record);
+        let (name, version) = name_self(slot, name, version);
+        current::enter(handle, slot, name, version);
+        (slot, target, target_arg)
     });
     let Ok((slot, Some(target), target_arg)) = started else {
         // Cannot happen; never unwind into the C caller.
