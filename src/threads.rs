@@ -154,7 +154,15 @@ pub fn start(handle: Handle) -> Result<()> {
         size => size.next_multiple_of(os::page_size()),
     };
     match os::spawn(trampoline, handle as *mut c_void, stack) {
-        Ok(_) => Ok(()),
+        Ok(thread) => {
+            // The thread stores it too, but a join that comes before the
+            // thread runs needs it to join the way pthread_join does.
+            let mut record = slot.record.lock();
+            if slot.load().names(handle) {
+                record.pthread = thread;
+            }
+            Ok(())
+        }
         Err(errno) => {
             let mut record = slot.record.lock();
             // The record cannot have finished or been freed: it never ran.
@@ -192,15 +200,19 @@ impl Drop for EndOfThread {
         // unwind itself.
         let _ = catch_unwind(AssertUnwindSafe(|| {
             let mut record = self.slot.record.lock();
+            // A joiner inside pthread_join reaps this thread; else it detaches
+            // itself below, or stays joinable after pthread_exit.
+            let joined = record.reap == Reap::InProgress;
             match self.returned {
                 Some(value) => record.result = value,
                 // pthread_exit: only pthread_join knows the value, so the
                 // thread stays joinable for a joiner to reap.
-                None => record.reap = Reap::Pending,
+                None if !joined => record.reap = Reap::Pending,
+                None => {}
             }
             self.slot.set_state(FINISHED);
             let released = self.slot.load().has(RELEASED);
-            if released {
+            if released && !joined {
                 if record.reap == Reap::Pending {
                     // SAFETY: the thread is joinable and nobody joined it.
                     unsafe { os::detach(record.pthread) };
@@ -213,7 +225,7 @@ impl Drop for EndOfThread {
             let returned = self.returned.is_some();
             drop(record);
             current::leave();
-            if returned {
+            if returned && !joined {
                 os::detach_self();
             }
         }));
@@ -322,11 +334,25 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
             Err(Error::timed_out())
         };
     }
-    let record = slot.lock_for(handle)?;
-    if slot.load().state() == UNSTARTED {
+    let mut record = slot.lock_for(handle)?;
+    let state = slot.load().state();
+    if state == UNSTARTED {
         return Err(Error::state("cannot join thread before it is started"));
     }
-    let (mut record, stopped) = wait_while_running(slot, handle, record, deadline);
+    let (mut record, stopped) = if deadline.is_none()
+        && state == RUNNING
+        && record.reap == Reap::Done
+        && record.pthread != 0
+    {
+        // The first join without a timeout of a running thread reaps it
+        // with pthread_join (below): the kernel wakes it when the thread
+        // has ended, so the thread need not wake it from user space, where
+        // the woken joiner would preempt the ending thread.
+        record.reap = Reap::Pending;
+        (record, true)
+    } else {
+        wait_while_running(slot, handle, record, deadline)
+    };
     if !stopped {
         return Err(Error::timed_out());
     }
@@ -346,8 +372,10 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
                 record.reap = Reap::InProgress;
                 let thread = record.pthread;
                 drop(record);
-                // SAFETY: the thread ended with pthread_exit and is joinable;
-                // Reap::InProgress makes this the only join or detach of it.
+                // SAFETY: the thread is joinable: it ended with pthread_exit,
+                // or it runs and, seeing Reap::InProgress at its end, will not
+                // detach itself. Reap::InProgress makes this the only join or
+                // detach of it.
                 let value = unsafe { os::join(thread) };
                 record = slot.record.lock();
                 record.result = value;
