@@ -28,7 +28,7 @@
 #define SLOW_CALLS 20000    /* pthread_getname_np calls per round */
 #define RECORDS 100000      /* unstarted records for the memory row */
 #define MANY 10000          /* threads alive at once */
-#define MANY_ROUNDS 3
+#define MANY_ROUNDS 5
 #define MANY_STACK (64 * 1024)
 
 static double now_ns(void) {
