@@ -81,10 +81,13 @@ impl Word {
 pub enum Reap {
     /// Nothing to do: the thread detached itself, or was never started.
     Done,
-    /// The target ended with `pthread_exit`: the thread is joinable, and its
-    /// value is known only to `pthread_join`.
+    /// The thread is joinable and nobody reaps it yet: the target ended with
+    /// `pthread_exit`, whose value is known only to `pthread_join`.
     Pending,
-    /// A joiner is inside `pthread_join` for it.
+    /// A joiner is inside `pthread_join` for it: one that found it ended
+    /// with `pthread_exit`, or a join without timeout that found it running
+    /// (the kernel then wakes that joiner at the thread's end, as for a raw
+    /// `pthread_join`, and the thread does not detach itself).
     InProgress,
 }
 
@@ -167,7 +170,9 @@ impl Slot {
     /// Replaces the name; callers hold the slot's mutex.
     pub fn rename(&self, record: &mut Record, name: Arc<CStr>) {
         record.name = name;
-        self.name_version.fetch_add(1, Ordering::Release);
+        // SeqCst: the new thread's check after naming itself (`name_self`)
+        // relies on this bump being ordered before the rename's OS write.
+        self.name_version.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -276,6 +281,7 @@ impl Registry {
         record.arg = ptr::null_mut();
         record.result = ptr::null_mut();
         record.reap = Reap::Done;
+        record.pthread = 0;
         slot.native_id.store(0, Ordering::Relaxed);
         slot.name_version.fetch_add(1, Ordering::Release);
         if generation >= MAX_GEN {
