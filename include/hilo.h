@@ -49,7 +49,8 @@
 #define HILO_ESTATE -3
 
 /**
- * The call would wait forever: joining the calling thread itself.
+ * The call would wait forever: joining the calling thread itself, or a join
+ * that would close a cycle of joins (A joins B while B joins A).
  */
 #define HILO_EDEADLK -4
 
@@ -93,6 +94,53 @@
  * The patch version.
  */
 #define HILO_VERSION_PATCH 0
+
+/**
+ * A barrier for a fixed number of threads (Python's `threading.Barrier`).
+ * Opaque; made by `hilo_barrier_new`, freed by `hilo_barrier_free`.
+ */
+typedef struct hilo_barrier hilo_barrier;
+
+/**
+ * A condition variable bound to a lock (Python's `threading.Condition`).
+ * Opaque; made by `hilo_cond_new`, `hilo_cond_new_with_lock` or
+ * `hilo_cond_new_with_rlock`, freed by `hilo_cond_free`.
+ */
+typedef struct hilo_cond hilo_cond;
+
+/**
+ * An event: a flag that threads can wait for (Python's `threading.Event`).
+ * Opaque; made by `hilo_event_new`, freed by `hilo_event_free`.
+ */
+typedef struct hilo_event hilo_event;
+
+/**
+ * A thread-local value: one pointer per thread (Python's
+ * `threading.local`). Opaque; made by `hilo_local_new`, freed by
+ * `hilo_local_free`.
+ */
+typedef struct hilo_local hilo_local;
+
+/**
+ * A lock that no thread owns: any thread may release it (Python's
+ * `threading.Lock`). Opaque; made by `hilo_lock_new`, freed by
+ * `hilo_lock_free`.
+ */
+typedef struct hilo_lock hilo_lock;
+
+/**
+ * A re-entrant lock: the thread that holds it may acquire it again and
+ * must release it as many times (Python's `threading.RLock`). Opaque; made
+ * by `hilo_rlock_new`, freed by `hilo_rlock_free`.
+ */
+typedef struct hilo_rlock hilo_rlock;
+
+/**
+ * A counting semaphore, bounded or not (Python's `threading.Semaphore` and
+ * `threading.BoundedSemaphore`). Opaque; made by `hilo_sem_new` or
+ * `hilo_sem_new_bounded`, freed by `hilo_sem_free`.
+ */
+typedef struct hilo_sem hilo_sem;
 
 /**
  * A thread's target: the same shape as a pthread start routine. Its return
@@ -169,8 +217,11 @@ int hilo_start(hilo_thread_t t);
  * Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
  * timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
  * started") or a dummy ("cannot join a dummy thread"); `HILO_EDEADLK` for the
- * calling thread itself ("cannot join current thread"); `HILO_EINVAL` for a
- * NaN timeout; `HILO_ESRCH` for an unknown or released handle.
+ * calling thread itself ("cannot join current thread"), and at once, instead
+ * of hanging, when the join would close a cycle of joins (A joins B while B
+ * joins A, or longer; the message names the threads; a join with a timeout
+ * counts while it waits); `HILO_EINVAL` for a NaN timeout; `HILO_ESRCH` for
+ * an unknown or released handle.
  */
 int hilo_join(hilo_thread_t t, double timeout, void **result);
 
@@ -306,6 +357,408 @@ size_t hilo_get_stack_size(void);
  * `HILO_VERSION_MAJOR`, `_MINOR` and `_PATCH`. Static; never NULL.
  */
 const char *hilo_version(void);
+
+/**
+ * Writes a readable table of every thread hilo knows to the file descriptor
+ * `fd`: handle, name, daemon, state (unstarted, running, finished; main,
+ * dummy, released), native id, and the thread it is blocked joining. For a
+ * stuck program: call it from a signal-free context such as a watchdog
+ * thread or a debugger (`call hilo_dump(2)` in gdb). It does not close `fd`.
+ *
+ * Returns `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
+ * the write fails (the message says why). Writing to a pipe whose reader is
+ * gone raises SIGPIPE, as any write does.
+ */
+int hilo_dump(int fd);
+
+/**
+ * Makes an event whose flag is clear. Never NULL (hilo aborts if memory
+ * runs out, as Rust does). The caller owns it and frees it with
+ * `hilo_event_free`.
+ */
+hilo_event *hilo_event_new(void);
+
+/**
+ * Frees an event. NULL is fine. Freeing an event that a thread still uses
+ * or waits on is undefined behaviour.
+ */
+void hilo_event_free(hilo_event *e);
+
+/**
+ * Sets the flag and wakes every thread waiting in `hilo_event_wait`.
+ * Returns `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
+ */
+int hilo_event_set(hilo_event *e);
+
+/**
+ * Clears the flag: later waits block until the next `hilo_event_set`.
+ * Returns `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
+ */
+int hilo_event_clear(hilo_event *e);
+
+/**
+ * Returns 1 when the flag is set, 0 when clear, `HILO_EINVAL` when `e` is
+ * NULL. Lock-free.
+ */
+int hilo_event_is_set(const hilo_event *e);
+
+/**
+ * Waits until the flag is set, at most `timeout` seconds (negative or
+ * +infinity: forever; 0: do not wait).
+ *
+ * Returns 1 when the flag is set, or a `hilo_event_set` woke this waiter
+ * (even if the flag was cleared again before it ran); 0 when the timeout
+ * expired first; `HILO_EINVAL` when `e` is NULL or `timeout` is NaN.
+ */
+int hilo_event_wait(hilo_event *e, double timeout);
+
+/**
+ * Makes an unlocked lock. Never NULL. The caller owns it and frees it with
+ * `hilo_lock_free`.
+ */
+hilo_lock *hilo_lock_new(void);
+
+/**
+ * Frees a lock. NULL is fine. Freeing a lock that a thread still uses or
+ * waits on is undefined behaviour. A condition made with
+ * `hilo_cond_new_with_lock` keeps its own reference to the lock, so the
+ * lock may be freed before the condition.
+ */
+void hilo_lock_free(hilo_lock *l);
+
+/**
+ * Acquires the lock. `blocking` false tries once; `blocking` true waits at
+ * most `timeout` seconds (negative or +infinity: forever; 0: do not wait).
+ *
+ * Returns 1 when acquired, 0 when not (held elsewhere, or the timeout
+ * expired); `HILO_EINVAL` when `l` is NULL, `timeout` is NaN, or `blocking`
+ * is false with a `timeout` >= 0 ("can't specify a timeout for a
+ * non-blocking call"; pass `HILO_FOREVER`). A thread that acquires a lock it
+ * holds already waits for itself: use a `hilo_rlock` for that.
+ */
+int hilo_lock_acquire(hilo_lock *l, bool blocking, double timeout);
+
+/**
+ * Releases the lock. Any thread may release it, not only the one that
+ * acquired it; one waiting thread then acquires it.
+ *
+ * Returns `HILO_OK`; `HILO_ESTATE` when it is not locked ("release unlocked
+ * lock"); `HILO_EINVAL` when `l` is NULL.
+ */
+int hilo_lock_release(hilo_lock *l);
+
+/**
+ * Returns 1 when the lock is held (by any thread), 0 when not,
+ * `HILO_EINVAL` when `l` is NULL. Lock-free.
+ */
+int hilo_lock_locked(const hilo_lock *l);
+
+/**
+ * Makes an unlocked re-entrant lock. Never NULL. The caller owns it and
+ * frees it with `hilo_rlock_free`.
+ */
+hilo_rlock *hilo_rlock_new(void);
+
+/**
+ * Frees a re-entrant lock. NULL is fine. Freeing one that a thread still
+ * holds, uses or waits on is undefined behaviour. A condition made with
+ * `hilo_cond_new_with_rlock` keeps its own reference to the lock, so the
+ * lock may be freed before the condition.
+ */
+void hilo_rlock_free(hilo_rlock *r);
+
+/**
+ * Acquires the re-entrant lock. The thread that holds it acquires it again
+ * at once, and must then release it once more. Otherwise as
+ * `hilo_lock_acquire`: `blocking` false tries once; `blocking` true waits
+ * at most `timeout` seconds (negative or +infinity: forever).
+ *
+ * Returns 1 when acquired, 0 when not; `HILO_EINVAL` when `r` is NULL,
+ * `timeout` is NaN, or `blocking` is false with a `timeout` >= 0 ("can't
+ * specify a timeout for a non-blocking call"); `HILO_ESTATE` when its owner
+ * has acquired it 2^64 - 1 times ("Internal lock count overflowed").
+ */
+int hilo_rlock_acquire(hilo_rlock *r, bool blocking, double timeout);
+
+/**
+ * Releases the re-entrant lock once; it is unlocked when its owner has
+ * released it as many times as it acquired it.
+ *
+ * Returns `HILO_OK`; `HILO_ESTATE` when the calling thread does not hold it
+ * ("cannot release un-acquired lock"); `HILO_EINVAL` when `r` is NULL.
+ */
+int hilo_rlock_release(hilo_rlock *r);
+
+/**
+ * Returns 1 when the re-entrant lock is held by any thread, 0 when not,
+ * `HILO_EINVAL` when `r` is NULL. Lock-free.
+ */
+int hilo_rlock_locked(const hilo_rlock *r);
+
+/**
+ * Makes a condition with its own re-entrant lock, as Python's
+ * `Condition()` does. Never NULL. The caller owns it and frees it with
+ * `hilo_cond_free`.
+ */
+hilo_cond *hilo_cond_new(void);
+
+/**
+ * Makes a condition bound to the caller's lock `l`: `hilo_cond_acquire`
+ * and `hilo_cond_release` act on `l`, and so do `hilo_lock_acquire` and
+ * `hilo_lock_release` on the condition's behalf. The condition keeps its
+ * own reference to the lock, so `l` may be freed first.
+ *
+ * Returns NULL when `l` is NULL (`hilo_last_error()` says so).
+ */
+hilo_cond *hilo_cond_new_with_lock(hilo_lock *l);
+
+/**
+ * Makes a condition bound to the caller's re-entrant lock `r`, as
+ * `hilo_cond_new_with_lock` does for a plain lock.
+ *
+ * Returns NULL when `r` is NULL (`hilo_last_error()` says so).
+ */
+hilo_cond *hilo_cond_new_with_rlock(hilo_rlock *r);
+
+/**
+ * Frees a condition. NULL is fine. Freeing a condition that a thread still
+ * uses or waits on is undefined behaviour. The lock it was bound to lives on
+ * while the caller's own `hilo_lock` / `hilo_rlock` does.
+ */
+void hilo_cond_free(hilo_cond *c);
+
+/**
+ * Acquires the condition's lock, exactly as `hilo_lock_acquire` or
+ * `hilo_rlock_acquire` would: 1 acquired, 0 not, `HILO_EINVAL` when `c` is
+ * NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0.
+ */
+int hilo_cond_acquire(hilo_cond *c, bool blocking, double timeout);
+
+/**
+ * Releases the condition's lock, exactly as `hilo_lock_release` or
+ * `hilo_rlock_release` would: `HILO_OK`, `HILO_ESTATE` ("release unlocked
+ * lock" or "cannot release un-acquired lock"), or `HILO_EINVAL` when `c` is
+ * NULL.
+ */
+int hilo_cond_release(hilo_cond *c);
+
+/**
+ * Releases the lock (completely, however often a re-entrant lock is held),
+ * waits until another thread notifies this one or `timeout` seconds pass
+ * (negative or +infinity: forever; 0: do not wait), and acquires the lock
+ * again as it was before returning. The caller must hold the lock.
+ *
+ * Returns 1 when notified, 0 when the timeout expired first (the lock is
+ * held again in both cases); `HILO_ESTATE` when the calling thread does not
+ * hold the lock ("cannot wait on un-acquired lock"); `HILO_EINVAL` when `c`
+ * is NULL or `timeout` is NaN. As with any condition, check the state you
+ * wait for in a loop.
+ */
+int hilo_cond_wait(hilo_cond *c, double timeout);
+
+/**
+ * Wakes up to `n` threads waiting on the condition, those that began to
+ * wait first; 0 wakes none. The caller must hold the lock.
+ *
+ * Returns `HILO_OK`; `HILO_ESTATE` when the calling thread does not hold the
+ * lock ("cannot notify on un-acquired lock"); `HILO_EINVAL` when `c` is NULL.
+ */
+int hilo_cond_notify(hilo_cond *c, size_t n);
+
+/**
+ * Wakes every thread waiting on the condition. The caller must hold the
+ * lock. Returns as `hilo_cond_notify`.
+ */
+int hilo_cond_notify_all(hilo_cond *c);
+
+/**
+ * Makes a semaphore with the given initial value. Never NULL. The caller
+ * owns it and frees it with `hilo_sem_free`.
+ */
+hilo_sem *hilo_sem_new(uint32_t value);
+
+/**
+ * Makes a bounded semaphore: releases never take its value above the
+ * initial `value`. Never NULL. The caller owns it and frees it with
+ * `hilo_sem_free`.
+ */
+hilo_sem *hilo_sem_new_bounded(uint32_t value);
+
+/**
+ * Frees a semaphore. NULL is fine. Freeing a semaphore that a thread still
+ * uses or waits on is undefined behaviour.
+ */
+void hilo_sem_free(hilo_sem *s);
+
+/**
+ * Takes one unit: decrements the value when it is above 0, else waits for
+ * a release. `blocking` false tries once; `blocking` true waits at most
+ * `timeout` seconds (negative or +infinity: forever; 0: do not wait).
+ *
+ * Returns 1 when a unit was taken, 0 when not; `HILO_EINVAL` when `s` is
+ * NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0
+ * ("can't specify a timeout for a non-blocking call").
+ */
+int hilo_sem_acquire(hilo_sem *s, bool blocking, double timeout);
+
+/**
+ * Adds `n` units to the value, waking up to `n` waiting threads. Any thread
+ * may release.
+ *
+ * Returns `HILO_OK`; `HILO_EINVAL` when `s` is NULL or `n` is 0 ("n must be
+ * one or more"); `HILO_ESTATE` when a bounded semaphore would go above its
+ * initial value ("Semaphore released too many times") or an unbounded one
+ * above UINT32_MAX ("Semaphore value would overflow: ..."). On an error the
+ * value is unchanged.
+ */
+int hilo_sem_release(hilo_sem *s, uint32_t n);
+
+/**
+ * Returns the semaphore's current value (0 to UINT32_MAX), or `HILO_EINVAL`
+ * when `s` is NULL. The value may change as soon as it is read; for
+ * diagnostics and tests, as Python's `_value`.
+ */
+int64_t hilo_sem_value(const hilo_sem *s);
+
+/**
+ * Makes a barrier for `parties` threads. When the last of them arrives in
+ * `hilo_barrier_wait`, that thread calls `action(arg)` (if `action` is not
+ * NULL; its return value is ignored) and then every waiter is released.
+ * `timeout` is the default for waits that pass a negative timeout
+ * (negative or +infinity here: forever).
+ *
+ * Returns NULL when `parties` is 0 ("parties must be >= 1") or `timeout` is
+ * NaN; `hilo_last_error()` says which. The caller owns the barrier and
+ * frees it with `hilo_barrier_free`.
+ */
+hilo_barrier *hilo_barrier_new(uint32_t parties, hilo_fn action, void *arg, double timeout);
+
+/**
+ * Frees a barrier. NULL is fine. Freeing a barrier that a thread still
+ * uses or waits on is undefined behaviour.
+ */
+void hilo_barrier_free(hilo_barrier *b);
+
+/**
+ * Waits until all parties have called `hilo_barrier_wait`, at most
+ * `timeout` seconds. A negative `timeout` (`HILO_FOREVER`) means the
+ * barrier's default timeout, as Python's `None` does (forever unless
+ * `hilo_barrier_new` was given one); +infinity waits forever; 0 does not
+ * wait.
+ *
+ * Returns the arrival index, 0 for the first thread to arrive up to
+ * `parties - 1` for the last (which runs the action), so that one thread
+ * can be picked for a job. `HILO_EBROKEN` when the barrier is broken or
+ * breaks while waiting: by `hilo_barrier_abort` ("the barrier is broken"),
+ * by `hilo_barrier_reset` ("the barrier was reset while this thread
+ * waited"), or by a wait that timed out (that waiter gets "barrier wait
+ * timed out; the barrier is now broken", every other waiter "the barrier is
+ * broken"). An abort or reset while the action runs breaks that round for
+ * every waiter. `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
+ */
+int hilo_barrier_wait(hilo_barrier *b, double timeout);
+
+/**
+ * Breaks the barrier: threads waiting in it, and every later wait, get
+ * `HILO_EBROKEN` until `hilo_barrier_reset`. Returns `HILO_OK`, or
+ * `HILO_EINVAL` when `b` is NULL.
+ */
+int hilo_barrier_abort(hilo_barrier *b);
+
+/**
+ * Returns the barrier to its empty, unbroken state. Threads waiting in it
+ * now get `HILO_EBROKEN`; later waits start a new round. Returns
+ * `HILO_OK`, or `HILO_EINVAL` when `b` is NULL.
+ */
+int hilo_barrier_reset(hilo_barrier *b);
+
+/**
+ * Returns how many threads wait in the barrier for it to trip, or
+ * `HILO_EINVAL` when `b` is NULL.
+ */
+int hilo_barrier_n_waiting(const hilo_barrier *b);
+
+/**
+ * Returns the number of parties the barrier was made for (as much as an
+ * int can hold), or `HILO_EINVAL` when `b` is NULL.
+ */
+int hilo_barrier_parties(const hilo_barrier *b);
+
+/**
+ * Returns 1 when the barrier is broken (aborted, or a wait timed out) and
+ * not reset since, 0 when not, `HILO_EINVAL` when `b` is NULL.
+ */
+int hilo_barrier_broken(const hilo_barrier *b);
+
+/**
+ * Makes a timer: an unstarted thread that, once started with `hilo_start`,
+ * waits `interval` seconds and then calls `fn(arg)`, unless
+ * `hilo_timer_cancel` came first. As in Python, an `interval` of 0 or less
+ * calls it at once (this is not a timeout: negative does not mean
+ * forever); +infinity waits until cancelled.
+ *
+ * The handle written to `*out` is an ordinary thread handle: its default
+ * name is "Thread-N", its daemon flag is inherited from the calling thread,
+ * and `hilo_start`, `hilo_join`, `hilo_set_name`, `hilo_set_daemon`,
+ * `hilo_release` all apply. `hilo_join` gives `fn`'s return value, or NULL
+ * when it was cancelled.
+ *
+ * Returns `HILO_OK`; `HILO_EINVAL` when `fn` or `out` is NULL or `interval`
+ * is NaN (nothing is written); `HILO_EAGAIN` when too many thread records
+ * exist.
+ */
+int hilo_timer_create(double interval, hilo_fn fn, void *arg, hilo_thread_t *out);
+
+/**
+ * Stops a timer: if its function has not begun to run, it never will, and
+ * a started timer's thread ends at once. Cancelling before the start, or
+ * after the function ran, or twice, is fine.
+ *
+ * Returns `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
+ * `HILO_EINVAL` for a thread not made by `hilo_timer_create` ("not a timer:
+ * ...").
+ */
+int hilo_timer_cancel(hilo_thread_t t);
+
+/**
+ * Makes a thread-local value: each thread sees its own pointer, NULL until
+ * it sets one. When a thread that set a non-NULL value ends (a hilo thread,
+ * or any other thread, such as one made by `pthread_create`), `dtor` (if
+ * not NULL) is called on that thread with the value. It is not called for
+ * the thread that calls `exit()` or returns from `main`. It runs as the OS
+ * thread exits, after the thread's target has returned, so `hilo_join` on
+ * that thread may return before it has run.
+ *
+ * Returns NULL when the operating system has no thread-local key left
+ * (`hilo_last_error()` says so). The caller owns the object and frees it
+ * with `hilo_local_free`. Built on `pthread_key_create`, so the usual limit
+ * of `PTHREAD_KEYS_MAX` (1024 on Linux, shared with the rest of the
+ * process) applies.
+ */
+hilo_local *hilo_local_new(void (*dtor)(void *value));
+
+/**
+ * Frees a thread-local value. NULL is fine. Values that threads still have
+ * set are not passed to the destructor (as with `pthread_key_delete`):
+ * their owners must free them. Using `l` on any thread afterwards is
+ * undefined behaviour.
+ */
+void hilo_local_free(hilo_local *l);
+
+/**
+ * Returns the calling thread's value, or NULL when this thread set none
+ * (or set NULL). Also NULL when `l` is NULL, with `hilo_last_error()` set.
+ */
+void *hilo_local_get(const hilo_local *l);
+
+/**
+ * Sets the calling thread's value; the previous value is replaced without
+ * calling the destructor on it (the caller still owns it). NULL clears it.
+ *
+ * Returns `HILO_OK`; `HILO_EINVAL` when `l` is NULL; `HILO_EAGAIN` when the
+ * operating system has no memory for it.
+ */
+int hilo_local_set(hilo_local *l, void *value);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -32,14 +32,13 @@ thread_local! {
     };
 }
 
-/// Marks the calling thread as the thread of `handle`, caching `name`.
-pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>) {
+/// Marks the calling thread as the thread of `handle`, caching `name`, which
+/// is the slot's name at `name_version` (both read under the slot's mutex).
+pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>, name_version: u32) {
     CURRENT.with(|current| {
         current.handle.set(handle);
         current.slot.set(slot);
-        current
-            .name_version
-            .set(slot.name_version.load(Ordering::Acquire));
+        current.name_version.set(name_version);
         replace_name(current, name);
     });
 }
@@ -77,16 +76,22 @@ fn cached_name(current: &Current) -> *const c_char {
     }
 }
 
+/// The calling thread's handle if this thread has one in its thread-local
+/// identity, else 0.
+pub fn handle_if_registered() -> Handle {
+    CURRENT
+        .try_with(|current| current.handle.get())
+        .unwrap_or(0)
+}
+
 /// The calling thread's handle if it is known without registering it: a hilo
 /// thread, a registered main or dummy thread, or the initial thread.
 pub fn handle_if_known() -> Handle {
-    let handle = CURRENT
-        .try_with(|current| current.handle.get())
-        .unwrap_or(0);
+    let handle = handle_if_registered();
     if handle != 0 {
         handle
     } else if os::is_initial_thread() {
-        threads::main_handle()
+        enter_main()
     } else {
         0
     }
@@ -95,9 +100,7 @@ pub fn handle_if_known() -> Handle {
 /// The calling thread's handle, registering the main thread or a dummy on
 /// first use.
 pub fn handle() -> Handle {
-    let handle = CURRENT
-        .try_with(|current| current.handle.get())
-        .unwrap_or(0);
+    let handle = handle_if_registered();
     if handle != 0 {
         return handle;
     }
@@ -105,14 +108,29 @@ pub fn handle() -> Handle {
 }
 
 fn register() -> Handle {
-    let (handle, slot) = if os::is_initial_thread() {
-        let handle = threads::main_handle();
-        (handle, registry().slot(handle).expect("main slot exists"))
-    } else {
-        threads::register_dummy()
-    };
-    let name = slot.record.lock().name.clone();
-    enter(handle, slot, name);
+    if os::is_initial_thread() {
+        return enter_main();
+    }
+    let (handle, slot) = threads::register_dummy();
+    enter_registered(handle, slot)
+}
+
+/// Marks the calling thread, the initial one, as the main thread, so that
+/// later calls know it from the thread-local without asking the kernel
+/// (`gettid`, `getpid`) again.
+fn enter_main() -> Handle {
+    let handle = threads::main_handle();
+    enter_registered(handle, registry().slot(handle).expect("main slot exists"))
+}
+
+fn enter_registered(handle: Handle, slot: &'static Slot) -> Handle {
+    let record = slot.record.lock();
+    let (name, version) = (
+        record.name.clone(),
+        slot.name_version.load(Ordering::Acquire),
+    );
+    drop(record);
+    enter(handle, slot, name, version);
     handle
 }
 
@@ -122,12 +140,18 @@ pub fn is_daemon() -> bool {
     let slot = CURRENT
         .try_with(|current| current.slot.get())
         .unwrap_or(ptr::null());
-    if !slot.is_null() {
-        // SAFETY: slots are never freed.
-        let word = unsafe { &*slot }.load();
-        return word.has(crate::registry::DAEMON);
-    }
-    !os::is_initial_thread()
+    let slot = if !slot.is_null() {
+        slot
+    } else if os::is_initial_thread() {
+        enter_main();
+        registry()
+            .slot(threads::main_handle())
+            .expect("main slot exists")
+    } else {
+        return true;
+    };
+    // SAFETY: slots are never freed.
+    unsafe { &*slot }.load().has(crate::registry::DAEMON)
 }
 
 /// The calling thread's name. Valid until the same thread calls this again

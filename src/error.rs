@@ -14,7 +14,6 @@ pub enum Kind {
     Deadlock,
     TimedOut,
     Again,
-    #[allow(dead_code)] // barriers (API.md 5) report it
     Broken,
     Internal,
 }

@@ -54,3 +54,28 @@ pub fn wait_until_exit_began(deadline: Option<Instant>) -> bool {
     }
     true
 }
+
+/// Holds the exit flag's lock across `fork()` (see fork.rs).
+pub fn lock_for_fork() {
+    std::mem::forget(EXIT_BEGAN.lock());
+}
+
+/// # Safety
+/// Only after `lock_for_fork`, once.
+pub unsafe fn unlock_after_fork() {
+    // SAFETY: `lock_for_fork` left the lock held for us.
+    unsafe { EXIT_BEGAN.force_unlock() };
+}
+
+/// In a forked child: the lock usable again, and exit not begun.
+///
+/// # Safety
+/// Only in a forked child, after `lock_for_fork` (see fork.rs).
+pub unsafe fn reset_after_fork() {
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        crate::fork::reset_mutex(&EXIT_BEGAN);
+        crate::fork::reset_condvar(&EXIT_BEGAN_CV);
+    }
+    *EXIT_BEGAN.lock() = false;
+}

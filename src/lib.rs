@@ -6,11 +6,15 @@
 //! `include/hilo.h` is generated from `ffi` by cbindgen (see build.rs).
 
 mod current;
+mod dump;
 mod error;
 mod exit;
 pub mod ffi;
+mod fork;
+mod joins;
 mod os;
 mod registry;
+mod sync;
 mod threads;
 mod timeout;
 

@@ -173,3 +173,35 @@ pub fn page_size() -> usize {
         4096
     }
 }
+
+/// Registers fork handlers (`pthread_atfork`).
+pub fn at_fork(prepare: extern "C" fn(), parent: extern "C" fn(), child: extern "C" fn()) {
+    // SAFETY: plain function pointers; a failure (no memory) leaves the
+    // process without fork handling, which we cannot do better.
+    unsafe {
+        libc::pthread_atfork(Some(prepare), Some(parent), Some(child));
+    }
+}
+
+/// True when `fd` is an open file descriptor of this process.
+pub fn is_open_fd(fd: i32) -> bool {
+    // SAFETY: F_GETFD only queries the descriptor table.
+    fd >= 0 && unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1
+}
+
+/// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+pub fn write_all(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is a valid buffer of `bytes.len()` bytes.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(err);
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}

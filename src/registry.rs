@@ -61,9 +61,15 @@ impl Word {
     pub fn has(self, flag: u64) -> bool {
         self.0 & flag != 0
     }
-    /// True when this word describes the record that `handle` names.
+    /// True when this word describes the record that `handle` named, even
+    /// if the handle has been released since.
     pub fn names(self, handle: Handle) -> bool {
         self.generation() == handle >> INDEX_BITS && !matches!(self.state(), FREE | RETIRED)
+    }
+    /// True when `handle` is a valid handle of this record: issued and not
+    /// released.
+    pub fn valid_for(self, handle: Handle) -> bool {
+        self.names(handle) && !self.has(RELEASED)
     }
     fn with_state(self, state: u64) -> Word {
         Word(self.0 & !STATE_MASK | state)
@@ -75,10 +81,13 @@ impl Word {
 pub enum Reap {
     /// Nothing to do: the thread detached itself, or was never started.
     Done,
-    /// The target ended with `pthread_exit`: the thread is joinable, and its
-    /// value is known only to `pthread_join`.
+    /// The thread is joinable and nobody reaps it yet: the target ended with
+    /// `pthread_exit`, whose value is known only to `pthread_join`.
     Pending,
-    /// A joiner is inside `pthread_join` for it.
+    /// A joiner is inside `pthread_join` for it: one that found it ended
+    /// with `pthread_exit`, or a join without timeout that found it running
+    /// (the kernel then wakes that joiner at the thread's end, as for a raw
+    /// `pthread_join`, and the thread does not detach itself).
     InProgress,
 }
 
@@ -106,6 +115,9 @@ pub struct Slot {
     pub record: Mutex<Record>,
     /// Notified when the record finishes or is freed.
     pub ended: Condvar,
+    /// The handle this record's thread is blocked joining, or 0; changed
+    /// only under the join graph's lock (see joins.rs).
+    pub joining: AtomicU64,
 }
 
 impl Slot {
@@ -123,6 +135,7 @@ impl Slot {
                 reap: Reap::Done,
             }),
             ended: Condvar::new(),
+            joining: AtomicU64::new(0),
         }
     }
 
@@ -144,10 +157,10 @@ impl Slot {
         self.store(Word(if on { word | flag } else { word & !flag }));
     }
 
-    /// Locks the record named by `handle`, or fails with `HILO_ESRCH`.
+    /// Locks the record of the valid `handle`, or fails with `HILO_ESRCH`.
     pub fn lock_for(&self, handle: Handle) -> Result<MutexGuard<'_, Record>> {
         let guard = self.record.lock();
-        if self.load().names(handle) {
+        if self.load().valid_for(handle) {
             Ok(guard)
         } else {
             Err(Error::no_such_thread())
@@ -157,7 +170,9 @@ impl Slot {
     /// Replaces the name; callers hold the slot's mutex.
     pub fn rename(&self, record: &mut Record, name: Arc<CStr>) {
         record.name = name;
-        self.name_version.fetch_add(1, Ordering::Release);
+        // SeqCst: the new thread's check after naming itself (`name_self`)
+        // relies on this bump being ordered before the rename's OS write.
+        self.name_version.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -213,11 +228,11 @@ impl Registry {
         self.slot_at((handle & INDEX_MASK) as usize)
     }
 
-    /// The slot of a live record named by `handle`, with its word.
+    /// The slot of the record of the valid `handle`, with its word.
     pub fn find(&self, handle: Handle) -> Result<(&'static Slot, Word)> {
         let slot = self.slot(handle).ok_or_else(Error::no_such_thread)?;
         let word = slot.load();
-        if word.names(handle) {
+        if word.valid_for(handle) {
             Ok((slot, word))
         } else {
             Err(Error::no_such_thread())
@@ -266,6 +281,7 @@ impl Registry {
         record.arg = ptr::null_mut();
         record.result = ptr::null_mut();
         record.reap = Reap::Done;
+        record.pthread = 0;
         slot.native_id.store(0, Ordering::Relaxed);
         slot.name_version.fetch_add(1, Ordering::Release);
         if generation >= MAX_GEN {
@@ -275,6 +291,41 @@ impl Registry {
             self.alloc.lock().free.push(index);
         }
         slot.ended.notify_all();
+    }
+
+    /// Holds the allocator's lock across `fork()` (see fork.rs), so that the
+    /// child never sees its free list half-updated.
+    pub fn lock_for_fork(&self) {
+        std::mem::forget(self.alloc.lock());
+    }
+
+    /// Releases the lock taken by `lock_for_fork`, in the parent or child.
+    ///
+    /// # Safety
+    /// Only after `lock_for_fork`, once.
+    pub unsafe fn unlock_after_fork(&self) {
+        // SAFETY: `lock_for_fork` left the lock held for us.
+        unsafe { self.alloc.force_unlock() };
+    }
+
+    /// In a forked child: the allocator's lock and every slot's lock and
+    /// condition variable usable again (see fork.rs).
+    ///
+    /// # Safety
+    /// Only in a forked child, after `lock_for_fork`, while it has one thread.
+    pub unsafe fn reset_after_fork(&self) {
+        // SAFETY: as the caller guarantees.
+        unsafe { crate::fork::reset_mutex(&self.alloc) };
+        let high = self.high_water.load(Ordering::Acquire) as usize;
+        for index in 0..high {
+            if let Some(slot) = self.slot_at(index) {
+                // SAFETY: as the caller guarantees.
+                unsafe {
+                    crate::fork::reset_mutex(&slot.record);
+                    crate::fork::reset_condvar(&slot.ended);
+                }
+            }
+        }
     }
 
     /// Calls `visit(handle, slot, word)` for every record in use.

@@ -1,7 +1,7 @@
 //! The thread manager: the life of a thread record from create to release,
 //! the main and dummy threads, and the trampoline every hilo thread runs.
 
-use std::ffi::{c_void, CStr, CString};
+use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
@@ -12,9 +12,11 @@ use parking_lot::MutexGuard;
 use crate::current;
 use crate::error::{Error, Kind, Result};
 use crate::exit;
+use crate::fork;
+use crate::joins;
 use crate::os;
 use crate::registry::{
-    index_of, registry, Handle, Reap, Record, Slot, Target, DAEMON, DUMMY, FINISHED, MAIN,
+    index_of, registry, Handle, Reap, Record, Slot, Target, Word, DAEMON, DUMMY, FINISHED, MAIN,
     RELEASED, RUNNING, UNSTARTED,
 };
 
@@ -28,9 +30,30 @@ static STACK_SIZE: AtomicUsize = AtomicUsize::new(0);
 /// The smallest stack size `hilo_set_stack_size` accepts (as Python's).
 pub(crate) const MIN_STACK_SIZE: usize = 32 * 1024;
 
+/// A new default name, `prefix-N`. Built on the stack, so the name costs
+/// one allocation (the `Arc`), not a `format!` and a `CString` besides.
 pub fn default_name(prefix: &str) -> Arc<CStr> {
     let n = NAME_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = CString::new(format!("{prefix}-{n}")).expect("no NUL in a default name");
+    // "Thread-" or "Dummy-", 20 digits of a u64, and the NUL.
+    let mut buf = [0u8; 32];
+    let head = prefix.len() + 1;
+    buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
+    buf[prefix.len()] = b'-';
+    let mut digits = [0u8; 20];
+    let mut rest = n;
+    let mut count = 0;
+    loop {
+        digits[count] = b'0' + (rest % 10) as u8;
+        count += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for (i, digit) in digits[..count].iter().rev().enumerate() {
+        buf[head + i] = *digit;
+    }
+    let name = CStr::from_bytes_with_nul(&buf[..=head + count]).expect("one NUL, at the end");
     Arc::from(name)
 }
 
@@ -48,7 +71,33 @@ fn init() {
             .expect("the first slot is always available");
         MAIN_HANDLE.store(handle, Ordering::Release);
         os::at_exit(exit::on_process_exit);
+        fork::install();
     });
+}
+
+/// In a forked child: the forking thread (`me`, 0 when hilo never knew it)
+/// becomes the main thread, with the kernel thread id `tid`. The old main
+/// record, unless it is `me`, was marked finished by the caller.
+pub fn become_main_after_fork(me: Handle, tid: i64) {
+    let found = registry().find(me).ok().filter(|_| me != 0);
+    let handle = match found {
+        Some((slot, word)) => {
+            let mut record = slot.record.lock();
+            if word.has(DUMMY) {
+                slot.rename(&mut record, Arc::from(c"MainThread"));
+            }
+            slot.store(Word(fork::main_flags(word.0)));
+            slot.native_id.store(tid, Ordering::Release);
+            me
+        }
+        None => registry()
+            .insert(RUNNING | MAIN, |slot, record| {
+                slot.rename(record, Arc::from(c"MainThread"));
+                slot.native_id.store(tid, Ordering::Relaxed);
+            })
+            .expect("a record for the child's main thread"),
+    };
+    MAIN_HANDLE.store(handle, Ordering::Release);
 }
 
 pub fn main_handle() -> Handle {
@@ -133,7 +182,15 @@ pub fn start(handle: Handle) -> Result<()> {
         size => size.next_multiple_of(os::page_size()),
     };
     match os::spawn(trampoline, handle as *mut c_void, stack) {
-        Ok(_) => Ok(()),
+        Ok(thread) => {
+            // The thread stores it too, but a join that comes before the
+            // thread runs needs it to join the way pthread_join does.
+            let mut record = slot.record.lock();
+            if slot.load().names(handle) {
+                record.pthread = thread;
+            }
+            Ok(())
+        }
         Err(errno) => {
             let mut record = slot.record.lock();
             // The record cannot have finished or been freed: it never ran.
@@ -171,15 +228,19 @@ impl Drop for EndOfThread {
         // unwind itself.
         let _ = catch_unwind(AssertUnwindSafe(|| {
             let mut record = self.slot.record.lock();
+            // A joiner inside pthread_join reaps this thread; else it detaches
+            // itself below, or stays joinable after pthread_exit.
+            let joined = record.reap == Reap::InProgress;
             match self.returned {
                 Some(value) => record.result = value,
                 // pthread_exit: only pthread_join knows the value, so the
                 // thread stays joinable for a joiner to reap.
-                None => record.reap = Reap::Pending,
+                None if !joined => record.reap = Reap::Pending,
+                None => {}
             }
             self.slot.set_state(FINISHED);
             let released = self.slot.load().has(RELEASED);
-            if released {
+            if released && !joined {
                 if record.reap == Reap::Pending {
                     // SAFETY: the thread is joinable and nobody joined it.
                     unsafe { os::detach(record.pthread) };
@@ -192,10 +253,32 @@ impl Drop for EndOfThread {
             let returned = self.returned.is_some();
             drop(record);
             current::leave();
-            if returned {
+            if returned && !joined {
                 os::detach_self();
             }
         }));
+    }
+}
+
+/// Gives the calling (new) thread's OS name the record's name before its
+/// target runs; `name` is the record's name at `version`. Returns the name
+/// and version that the OS name now shows.
+///
+/// `prctl` runs outside the slot's mutex. A `hilo_set_name` that comes after
+/// the thread published its TID bumps `name_version` before it writes the
+/// OS name itself. So if the version is unchanged after our `prctl`, any
+/// later rename writes after it and wins; if it changed, we read the new
+/// name under the mutex (after that rename finished) and name ourselves
+/// again.
+fn name_self(slot: &Slot, mut name: Arc<CStr>, mut version: u32) -> (Arc<CStr>, u32) {
+    loop {
+        os::set_own_name(&name);
+        if slot.name_version.load(Ordering::SeqCst) == version {
+            return (name, version);
+        }
+        let record = slot.record.lock();
+        name = record.name.clone();
+        version = slot.name_version.load(Ordering::SeqCst);
     }
 }
 
@@ -205,14 +288,20 @@ extern "C-unwind" fn trampoline(arg: *mut c_void) -> *mut c_void {
         let slot = registry()
             .slot(handle)
             .expect("a started thread has a slot");
+        // System calls stay out of the critical section, so that a joiner
+        // that locks the record right after hilo_start does not have to
+        // spin, yield or sleep behind them.
+        let tid = os::gettid();
         let mut record = slot.record.lock();
         record.pthread = os::pthread_self();
-        slot.native_id.store(os::gettid(), Ordering::Release);
-        // Under the lock, so that a concurrent hilo_set_name cannot be
-        // overwritten by this older name.
-        os::set_own_name(&record.name);
-        current::enter(handle, slot, record.name.clone());
-        (slot, record.target, record.arg)
+        slot.native_id.store(tid, Ordering::Release);
+        let name = record.name.clone();
+        let version = slot.name_version.load(Ordering::SeqCst);
+        let (target, target_arg) = (record.target, record.arg);
+        drop(record);
+        let (name, version) = name_self(slot, name, version);
+        current::enter(handle, slot, name, version);
+        (slot, target, target_arg)
     });
     let Ok((slot, Some(target), target_arg)) = started else {
         // Cannot happen; never unwind into the C caller.
@@ -260,12 +349,23 @@ fn wait_while_running<'a>(
 /// `hilo_join`: `deadline` None waits forever.
 pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
     let (slot, word) = registry().find(handle)?;
-    if handle == current::handle_if_known() {
+    let me = current::handle_if_known();
+    if handle == me {
         return Err(Error::new(Kind::Deadlock, "cannot join current thread"));
     }
     if word.has(DUMMY) {
         return Err(Error::state("cannot join a dummy thread"));
     }
+    if word.state() == UNSTARTED {
+        return Err(Error::state("cannot join thread before it is started"));
+    }
+    // A join that may block is an edge of the join graph while it waits.
+    let will_wait = word.state() == RUNNING && deadline.is_none_or(|d| d > Instant::now());
+    let _waiting = if will_wait {
+        joins::begin(me, handle)?
+    } else {
+        None
+    };
     if word.has(MAIN) {
         return if exit::wait_until_exit_began(deadline) {
             Ok(std::ptr::null_mut())
@@ -273,11 +373,25 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
             Err(Error::timed_out())
         };
     }
-    let record = slot.lock_for(handle)?;
-    if slot.load().state() == UNSTARTED {
+    let mut record = slot.lock_for(handle)?;
+    let state = slot.load().state();
+    if state == UNSTARTED {
         return Err(Error::state("cannot join thread before it is started"));
     }
-    let (mut record, stopped) = wait_while_running(slot, handle, record, deadline);
+    let (mut record, stopped) = if deadline.is_none()
+        && state == RUNNING
+        && record.reap == Reap::Done
+        && record.pthread != 0
+    {
+        // The first join without a timeout of a running thread reaps it
+        // with pthread_join (below): the kernel wakes it when the thread
+        // has ended, so the thread need not wake it from user space, where
+        // the woken joiner would preempt the ending thread.
+        record.reap = Reap::Pending;
+        (record, true)
+    } else {
+        wait_while_running(slot, handle, record, deadline)
+    };
     if !stopped {
         return Err(Error::timed_out());
     }
@@ -297,8 +411,10 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
                 record.reap = Reap::InProgress;
                 let thread = record.pthread;
                 drop(record);
-                // SAFETY: the thread ended with pthread_exit and is joinable;
-                // Reap::InProgress makes this the only join or detach of it.
+                // SAFETY: the thread is joinable: it ended with pthread_exit,
+                // or it runs and, seeing Reap::InProgress at its end, will not
+                // detach itself. Reap::InProgress makes this the only join or
+                // detach of it.
                 let value = unsafe { os::join(thread) };
                 record = slot.record.lock();
                 record.result = value;
@@ -431,7 +547,12 @@ pub fn active_count() -> usize {
 }
 
 pub fn set_stack_size(bytes: usize) -> Result<()> {
-    if bytes != 0 && (bytes < MIN_STACK_SIZE || !os::stack_size_accepted(bytes)) {
+    // Sizes no address space can hold are refused here; large ones that this
+    // machine cannot map fail at start with HILO_EAGAIN.
+    let representable = bytes
+        .checked_next_multiple_of(os::page_size())
+        .is_some_and(|rounded| rounded <= isize::MAX as usize);
+    if bytes != 0 && (bytes < MIN_STACK_SIZE || !representable || !os::stack_size_accepted(bytes)) {
         return Err(Error::invalid(format!(
             "size not valid: {bytes} bytes (0 for the default, or at least {MIN_STACK_SIZE})"
         )));

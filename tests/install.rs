@@ -7,24 +7,12 @@
 //! this test with a message naming `scripts/install-test-deps.sh`, which
 //! installs it (CI runs that script first).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Where cargo put libhilo.so and libhilo.a for this run: `cargo test`
-/// leaves them in `target/<profile>/deps`, next to the test binary.
-fn built_lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("target/<profile>/deps").to_path_buf();
-    let profile = deps.parent().expect("target/<profile>").to_path_buf();
-    [deps, profile]
-        .into_iter()
-        .find(|dir| dir.join("libhilo.so").exists() && dir.join("libhilo.a").exists())
-        .unwrap_or_else(|| panic!("libhilo.so and libhilo.a not found near {}", exe.display()))
-}
+use common::{lib_dir, root};
 
 /// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -59,7 +47,7 @@ fn stdout(out: &Output) -> String {
 }
 
 fn make(args: &[&str]) {
-    let lib_dir = format!("LIBDIR={}", built_lib_dir().display());
+    let lib_dir = format!("LIBDIR={}", lib_dir().display());
     run(Command::new("make")
         .arg("-C")
         .arg(root())

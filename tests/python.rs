@@ -3,31 +3,18 @@
 //! (HILO_LIB). Fails when unittest fails; unittest's summary (with the number
 //! of skipped tests) is printed, so `cargo test -- --nocapture` shows it.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-/// The cdylib of this test run: `cargo test` leaves libhilo.so in
-/// `target/<profile>/deps` next to the test binary (and `cargo build` in
-/// `target/<profile>`).
-fn shared_library() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let deps = exe.parent().expect("target/<profile>/deps");
-    [deps, deps.parent().expect("target/<profile>")]
-        .iter()
-        .map(|dir| dir.join("libhilo.so"))
-        .find(|lib| lib.exists())
-        .unwrap_or_else(|| panic!("libhilo.so not found next to {}", exe.display()))
-}
+use std::process::Command;
 
 #[test]
 fn python_binding_unittest_suite() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let tests = root.join("bindings/python/tests");
+    let tests = common::root().join("bindings/python/tests");
     let out = Command::new("python3")
         .args(["-m", "unittest", "discover", "-v", "-s"])
         .arg(&tests)
         .current_dir(&tests)
-        .env("HILO_LIB", shared_library())
+        .env("HILO_LIB", common::lib_dir().join("libhilo.so"))
         .env_remove("PYTHONPATH")
         .output()
         .expect("run python3 (is it installed?)");

@@ -12,6 +12,11 @@ use crate::error::{self, Error, Result};
 
 mod thread;
 
+// Section 5 of API.md; declared after `thread`, which cbindgen follows, so
+// that the header lists the thread API first.
+mod sync;
+
+pub use sync::*;
 pub use thread::*;
 
 /// Success.
@@ -25,7 +30,8 @@ pub const HILO_ESRCH: c_int = -2;
 /// twice, joined before start, daemon set after start, released the main
 /// thread, released an unlocked lock, ...
 pub const HILO_ESTATE: c_int = -3;
-/// The call would wait forever: joining the calling thread itself.
+/// The call would wait forever: joining the calling thread itself, or a join
+/// that would close a cycle of joins (A joins B while B joins A).
 pub const HILO_EDEADLK: c_int = -4;
 /// The timeout expired first.
 pub const HILO_ETIMEDOUT: c_int = -5;

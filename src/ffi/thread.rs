@@ -23,7 +23,9 @@ pub type hilo_fn = Option<unsafe extern "C-unwind" fn(arg: *mut c_void) -> *mut 
 /// Never NULL; the caller must not free it. Thread-safe.
 #[no_mangle]
 pub extern "C" fn hilo_strerror(status: c_int) -> *const c_char {
-    error::strerror(status).as_ptr().cast()
+    ffi_boundary!(c"internal error in hilo".as_ptr(), {
+        error::strerror(status).as_ptr().cast()
+    })
 }
 
 /// Returns a message about the last failing hilo call made by the calling
@@ -105,8 +107,11 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
 /// timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
 /// started") or a dummy ("cannot join a dummy thread"); `HILO_EDEADLK` for the
-/// calling thread itself ("cannot join current thread"); `HILO_EINVAL` for a
-/// NaN timeout; `HILO_ESRCH` for an unknown or released handle.
+/// calling thread itself ("cannot join current thread"), and at once, instead
+/// of hanging, when the join would close a cycle of joins (A joins B while B
+/// joins A, or longer; the message names the threads; a join with a timeout
+/// counts while it waits); `HILO_EINVAL` for a NaN timeout; `HILO_ESRCH` for
+/// an unknown or released handle.
 #[no_mangle]
 pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_void) -> c_int {
     ffi_boundary!(HILO_EINTERNAL, {
@@ -310,5 +315,21 @@ pub extern "C" fn hilo_get_stack_size() -> usize {
 /// `HILO_VERSION_MAJOR`, `_MINOR` and `_PATCH`. Static; never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    ffi_boundary!(c"".as_ptr(), {
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    })
+}
+
+/// Writes a readable table of every thread hilo knows to the file descriptor
+/// `fd`: handle, name, daemon, state (unstarted, running, finished; main,
+/// dummy, released), native id, and the thread it is blocked joining. For a
+/// stuck program: call it from a signal-free context such as a watchdog
+/// thread or a debugger (`call hilo_dump(2)` in gdb). It does not close `fd`.
+///
+/// Returns `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
+/// the write fails (the message says why). Writing to a pipe whose reader is
+/// gone raises SIGPIPE, as any write does.
+#[no_mangle]
+pub extern "C" fn hilo_dump(fd: c_int) -> c_int {
+    ffi_boundary!(HILO_EINTERNAL, { status(crate::dump::dump(fd)) })
 }

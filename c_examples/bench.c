@@ -1,0 +1,404 @@
+/* hilo benchmark: what a C user pays for hilo on top of raw pthreads.
+ *
+ * Every figure is the median of interleaved rounds (hilo, anchor, hilo,
+ * anchor, ...) measured side by side in this run, so that a noisy machine
+ * slows both sides alike. It prints one table and never fails on timing.
+ *
+ *   bench [--calls] [--label TEXT] [--python PATH/bench_python.py]
+ *
+ * --calls runs only the per-call rows (current_name, is_alive, is_daemon),
+ * which is what differs between the shared and the static library.
+ * --python runs the CPython reference with that script when python3 exists.
+ */
+#define _GNU_SOURCE /* pthread_getname_np, the anchor of hilo_current_name */
+#include <hilo.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ROUNDS 15
+#define CYCLES 400          /* create+start+join+release per round */
+#define BURST 500           /* threads per burst */
+#define CALLS 2000000       /* per-call rows, calls per round */
+#define SLOW_CALLS 20000    /* pthread_getname_np calls per round */
+#define RECORDS 100000      /* unstarted records for the memory row */
+#define MANY 10000          /* threads alive at once */
+#define MANY_ROUNDS 5
+#define MANY_STACK (64 * 1024)
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void die(const char *what, int rc) {
+    fprintf(stderr, "bench: %s failed: %d %s\n", what, rc,
+            rc < 0 ? hilo_last_error() : strerror(rc));
+    exit(1);
+}
+
+/* ---- the table ---- */
+
+#define NOVALUE (-1.0)
+
+static void header(const char *label, int python) {
+    printf("\nhilo benchmark (%s): medians of interleaved rounds\n", label);
+    printf("%-44s %12s %12s %7s %6s", "what", "hilo", "anchor", "ratio", "goal");
+    if (python) {
+        printf(" %12s", "CPython");
+    }
+    printf("\n");
+}
+
+static void fmt(char *buf, size_t size, double v, const char *unit) {
+    if (v < 0) {
+        snprintf(buf, size, "-");
+    } else if (v >= 100) {
+        snprintf(buf, size, "%.0f %s", v, unit);
+    } else {
+        snprintf(buf, size, "%.2f %s", v, unit);
+    }
+}
+
+static void row(const char *what, double hilo, double anchor, const char *unit,
+                const char *goal, int python, double py) {
+    char h[32], a[32], r[16], p[32];
+    fmt(h, sizeof h, hilo, unit);
+    fmt(a, sizeof a, anchor, unit);
+    if (hilo >= 0 && anchor > 0) {
+        snprintf(r, sizeof r, "%.3f", hilo / anchor);
+    } else {
+        snprintf(r, sizeof r, "-");
+    }
+    printf("%-44s %12s %12s %7s %6s", what, h, a, r, goal);
+    if (python) {
+        fmt(p, sizeof p, py, unit);
+        printf(" %12s", p);
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ---- targets ---- */
+
+static void *noop(void *arg) { return arg; }
+
+/* Threads of the "alive at once" rows wait here until all have started. */
+static pthread_rwlock_t gate = PTHREAD_RWLOCK_INITIALIZER;
+
+static void *wait_at_gate(void *arg) {
+    pthread_rwlock_rdlock(&gate);
+    pthread_rwlock_unlock(&gate);
+    return arg;
+}
+
+/* ---- spawn cycle ---- */
+
+static double hilo_cycle(void) {
+    double t0 = now_ns();
+    for (int i = 0; i < CYCLES; i++) {
+        hilo_thread_t t;
+        int rc = hilo_create(noop, NULL, NULL, &t);
+        if (rc) die("hilo_create", rc);
+        if ((rc = hilo_start(t))) die("hilo_start", rc);
+        if ((rc = hilo_join(t, HILO_FOREVER, NULL))) die("hilo_join", rc);
+        if ((rc = hilo_release(t))) die("hilo_release", rc);
+    }
+    return (now_ns() - t0) / CYCLES;
+}
+
+static double pthread_cycle(void) {
+    double t0 = now_ns();
+    for (int i = 0; i < CYCLES; i++) {
+        pthread_t t;
+        int rc = pthread_create(&t, NULL, noop, NULL);
+        if (rc) die("pthread_create", rc);
+        if ((rc = pthread_join(t, NULL))) die("pthread_join", rc);
+    }
+    return (now_ns() - t0) / CYCLES;
+}
+
+/* ---- many threads at once: a burst, or MANY alive at once ---- */
+
+static hilo_thread_t hthreads[MANY];
+static pthread_t pthreads[MANY];
+
+/* Starts n threads, then joins them all; per-thread ns. With gate, every
+ * thread stays alive until all have started. */
+static double hilo_many(int n, int gated) {
+    if (gated) pthread_rwlock_wrlock(&gate);
+    double t0 = now_ns();
+    for (int i = 0; i < n; i++) {
+        int rc = hilo_create(gated ? wait_at_gate : noop, NULL, NULL, &hthreads[i]);
+        if (rc) die("hilo_create", rc);
+        if ((rc = hilo_start(hthreads[i]))) die("hilo_start", rc);
+    }
+    if (gated) pthread_rwlock_unlock(&gate);
+    for (int i = 0; i < n; i++) {
+        int rc = hilo_join(hthreads[i], HILO_FOREVER, NULL);
+        if (rc) die("hilo_join", rc);
+        if ((rc = hilo_release(hthreads[i]))) die("hilo_release", rc);
+    }
+    return (now_ns() - t0) / n;
+}
+
+static double pthread_many(int n, int gated, const pthread_attr_t *attr) {
+    if (gated) pthread_rwlock_wrlock(&gate);
+    double t0 = now_ns();
+    for (int i = 0; i < n; i++) {
+        int rc = pthread_create(&pthreads[i], attr, gated ? wait_at_gate : noop, NULL);
+        if (rc) die("pthread_create", rc);
+    }
+    if (gated) pthread_rwlock_unlock(&gate);
+    for (int i = 0; i < n; i++) {
+        int rc = pthread_join(pthreads[i], NULL);
+        if (rc) die("pthread_join", rc);
+    }
+    return (now_ns() - t0) / n;
+}
+
+/* ---- per-call rows ---- */
+
+static volatile unsigned long sink;
+
+static double current_name_ns(void) {
+    unsigned long acc = 0;
+    double t0 = now_ns();
+    for (int i = 0; i < CALLS; i++) {
+        acc += (unsigned long)(unsigned char)hilo_current_name()[0];
+    }
+    double ns = (now_ns() - t0) / CALLS;
+    sink = acc;
+    return ns;
+}
+
+static double getname_ns(void) {
+    char buf[16];
+    unsigned long acc = 0;
+    pthread_t self = pthread_self();
+    double t0 = now_ns();
+    for (int i = 0; i < SLOW_CALLS; i++) {
+        pthread_getname_np(self, buf, sizeof buf);
+        acc += (unsigned char)buf[0];
+    }
+    double ns = (now_ns() - t0) / SLOW_CALLS;
+    sink = acc;
+    return ns;
+}
+
+/* The handle the is_alive/is_daemon rows ask about: a hilo thread that
+ * stays alive (waiting at the gate) while they run. */
+static hilo_thread_t live;
+static int (*query)(hilo_thread_t);
+static unsigned long expected; /* the answer query gives */
+
+/* A machine reference for the two-thread rows: one shared word read by a
+ * function called through a pointer, like the queries. If two threads slow
+ * this down too (vCPUs sharing a physical core), the machine, not hilo, is
+ * the cause. */
+static _Atomic int shared_word = 1;
+
+static int plain_load(hilo_thread_t t) {
+    (void)t;
+    return atomic_load_explicit(&shared_word, memory_order_acquire);
+}
+
+static double query_ns(void) {
+    unsigned long acc = 0;
+    double t0 = now_ns();
+    for (int i = 0; i < CALLS; i++) {
+        acc += (unsigned long)query(live);
+    }
+    double ns = (now_ns() - t0) / CALLS;
+    sink = acc;
+    if (acc != (unsigned long)CALLS * expected) {
+        fprintf(stderr, "bench: unexpected answer from the query\n");
+        exit(1);
+    }
+    return ns;
+}
+
+static pthread_barrier_t two_start;
+static double two_result[2];
+
+static void *query_worker(void *arg) {
+    int me = (int)(size_t)arg;
+    pthread_barrier_wait(&two_start);
+    two_result[me] = query_ns();
+    return NULL;
+}
+
+/* Two threads query at once; the per-call ns of the two, averaged. */
+static double query_two_ns(void) {
+    pthread_t t[2];
+    pthread_barrier_init(&two_start, NULL, 2);
+    for (size_t i = 0; i < 2; i++) {
+        int rc = pthread_create(&t[i], NULL, query_worker, (void *)i);
+        if (rc) die("pthread_create", rc);
+    }
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&two_start);
+    return (two_result[0] + two_result[1]) / 2;
+}
+
+static void per_call_rows(int python, double py_name) {
+    double h[ROUNDS], a[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        h[r] = current_name_ns();
+        a[r] = getname_ns();
+    }
+    row("hilo_current_name() vs pthread_getname_np", median(h, ROUNDS),
+        median(a, ROUNDS), "ns", "3 ns", python, py_name);
+
+    pthread_rwlock_wrlock(&gate);
+    int rc = hilo_create(wait_at_gate, NULL, "live", &live);
+    if (rc || (rc = hilo_start(live))) die("live thread", rc);
+    int (*queries[3])(hilo_thread_t) = {hilo_is_alive, hilo_is_daemon, plain_load};
+    unsigned long answers[3] = {1, 0, 1};
+    const char *names[3][2] = {
+        {"hilo_is_alive, 1 thread", "hilo_is_alive, 2 at once vs 1 thread"},
+        {"hilo_is_daemon, 1 thread", "hilo_is_daemon, 2 at once vs 1 thread"},
+        {"(machine: a shared load, 1 thread)", "(machine: shared load, 2 at once vs 1)"},
+    };
+    for (int q = 0; q < 3; q++) {
+        query = queries[q];
+        expected = answers[q];
+        for (int r = 0; r < ROUNDS; r++) {
+            h[r] = query_two_ns();
+            a[r] = query_ns();
+        }
+        double one = median(a, ROUNDS), two = median(h, ROUNDS);
+        row(names[q][0], one, NOVALUE, "ns", q < 2 ? "20 ns" : "-", python, NOVALUE);
+        row(names[q][1], two, one, "ns", q < 2 ? "1.00" : "-", python, NOVALUE);
+    }
+    pthread_rwlock_unlock(&gate);
+    if ((rc = hilo_join(live, HILO_FOREVER, NULL))) die("hilo_join", rc);
+    hilo_release(live);
+}
+
+/* ---- memory per record ---- */
+
+static long rss_bytes(void) {
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    if (fscanf(f, "%ld %ld", &size, &resident) != 2) resident = -1;
+    fclose(f);
+    return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
+}
+
+static hilo_thread_t records[RECORDS];
+
+static double bytes_per_record(void) {
+    long before = rss_bytes();
+    for (int i = 0; i < RECORDS; i++) {
+        int rc = hilo_create(noop, NULL, NULL, &records[i]);
+        if (rc) die("hilo_create", rc);
+    }
+    long after = rss_bytes();
+    for (int i = 0; i < RECORDS; i++) hilo_release(records[i]);
+    if (before < 0 || after < 0) return NOVALUE;
+    return (double)(after - before) / RECORDS;
+}
+
+/* ---- CPython reference ---- */
+
+struct python_figures {
+    int ok;
+    double cycle_ns, name_ns, record_bytes;
+};
+
+static struct python_figures run_python(const char *script) {
+    struct python_figures py = {0, NOVALUE, NOVALUE, NOVALUE};
+    if (!script || system("command -v python3 >/dev/null 2>&1") != 0) return py;
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "python3 '%s'", script);
+    FILE *p = popen(cmd, "r");
+    if (!p) return py;
+    char key[64];
+    double value;
+    while (fscanf(p, "%63s %lf", key, &value) == 2) {
+        if (!strcmp(key, "cycle_ns")) py.cycle_ns = value;
+        if (!strcmp(key, "current_name_ns")) py.name_ns = value;
+        if (!strcmp(key, "record_bytes")) py.record_bytes = value;
+        py.ok = 1;
+    }
+    pclose(p);
+    return py;
+}
+
+int main(int argc, char **argv) {
+    int calls_only = 0;
+    const char *label = "shared library";
+    const char *script = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--calls")) calls_only = 1;
+        else if (!strcmp(argv[i], "--label") && i + 1 < argc) label = argv[++i];
+        else if (!strcmp(argv[i], "--python") && i + 1 < argc) script = argv[++i];
+    }
+
+    if (calls_only) {
+        header(label, 0);
+        per_call_rows(0, NOVALUE);
+        return 0;
+    }
+
+    /* First, while the registry is empty: every record below is new. */
+    double record = bytes_per_record();
+    struct python_figures py = run_python(script);
+    header(label, py.ok);
+
+    double h[ROUNDS], a[ROUNDS];
+    hilo_cycle(); /* warm up glibc's stack cache and the registry */
+    pthread_cycle();
+    for (int r = 0; r < ROUNDS; r++) {
+        h[r] = hilo_cycle();
+        a[r] = pthread_cycle();
+    }
+    row("create+start+join+release vs create+join", median(h, ROUNDS) / 1000,
+        median(a, ROUNDS) / 1000, "us", "1.05", py.ok, py.cycle_ns / 1000);
+
+    for (int r = 0; r < ROUNDS; r++) {
+        h[r] = hilo_many(BURST, 0);
+        a[r] = pthread_many(BURST, 0, NULL);
+    }
+    row("burst of 500 started, then joined (per thr)", median(h, ROUNDS) / 1000,
+        median(a, ROUNDS) / 1000, "us", "1.10", py.ok, NOVALUE);
+
+    per_call_rows(py.ok, py.name_ns);
+
+    row("bytes per record (100,000 unstarted)", record, NOVALUE, "B", "256 B",
+        py.ok, py.record_bytes);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, MANY_STACK);
+    int rc = hilo_set_stack_size(MANY_STACK);
+    if (rc) die("hilo_set_stack_size", rc);
+    double mh[MANY_ROUNDS], ma[MANY_ROUNDS];
+    for (int r = 0; r < MANY_ROUNDS; r++) {
+        mh[r] = hilo_many(MANY, 1);
+        ma[r] = pthread_many(MANY, 1, &attr);
+    }
+    hilo_set_stack_size(0);
+    pthread_attr_destroy(&attr);
+    row("10,000 alive at once, 64 KiB (per thread)", median(mh, MANY_ROUNDS) / 1000,
+        median(ma, MANY_ROUNDS) / 1000, "us", "1.10", py.ok, NOVALUE);
+    return 0;
+}

@@ -1,0 +1,123 @@
+//! The join graph: which thread is blocked joining which. A join that would
+//! close a cycle (A joins B while B joins A, or longer) is refused with
+//! `HILO_EDEADLK` at once instead of hanging. A join registers here only
+//! while it blocks, and leaves no trace once it returns.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, Kind, Result};
+use crate::registry::{registry, Handle, Slot, RUNNING};
+
+/// Serialises cycle checks with the edges they add, so two joins that close
+/// a cycle together cannot both miss it.
+static GRAPH: Mutex<()> = Mutex::new(());
+
+/// A blocking join in the graph; dropping it removes the edge.
+pub struct Waiting {
+    slot: &'static Slot,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let _graph = GRAPH.lock();
+        self.slot.joining.store(0, Ordering::Release);
+    }
+}
+
+/// Records that `me` is about to block joining `target`, or fails with
+/// `HILO_EDEADLK` when `target` already waits, directly or through others,
+/// for `me`. A caller hilo does not know (an unregistered foreign thread)
+/// cannot be joined by anyone, so it cannot close a cycle: None.
+pub fn begin(me: Handle, target: Handle) -> Result<Option<Waiting>> {
+    if me == 0 {
+        return Ok(None);
+    }
+    let Some(my_slot) = registry().slot(me) else {
+        return Ok(None);
+    };
+    let _graph = GRAPH.lock();
+    let mut chain = vec![me, target];
+    let mut at = target;
+    while let Some(next) = blocked_on(at) {
+        if next == me {
+            return Err(cycle_error(&chain));
+        }
+        if chain.contains(&next) {
+            // A cycle that does not involve us (it was refused already).
+            break;
+        }
+        chain.push(next);
+        at = next;
+    }
+    my_slot.joining.store(target, Ordering::Release);
+    Ok(Some(Waiting { slot: my_slot }))
+}
+
+/// The handle the running thread of `handle` is blocked joining, if any.
+pub fn blocked_on(handle: Handle) -> Option<Handle> {
+    let slot = registry().slot(handle)?;
+    let word = slot.load();
+    if !word.names(handle) || word.state() != RUNNING {
+        return None;
+    }
+    match slot.joining.load(Ordering::Acquire) {
+        0 => None,
+        next => Some(next),
+    }
+}
+
+/// Clears every edge: after `fork()`, no thread of the child is joining.
+pub fn clear_all() {
+    registry().for_each(|_, slot, _| slot.joining.store(0, Ordering::Relaxed));
+}
+
+/// Holds the graph's lock across `fork()` (see fork.rs).
+pub fn lock_for_fork() {
+    std::mem::forget(GRAPH.lock());
+}
+
+/// # Safety
+/// Only after `lock_for_fork`, once.
+pub unsafe fn unlock_after_fork() {
+    // SAFETY: `lock_for_fork` left the lock held for us.
+    unsafe { GRAPH.force_unlock() };
+}
+
+/// A thread's name for messages, without waiting long on a busy record.
+pub fn name_for_message(handle: Handle) -> String {
+    let Some(slot) = registry().slot(handle) else {
+        return format!("{handle:#x}");
+    };
+    match slot.record.try_lock_for(Duration::from_millis(20)) {
+        Some(record) if slot.load().names(handle) => record.name.to_string_lossy().into_owned(),
+        _ => format!("{handle:#x}"),
+    }
+}
+
+fn cycle_error(chain: &[Handle]) -> Error {
+    // chain: me, target, ..., last; last joins me.
+    let names: Vec<String> = chain.iter().map(|&h| name_for_message(h)).collect();
+    let mut edges: Vec<String> = names
+        .windows(2)
+        .map(|pair| format!("{} joins {}", pair[0], pair[1]))
+        .collect();
+    edges.push(format!("{} joins {}", names[names.len() - 1], names[0]));
+    Error::new(
+        Kind::Deadlock,
+        format!(
+            "cannot join {}: it would close a cycle of joins ({})",
+            names[1],
+            edges.join(", ")
+        ),
+    )
+}
+
+/// # Safety
+/// Only in a forked child, after `lock_for_fork` (see fork.rs).
+pub unsafe fn reset_after_fork() {
+    // SAFETY: as the caller guarantees.
+    unsafe { crate::fork::reset_mutex(&GRAPH) };
+}

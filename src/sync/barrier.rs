@@ -1,0 +1,183 @@
+//! Barrier (Python's `threading.Barrier`), with Python's state machine:
+//! filling, draining after a trip, resetting, broken. One more phase,
+//! `Tripping`, covers the action, which runs without the barrier's mutex so
+//! that it may call the barrier's own queries.
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::{Error, Kind, Result};
+use crate::timeout;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Threads are arriving.
+    Filling,
+    /// The last one arrived and runs the action; nobody may enter.
+    Tripping,
+    /// The barrier tripped; the waiters are leaving.
+    Draining,
+    /// `reset` was called while threads waited; they are leaving broken.
+    Resetting,
+    /// Aborted, or a wait timed out.
+    Broken,
+}
+
+struct State {
+    phase: Phase,
+    /// Threads inside `wait`.
+    count: u32,
+}
+
+/// The action, run by the thread whose arrival trips the barrier.
+pub type Action = Box<dyn Fn() + Send + Sync>;
+
+pub struct Barrier {
+    parties: u32,
+    action: Option<Action>,
+    /// The timeout in seconds of waits that give none (negative: forever).
+    default_timeout: f64,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+fn broken(message: &'static str) -> Error {
+    Error::new(Kind::Broken, message)
+}
+
+impl Barrier {
+    /// `default_timeout` is in seconds, negative or infinite for forever.
+    pub fn new(parties: u32, action: Option<Action>, default_timeout: f64) -> Result<Barrier> {
+        if parties < 1 {
+            return Err(Error::invalid("parties must be >= 1"));
+        }
+        timeout::deadline(default_timeout)?;
+        Ok(Barrier {
+            parties,
+            action,
+            default_timeout,
+            state: Mutex::new(State {
+                phase: Phase::Filling,
+                count: 0,
+            }),
+            changed: Condvar::new(),
+        })
+    }
+
+    /// Waits for all parties; returns this thread's arrival index. A
+    /// negative `seconds` means the barrier's default timeout (Python's
+    /// `None`); +infinity waits forever.
+    pub fn wait(&self, seconds: f64) -> Result<u32> {
+        let seconds = if seconds < 0.0 {
+            self.default_timeout
+        } else {
+            seconds
+        };
+        let deadline = timeout::deadline(seconds)?;
+        let mut state = self.state.lock();
+        // Wait while the previous round drains, resets or trips.
+        while matches!(
+            state.phase,
+            Phase::Draining | Phase::Resetting | Phase::Tripping
+        ) {
+            self.changed.wait(&mut state);
+        }
+        if state.phase == Phase::Broken {
+            return Err(broken("the barrier is broken"));
+        }
+        let index = state.count;
+        state.count += 1;
+        let result = if index + 1 == self.parties {
+            state.phase = Phase::Tripping;
+            if let Some(action) = &self.action {
+                parking_lot::MutexGuard::unlocked(&mut state, action);
+            }
+            if state.phase == Phase::Tripping {
+                state.phase = Phase::Draining;
+                self.changed.notify_all();
+                Ok(index)
+            } else {
+                Err(self.why_broken(state.phase))
+            }
+        } else {
+            loop {
+                match state.phase {
+                    Phase::Draining => break Ok(index),
+                    Phase::Resetting | Phase::Broken => break Err(self.why_broken(state.phase)),
+                    Phase::Filling | Phase::Tripping => {
+                        let timed_out = match deadline {
+                            None => {
+                                self.changed.wait(&mut state);
+                                false
+                            }
+                            Some(deadline) => {
+                                self.changed.wait_until(&mut state, deadline).timed_out()
+                            }
+                        };
+                        // A wait that times out while the action runs waits
+                        // on for its end, as in Python, where the action
+                        // holds the barrier's lock.
+                        if timed_out && state.phase == Phase::Filling {
+                            state.phase = Phase::Broken;
+                            self.changed.notify_all();
+                            break Err(broken("barrier wait timed out; the barrier is now broken"));
+                        }
+                    }
+                }
+            }
+        };
+        state.count -= 1;
+        if state.count == 0 && matches!(state.phase, Phase::Draining | Phase::Resetting) {
+            state.phase = Phase::Filling;
+            self.changed.notify_all();
+        }
+        result
+    }
+
+    fn why_broken(&self, phase: Phase) -> Error {
+        match phase {
+            Phase::Resetting => broken("the barrier was reset while this thread waited"),
+            _ => broken("the barrier is broken"),
+        }
+    }
+
+    /// Back to the empty, unbroken state; threads waiting now get broken.
+    pub fn reset(&self) {
+        let mut state = self.state.lock();
+        if state.count > 0 {
+            if matches!(
+                state.phase,
+                Phase::Filling | Phase::Tripping | Phase::Broken
+            ) {
+                // Cleared when the last waiter leaves.
+                state.phase = Phase::Resetting;
+            }
+        } else {
+            state.phase = Phase::Filling;
+        }
+        self.changed.notify_all();
+    }
+
+    /// Breaks it: waiting and future waits get broken until `reset`.
+    pub fn abort(&self) {
+        let mut state = self.state.lock();
+        state.phase = Phase::Broken;
+        self.changed.notify_all();
+    }
+
+    pub fn parties(&self) -> u32 {
+        self.parties
+    }
+
+    /// Threads waiting for the barrier to trip.
+    pub fn n_waiting(&self) -> u32 {
+        let state = self.state.lock();
+        match state.phase {
+            Phase::Filling | Phase::Tripping => state.count,
+            _ => 0,
+        }
+    }
+
+    pub fn broken(&self) -> bool {
+        self.state.lock().phase == Phase::Broken
+    }
+}

@@ -1,0 +1,102 @@
+//! Timer (Python's `threading.Timer`): a hilo thread that waits `interval`
+//! seconds on an Event and then calls the function, unless cancelled.
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::panic::catch_unwind;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::Event;
+use crate::current;
+use crate::error::{Error, Result};
+use crate::registry::{Handle, Target};
+use crate::threads;
+
+struct Timer {
+    /// Set by `cancel`, and by the timer itself once it has run.
+    finished: Event,
+    /// None: wait until cancelled.
+    delay: Option<Duration>,
+    function: Target,
+    arg: Arg,
+}
+
+/// The C argument of the function.
+struct Arg(*mut c_void);
+
+// SAFETY: the pointer is only handed to the C function, once, on the timer's
+// thread, as pthread_create would hand its argument over; hilo never reads it.
+unsafe impl Send for Arg {}
+// SAFETY: as above; shared references never touch the pointee.
+unsafe impl Sync for Arg {}
+
+/// The timers whose handles may still be valid. An entry leaves when its
+/// handle no longer names a thread (released, or never started and
+/// released), swept at each `create_timer`, so memory stays bounded.
+fn timers() -> &'static Mutex<HashMap<Handle, Arc<Timer>>> {
+    static TIMERS: OnceLock<Mutex<HashMap<Handle, Arc<Timer>>>> = OnceLock::new();
+    TIMERS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// `hilo_timer_create`: an unstarted thread that calls `function(arg)`
+/// `interval` seconds after its start. As in Python, an interval of 0 or
+/// less calls it at once; +infinity waits until cancelled; NaN is invalid.
+pub fn create_timer(interval: f64, function: Target, arg: *mut c_void) -> Result<Handle> {
+    if interval.is_nan() {
+        return Err(Error::invalid("interval must be a number, not NaN"));
+    }
+    let delay = if interval <= 0.0 {
+        Some(Duration::ZERO)
+    } else {
+        Duration::try_from_secs_f64(interval).ok()
+    };
+    let timer = Arc::new(Timer {
+        finished: Event::new(),
+        delay,
+        function,
+        arg: Arg(arg),
+    });
+    let mut timers = timers().lock();
+    timers.retain(|handle, _| threads::is_alive(*handle).is_ok());
+    let handle = threads::create(timer_main, std::ptr::null_mut(), None)?;
+    timers.insert(handle, timer);
+    Ok(handle)
+}
+
+/// `hilo_timer_cancel`: the function will not run if it has not begun.
+pub fn cancel_timer(handle: Handle) -> Result<()> {
+    // ESRCH for a handle that names no thread, timer or not.
+    threads::is_alive(handle)?;
+    let timer = timers().lock().get(&handle).cloned();
+    match timer {
+        Some(timer) => {
+            timer.finished.set();
+            Ok(())
+        }
+        None => Err(Error::invalid(
+            "not a timer: the thread was not made by hilo_timer_create",
+        )),
+    }
+}
+
+extern "C-unwind" fn timer_main(_: *mut c_void) -> *mut c_void {
+    let found = catch_unwind(|| timers().lock().get(&current::handle()).cloned());
+    let Ok(Some(timer)) = found else {
+        return std::ptr::null_mut();
+    };
+    let deadline = timer
+        .delay
+        .and_then(|delay| Instant::now().checked_add(delay));
+    timer.finished.wait(deadline);
+    let mut value = std::ptr::null_mut();
+    if !timer.finished.is_set() {
+        // SAFETY: the C function and argument given to hilo_timer_create,
+        // called once on this thread, as a thread target is.
+        value = unsafe { (timer.function)(timer.arg.0) };
+    }
+    timer.finished.set();
+    value
+}

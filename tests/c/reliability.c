@@ -1,0 +1,270 @@
+/* Fork safety, join cycles through the main thread, the thread dump, and
+ * the OS refusing a thread: `reliability <case>`; exits 0 when every check
+ * holds, else prints the failed check and exits 1. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hilo.h"
+
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "[pid %d] %s:%d: check failed: %s (last error: %s)\n",     \
+                    (int)getpid(), __FILE__, __LINE__, #cond, hilo_last_error());      \
+            exit(1);                                                                   \
+        }                                                                              \
+    } while (0)
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_open = 0;
+
+static void open_gate(void) {
+    pthread_mutex_lock(&gate_lock);
+    gate_open = 1;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+static void *wait_gate(void *arg) {
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_open) {
+        pthread_cond_wait(&gate_cv, &gate_lock);
+    }
+    pthread_mutex_unlock(&gate_lock);
+    return arg;
+}
+
+static void *return_arg(void *arg) { return arg; }
+
+static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name) {
+    hilo_thread_t t;
+    CHECK(hilo_create(fn, arg, name, &t) == HILO_OK);
+    CHECK(hilo_start(t) == HILO_OK);
+    return t;
+}
+
+/* What a forked child checks: it is the only thread, it is the main thread,
+ * the others are finished, and threads work. */
+static void child_checks(const hilo_thread_t *others, int n, const char *my_name) {
+    alarm(20); /* a deadlock in the child ends it with SIGALRM */
+    CHECK(hilo_active_count() == 1);
+    CHECK(hilo_current() == hilo_main_thread());
+    CHECK(strcmp(hilo_current_name(), my_name) == 0);
+    CHECK(hilo_native_id(hilo_main_thread()) == (int64_t)getpid());
+    CHECK(hilo_is_daemon(hilo_current()) == 0);
+    for (int i = 0; i < n; i++) {
+        CHECK(hilo_is_alive(others[i]) == 0);
+        CHECK(hilo_join(others[i], HILO_FOREVER, NULL) == HILO_OK);
+    }
+    hilo_thread_t buf[8];
+    CHECK(hilo_enumerate(buf, 8) == 1 && buf[0] == hilo_main_thread());
+    void *result = NULL;
+    hilo_thread_t t = spawn(return_arg, (void *)0x77, "InChild");
+    CHECK(hilo_join(t, HILO_FOREVER, &result) == HILO_OK && result == (void *)0x77);
+    CHECK(hilo_release(t) == HILO_OK);
+    for (int i = 0; i < n; i++) {
+        CHECK(hilo_release(others[i]) == HILO_OK);
+    }
+    CHECK(hilo_dump(STDOUT_FILENO) == HILO_OK);
+}
+
+static int wait_child(pid_t pid) {
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (!WIFEXITED(status)) {
+        fprintf(stderr, "child ended by signal %d\n", WTERMSIG(status));
+        return -1;
+    }
+    return WEXITSTATUS(status);
+}
+
+static void case_fork_from_main(void) {
+    hilo_thread_t others[2] = {spawn(wait_gate, NULL, "Blocked-1"),
+                               spawn(wait_gate, NULL, "Blocked-2")};
+    hilo_thread_t old_main = hilo_main_thread();
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        CHECK(hilo_main_thread() == old_main);
+        child_checks(others, 2, "MainThread");
+        exit(0);
+    }
+    CHECK(wait_child(pid) == 0);
+    /* The parent is unaffected. */
+    CHECK(hilo_is_alive(others[0]) == 1 && hilo_is_alive(others[1]) == 1);
+    CHECK(hilo_active_count() == 3);
+    open_gate();
+    for (int i = 0; i < 2; i++) {
+        CHECK(hilo_join(others[i], HILO_FOREVER, NULL) == HILO_OK);
+    }
+    printf("fork from main: ok\n");
+}
+
+static hilo_thread_t blocked;
+static void *forker(void *arg) {
+    (void)arg;
+    hilo_thread_t old_main = hilo_main_thread();
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        /* The forking thread is the child's main thread, under its own name;
+         * the parent's main thread is gone. */
+        CHECK(hilo_main_thread() == hilo_current());
+        CHECK(hilo_main_thread() != old_main);
+        hilo_thread_t others[2] = {old_main, blocked};
+        CHECK(hilo_is_alive(old_main) == 0);
+        CHECK(hilo_is_alive(blocked) == 0);
+        child_checks(others, 2, "Forker");
+        exit(0);
+    }
+    return (void *)(intptr_t)wait_child(pid);
+}
+
+static void case_fork_from_thread(void) {
+    blocked = spawn(wait_gate, NULL, "Blocked");
+    hilo_thread_t f = spawn(forker, NULL, "Forker");
+    void *status = NULL;
+    CHECK(hilo_join(f, HILO_FOREVER, &status) == HILO_OK);
+    CHECK((intptr_t)status == 0);
+    CHECK(hilo_is_alive(blocked) == 1);
+    CHECK(hilo_current() == hilo_main_thread());
+    open_gate();
+    CHECK(hilo_join(blocked, HILO_FOREVER, NULL) == HILO_OK);
+    printf("fork from thread: ok\n");
+}
+
+static volatile int hammering = 1;
+static void *hammer(void *arg) {
+    (void)arg;
+    while (hammering) {
+        hilo_thread_t t;
+        if (hilo_create(return_arg, NULL, "Hammer", &t) != HILO_OK) continue;
+        hilo_set_name(t, "Hammered");
+        hilo_start(t);
+        hilo_join(t, HILO_FOREVER, NULL);
+        hilo_release(t);
+    }
+    return NULL;
+}
+
+static void case_fork_under_load(void) {
+    hilo_thread_t h[2] = {spawn(hammer, NULL, "Hammer-A"), spawn(hammer, NULL, "Hammer-B")};
+    for (int i = 0; i < 30; i++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            alarm(20);
+            CHECK(hilo_active_count() == 1);
+            for (int k = 0; k < 3; k++) {
+                hilo_thread_t t = spawn(return_arg, (void *)0x9, NULL);
+                void *r = NULL;
+                CHECK(hilo_join(t, HILO_FOREVER, &r) == HILO_OK && r == (void *)0x9);
+                CHECK(hilo_release(t) == HILO_OK);
+            }
+            _exit(0);
+        }
+        CHECK(wait_child(pid) == 0);
+    }
+    hammering = 0;
+    CHECK(hilo_join(h[0], HILO_FOREVER, NULL) == HILO_OK);
+    CHECK(hilo_join(h[1], HILO_FOREVER, NULL) == HILO_OK);
+    printf("30 forks under load: ok\n");
+}
+
+static hilo_thread_t joiner_of_main;
+static void *join_main(void *arg) {
+    (void)arg;
+    return (void *)(intptr_t)hilo_join(hilo_main_thread(), HILO_FOREVER, NULL);
+}
+
+static void case_main_cycle(void) {
+    /* T joins the main thread (until exit begins); main then joins T: the
+     * cycle is refused at once, naming both threads. */
+    joiner_of_main = spawn(join_main, NULL, "Waiter");
+    for (int i = 0; i < 2000; i++) { /* let Waiter block first */
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+        int blocked_on_main = 0;
+        char buf[4096];
+        FILE *f = tmpfile();
+        CHECK(f != NULL);
+        CHECK(hilo_dump(fileno(f)) == HILO_OK);
+        rewind(f);
+        while (fgets(buf, sizeof buf, f)) {
+            if (strstr(buf, "Waiter") && strstr(buf, "(MainThread)")) blocked_on_main = 1;
+        }
+        fclose(f);
+        if (blocked_on_main) break;
+    }
+    CHECK(hilo_join(joiner_of_main, HILO_FOREVER, NULL) == HILO_EDEADLK);
+    printf("%s\n", hilo_last_error());
+    hilo_release(joiner_of_main); /* it returns when exit begins */
+}
+
+static void case_dump(void) {
+    hilo_thread_t t = spawn(wait_gate, NULL, "Volcado");
+    hilo_thread_t u;
+    CHECK(hilo_create(return_arg, NULL, "SinEmpezar", &u) == HILO_OK);
+    CHECK(hilo_dump(-1) == HILO_EINVAL);
+    CHECK(strcmp(hilo_last_error(), "fd -1 is not an open file descriptor") == 0);
+    CHECK(hilo_dump(987) == HILO_EINVAL);
+    CHECK(hilo_dump(STDOUT_FILENO) == HILO_OK);
+    fflush(stdout);
+    open_gate();
+    CHECK(hilo_join(t, HILO_FOREVER, NULL) == HILO_OK);
+}
+
+static void case_os_refusal(void) {
+    /* A stack larger than the address space allows: the kernel refuses. */
+    struct rlimit limit = {512UL << 20, 512UL << 20};
+    CHECK(setrlimit(RLIMIT_AS, &limit) == 0);
+    CHECK(hilo_set_stack_size(1UL << 30) == HILO_OK);
+    hilo_thread_t t;
+    CHECK(hilo_create(return_arg, (void *)0x33, "Refused", &t) == HILO_OK);
+    for (int i = 0; i < 100; i++) {
+        CHECK(hilo_start(t) == HILO_EAGAIN);
+    }
+    printf("%s\n", hilo_last_error());
+    CHECK(hilo_is_alive(t) == 0);
+    CHECK(hilo_native_id(t) == 0);
+    CHECK(hilo_join(t, 0.0, NULL) == HILO_ESTATE);
+    CHECK(hilo_set_daemon(t, true) == HILO_OK); /* still unstarted */
+    CHECK(hilo_set_stack_size(0) == HILO_OK);
+    CHECK(hilo_start(t) == HILO_OK);
+    void *r = NULL;
+    CHECK(hilo_join(t, HILO_FOREVER, &r) == HILO_OK && r == (void *)0x33);
+    CHECK(hilo_release(t) == HILO_OK);
+    /* A refused thread that is then released is discarded. */
+    CHECK(hilo_set_stack_size(1UL << 30) == HILO_OK);
+    CHECK(hilo_create(return_arg, NULL, "Refused-2", &t) == HILO_OK);
+    CHECK(hilo_start(t) == HILO_EAGAIN);
+    CHECK(hilo_release(t) == HILO_OK);
+    CHECK(hilo_is_alive(t) == HILO_ESRCH);
+    printf("active: %zu\n", hilo_active_count());
+}
+
+int main(int argc, char **argv) {
+    const char *which = argc > 1 ? argv[1] : "";
+    if (strcmp(which, "fork_from_main") == 0) case_fork_from_main();
+    else if (strcmp(which, "fork_from_thread") == 0) case_fork_from_thread();
+    else if (strcmp(which, "fork_under_load") == 0) case_fork_under_load();
+    else if (strcmp(which, "main_cycle") == 0) case_main_cycle();
+    else if (strcmp(which, "dump") == 0) case_dump();
+    else if (strcmp(which, "os_refusal") == 0) case_os_refusal();
+    else {
+        fprintf(stderr, "unknown case '%s'\n", which);
+        return 99;
+    }
+    return 0;
+}

@@ -1,0 +1,149 @@
+//! Every C example in c_examples/ builds with -Werror against the library
+//! cargo built for this run, and prints what it should.
+
+mod common;
+
+use common::{compile_c, root, run_with_limit, stdout_of, Link};
+
+fn run_example(name: &str) -> String {
+    let program = compile_c(
+        &root().join("c_examples").join(format!("{name}.c")),
+        Link::Shared,
+    );
+    let out = run_with_limit(&program, &[], 60);
+    assert!(
+        out.status.success(),
+        "{name}: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_of(&out)
+}
+
+fn sorted_lines(text: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    lines
+}
+
+#[test]
+fn workers() {
+    assert_eq!(run_example("01_workers"), "Estoy trabajando...\n".repeat(3));
+}
+
+#[test]
+fn names() {
+    let out = run_example("02_names");
+    // The order between threads varies; each thread's own order does not.
+    assert_eq!(
+        sorted_lines(&out),
+        [
+            "Servicio Deteniendo",
+            "Servicio Lanzado",
+            "Thread-1 Deteniendo",
+            "Thread-1 Lanzado",
+            "Worker Deteniendo",
+            "Worker Lanzado",
+        ]
+    );
+    for name in ["Servicio", "Worker", "Thread-1"] {
+        let start = out.find(&format!("{name} Lanzado")).unwrap();
+        let stop = out.find(&format!("{name} Deteniendo")).unwrap();
+        assert!(start < stop, "{name}: {out}");
+    }
+}
+
+#[test]
+fn daemon_is_not_waited_for() {
+    assert_eq!(run_example("03_daemon"), "[DEBUG] - Daemon     : Lanzado\n");
+}
+
+#[test]
+fn daemon_joined() {
+    let out = run_example("04_daemon_join");
+    assert_eq!(
+        sorted_lines(&out),
+        [
+            "Daemon vivo: False",
+            "Daemon vivo: True",
+            "[DEBUG] - Daemon     : Deteniendo",
+            "[DEBUG] - Daemon     : Lanzado",
+        ]
+    );
+    assert!(out.ends_with("[DEBUG] - Daemon     : Deteniendo\nDaemon vivo: False\n"));
+}
+
+#[test]
+fn join_timeout() {
+    assert_eq!(
+        run_example("05_join_timeout"),
+        "timed out at least once before it finished\nSlow returned 144\n"
+    );
+}
+
+#[test]
+fn enumerate() {
+    assert_eq!(
+        run_example("06_enumerate"),
+        "active_count: 4\n  MainThread daemon=0 alive=1\n  Descarga   daemon=0 alive=1\n  \
+         Indice     daemon=0 alive=1\n  Limpieza   daemon=0 alive=1\nafter join, active_count: 1\n"
+    );
+}
+
+#[test]
+fn every_numbered_example_has_a_test_here() {
+    let mut examples: Vec<String> = std::fs::read_dir(root().join("c_examples"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".c") && n.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    examples.sort();
+    let this = std::fs::read_to_string(root().join("tests/c_examples.rs")).unwrap();
+    for example in examples {
+        let stem = example.trim_end_matches(".c");
+        assert!(
+            this.contains(&format!("\"{stem}\"")),
+            "c_examples/{example} is not run by tests/c_examples.rs"
+        );
+    }
+}
+
+#[test]
+fn the_readme_example_builds_and_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("```c\n").expect("a C block in the README") + 5;
+    let len = readme[start..].find("```").unwrap();
+    let source = common::scratch().join("readme_example.c");
+    std::fs::write(&source, &readme[start..start + len]).unwrap();
+    let program = compile_c(&source, Link::Static);
+    let out = run_with_limit(&program, &[], 60);
+    assert!(out.status.success());
+    assert_eq!(stdout_of(&out), "Worker Lanzado\n");
+}
+
+#[test]
+fn heartbeat_stopped_by_an_event() {
+    assert_eq!(
+        run_example("07_heartbeat"),
+        "[DEBUG] - Heartbeat  : beat 1\n[DEBUG] - Heartbeat  : beat 2\n\
+         [DEBUG] - Heartbeat  : beat 3\n[DEBUG] - Heartbeat  : stopping after beat 3\n\
+         heartbeat alive after stop: 0\n"
+    );
+}
+
+#[test]
+fn producer_consumer_on_a_condition() {
+    assert_eq!(
+        run_example("08_producer_consumer"),
+        "produced 100 items 1..100, consumed 100 with sum 5050 (expected 5050)\n"
+    );
+}
+
+#[test]
+fn barrier_phases() {
+    assert_eq!(
+        run_example("09_barrier_phases"),
+        "parties: 4, start: 1 2 3 4\nphase 1:   7   6   9   8\nphase 2:  21  22  23  24\n\
+         phase 3:  67  66  69  68\nphases: 3, broken: 0\n"
+    );
+}

@@ -1,0 +1,139 @@
+//! C programs compiled with -Werror against the library, run in child
+//! processes, their status and output checked: exact process-wide semantics
+//! and process-exit behaviour (API.md 2-4).
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use common::{compile_c, root, run_with_limit, stdout_of, Link};
+
+fn program(name: &str, link: Link) -> PathBuf {
+    compile_c(&root().join("tests/c").join(format!("{name}.c")), link)
+}
+
+fn exit_cases() -> &'static PathBuf {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| program("exit_cases", Link::Shared))
+}
+
+/// Runs one exit case; returns (status code, stdout).
+fn exit_case(case: &str) -> (i32, String) {
+    let out = run_with_limit(exit_cases(), &[case], 30);
+    let code = out.status.code().expect("exited, not killed by a signal");
+    assert!(
+        out.stderr.is_empty(),
+        "{case}: stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (code, stdout_of(&out))
+}
+
+#[test]
+fn a_working_non_daemon_thread_is_waited_for_when_main_returns() {
+    let (code, out) = exit_case("nondaemon");
+    assert_eq!(code, 0);
+    assert_eq!(out, "main returns\nworker done\n");
+}
+
+#[test]
+fn a_sleeping_daemon_thread_is_not_waited_for() {
+    // The daemon sleeps 60 s; the run limit is 30 s.
+    let (code, out) = exit_case("daemon");
+    assert_eq!(code, 0);
+    assert_eq!(out, "main returns\n");
+}
+
+#[test]
+fn a_non_daemon_grandchild_started_during_exit_is_waited_for() {
+    let (code, out) = exit_case("grandchild");
+    assert_eq!(code, 0);
+    assert_eq!(out, "main returns\nchild done\ngrandchild done\n");
+}
+
+#[test]
+fn exit_from_a_thread_keeps_its_status_and_waits_for_the_others() {
+    let (code, out) = exit_case("exit_from_thread");
+    assert_eq!(code, 3);
+    assert_eq!(out, "worker done\n");
+}
+
+#[test]
+fn exit_from_a_non_daemon_thread_does_not_wait_for_itself() {
+    let (code, out) = exit_case("exit_from_nondaemon_skips_itself");
+    assert_eq!(code, 3);
+    assert_eq!(out, "");
+}
+
+#[test]
+fn a_thread_joining_the_main_thread_returns_when_exit_begins() {
+    let (code, out) = exit_case("join_main");
+    assert_eq!(code, 0);
+    assert_eq!(out, "main returns\njoined main: 0\n");
+}
+
+#[test]
+fn forty_busy_daemon_threads_do_not_hold_the_exit() {
+    let (code, out) = exit_case("busy_daemons");
+    assert_eq!(code, 0);
+    assert_eq!(out, "main returns\n");
+}
+
+#[test]
+fn underscore_exit_waits_for_nothing() {
+    let (code, out) = exit_case("underscore_exit");
+    assert_eq!(code, 5);
+    assert_eq!(out, "main calls _exit\n");
+}
+
+#[test]
+fn shutdown_waits_now_and_is_idempotent() {
+    let (code, out) = exit_case("shutdown");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "worker done\nshutdown: 0, worker alive: 0, daemon alive: 1\nagain: 0\n"
+    );
+}
+
+const SEMANTICS: &str = "\
+main: MainThread
+active: 1
+in thread: Thread-1
+in thread: Named
+in thread: Thread-2
+main's threads are daemons: 0
+foreign: Dummy-3
+foreign is daemon: 1, alive: 1
+created by foreign: daemon 1
+dummy after its end: -2
+next default: Thread-5
+pthread_exit: value 0x5a, alive 0
+joined again: value 0x5a
+in thread: Servicio-de-nombres-largos
+active at the end: 1
+main's OS name unchanged: yes
+";
+
+#[test]
+fn process_semantics_with_the_static_library() {
+    let out = run_with_limit(&program("semantics", Link::Static), &[], 30);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_of(&out), SEMANTICS);
+}
+
+#[test]
+fn process_semantics_with_the_shared_library() {
+    let out = run_with_limit(&program("semantics", Link::Shared), &[], 30);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_of(&out), SEMANTICS);
+}

@@ -1,0 +1,1065 @@
+//! API.md section 5 through the exported C functions: Event, Lock, RLock,
+//! Condition, Semaphore, Barrier, Timer and thread-local values, with the
+//! exact status and `hilo_last_error` text of every misuse. Timeouts in the
+//! multi-thread cases are upper bounds for "should wake", never the thing
+//! being measured.
+
+use std::collections::BTreeSet;
+use std::ffi::{c_void, CStr};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hilo::*;
+
+/// Generous upper bound for anything that should happen soon.
+const SOON: f64 = 10.0;
+
+fn last_error() -> String {
+    // SAFETY: hilo_last_error never returns NULL and the text stays valid
+    // until this thread's next hilo call.
+    unsafe { CStr::from_ptr(hilo_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[track_caller]
+fn assert_fails(status: i32, expected: i32, text: &str) {
+    assert_eq!(status, expected, "status (last error: {:?})", last_error());
+    assert_eq!(last_error(), text);
+}
+
+/// A C object pointer that the test shares with its threads.
+struct Shared<T>(*mut T);
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Shared<T> {}
+// SAFETY: hilo's objects are thread-safe; the tests free them only after
+// every thread that uses them has been joined.
+unsafe impl<T> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Shared<T> {}
+impl<T> Shared<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// Polls `done` until it holds, panicking after `SOON` seconds.
+#[track_caller]
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs_f64(SOON);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+// ----------------------------------------------------------------- Event --
+
+#[test]
+fn event_set_clear_wait() {
+    let e = hilo_event_new();
+    assert!(!e.is_null());
+    assert_eq!(hilo_event_is_set(e), 0);
+    assert_eq!(hilo_event_wait(e, 0.0), 0);
+    let start = Instant::now();
+    assert_eq!(hilo_event_wait(e, 0.03), 0);
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    assert_eq!(hilo_event_set(e), HILO_OK);
+    assert_eq!(hilo_event_is_set(e), 1);
+    assert_eq!(hilo_event_wait(e, 0.0), 1);
+    assert_eq!(hilo_event_wait(e, HILO_FOREVER), 1);
+    assert_eq!(hilo_event_set(e), HILO_OK);
+    assert_eq!(hilo_event_clear(e), HILO_OK);
+    assert_eq!(hilo_event_is_set(e), 0);
+    assert_fails(
+        hilo_event_wait(e, f64::NAN),
+        HILO_EINVAL,
+        "timeout must be a number, not NaN",
+    );
+    hilo_event_free(e);
+    hilo_event_free(ptr::null_mut());
+}
+
+#[test]
+fn event_null_is_einval() {
+    let null = ptr::null_mut();
+    assert_fails(hilo_event_set(null), HILO_EINVAL, "event must not be NULL");
+    assert_fails(
+        hilo_event_clear(null),
+        HILO_EINVAL,
+        "event must not be NULL",
+    );
+    assert_fails(
+        hilo_event_is_set(null),
+        HILO_EINVAL,
+        "event must not be NULL",
+    );
+    assert_fails(
+        hilo_event_wait(null, 0.0),
+        HILO_EINVAL,
+        "event must not be NULL",
+    );
+}
+
+#[test]
+fn event_set_wakes_every_waiter() {
+    let e = Shared(hilo_event_new());
+    let waiting = AtomicUsize::new(0);
+    thread::scope(|s| {
+        let waiters: Vec<_> = (0..5)
+            .map(|_| {
+                let waiting = &waiting;
+                s.spawn(move || {
+                    waiting.fetch_add(1, Ordering::SeqCst);
+                    hilo_event_wait(e.get(), SOON)
+                })
+            })
+            .collect();
+        eventually("every waiter started", || {
+            waiting.load(Ordering::SeqCst) == 5
+        });
+        assert_eq!(hilo_event_set(e.get()), HILO_OK);
+        for waiter in waiters {
+            assert_eq!(waiter.join().unwrap(), 1);
+        }
+    });
+    hilo_event_free(e.get());
+}
+
+// ------------------------------------------------------------------ Lock --
+
+#[test]
+fn lock_acquire_release_locked() {
+    let l = hilo_lock_new();
+    assert_eq!(hilo_lock_locked(l), 0);
+    assert_eq!(hilo_lock_acquire(l, true, HILO_FOREVER), 1);
+    assert_eq!(hilo_lock_locked(l), 1);
+    assert_eq!(hilo_lock_acquire(l, false, HILO_FOREVER), 0);
+    assert_eq!(hilo_lock_acquire(l, true, 0.0), 0);
+    let start = Instant::now();
+    assert_eq!(hilo_lock_acquire(l, true, 0.03), 0);
+    assert!(start.elapsed() >= Duration::from_millis(30));
+    assert_eq!(hilo_lock_release(l), HILO_OK);
+    assert_eq!(hilo_lock_locked(l), 0);
+    assert_fails(hilo_lock_release(l), HILO_ESTATE, "release unlocked lock");
+    assert_eq!(hilo_lock_acquire(l, false, -1.0), 1);
+    assert_eq!(hilo_lock_release(l), HILO_OK);
+    hilo_lock_free(l);
+    hilo_lock_free(ptr::null_mut());
+}
+
+#[test]
+fn lock_argument_errors() {
+    let l = hilo_lock_new();
+    let non_blocking = "can't specify a timeout for a non-blocking call";
+    assert_fails(hilo_lock_acquire(l, false, 0.0), HILO_EINVAL, non_blocking);
+    assert_fails(hilo_lock_acquire(l, false, 1.5), HILO_EINVAL, non_blocking);
+    assert_fails(
+        hilo_lock_acquire(l, true, f64::NAN),
+        HILO_EINVAL,
+        "timeout must be a number, not NaN",
+    );
+    assert_eq!(hilo_lock_locked(l), 0, "a failed call acquires nothing");
+    let null = ptr::null_mut();
+    assert_fails(
+        hilo_lock_acquire(null, true, -1.0),
+        HILO_EINVAL,
+        "lock must not be NULL",
+    );
+    assert_fails(
+        hilo_lock_release(null),
+        HILO_EINVAL,
+        "lock must not be NULL",
+    );
+    assert_fails(hilo_lock_locked(null), HILO_EINVAL, "lock must not be NULL");
+    hilo_lock_free(l);
+}
+
+#[test]
+fn lock_is_released_by_another_thread_and_wakes_a_waiter() {
+    let l = Shared(hilo_lock_new());
+    assert_eq!(hilo_lock_acquire(l.get(), true, -1.0), 1);
+    thread::scope(|s| {
+        let waiter = s.spawn(move || hilo_lock_acquire(l.get(), true, SOON));
+        // Not owned: a thread that did not acquire it may release it.
+        s.spawn(move || assert_eq!(hilo_lock_release(l.get()), HILO_OK))
+            .join()
+            .unwrap();
+        assert_eq!(waiter.join().unwrap(), 1);
+    });
+    assert_eq!(hilo_lock_locked(l.get()), 1);
+    assert_eq!(hilo_lock_release(l.get()), HILO_OK);
+    hilo_lock_free(l.get());
+}
+
+#[test]
+fn lock_racing_releases_unlock_once() {
+    let l = Shared(hilo_lock_new());
+    for _ in 0..100 {
+        assert_eq!(hilo_lock_acquire(l.get(), true, -1.0), 1);
+        let ok = AtomicUsize::new(0);
+        thread::scope(|s| {
+            for _ in 0..4 {
+                let ok = &ok;
+                s.spawn(move || match hilo_lock_release(l.get()) {
+                    HILO_OK => {
+                        ok.fetch_add(1, Ordering::SeqCst);
+                    }
+                    status => assert_fails(status, HILO_ESTATE, "release unlocked lock"),
+                });
+            }
+        });
+        assert_eq!(ok.load(Ordering::SeqCst), 1);
+        assert_eq!(hilo_lock_locked(l.get()), 0);
+    }
+    hilo_lock_free(l.get());
+}
+
+#[test]
+fn lock_excludes() {
+    let l = Shared(hilo_lock_new());
+    // Load and store, not an atomic add: only the lock keeps updates.
+    let counter = AtomicU64::new(0);
+    thread::scope(|s| {
+        for _ in 0..4 {
+            let counter = &counter;
+            s.spawn(move || {
+                for _ in 0..5_000 {
+                    assert_eq!(hilo_lock_acquire(l.get(), true, -1.0), 1);
+                    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                    assert_eq!(hilo_lock_release(l.get()), HILO_OK);
+                }
+            });
+        }
+    });
+    assert_eq!(counter.load(Ordering::Relaxed), 20_000);
+    hilo_lock_free(l.get());
+}
+
+// ----------------------------------------------------------------- RLock --
+
+#[test]
+fn rlock_is_reentrant_and_owned() {
+    let r = Shared(hilo_rlock_new());
+    assert_eq!(hilo_rlock_locked(r.get()), 0);
+    assert_fails(
+        hilo_rlock_release(r.get()),
+        HILO_ESTATE,
+        "cannot release un-acquired lock",
+    );
+    assert_eq!(hilo_rlock_acquire(r.get(), true, -1.0), 1);
+    assert_eq!(hilo_rlock_acquire(r.get(), false, -1.0), 1);
+    assert_eq!(hilo_rlock_acquire(r.get(), true, 0.0), 1);
+    assert_eq!(hilo_rlock_locked(r.get()), 1);
+    thread::scope(|s| {
+        s.spawn(move || {
+            assert_eq!(hilo_rlock_acquire(r.get(), false, -1.0), 0);
+            assert_eq!(hilo_rlock_acquire(r.get(), true, 0.01), 0);
+            assert_fails(
+                hilo_rlock_release(r.get()),
+                HILO_ESTATE,
+                "cannot release un-acquired lock",
+            );
+            assert_eq!(hilo_rlock_locked(r.get()), 1);
+        })
+        .join()
+        .unwrap();
+    });
+    // Held three times: released three times.
+    for _ in 0..3 {
+        assert_eq!(hilo_rlock_locked(r.get()), 1);
+        assert_eq!(hilo_rlock_release(r.get()), HILO_OK);
+    }
+    assert_eq!(hilo_rlock_locked(r.get()), 0);
+    assert_fails(
+        hilo_rlock_release(r.get()),
+        HILO_ESTATE,
+        "cannot release un-acquired lock",
+    );
+    thread::scope(|s| {
+        s.spawn(move || {
+            assert_eq!(hilo_rlock_acquire(r.get(), false, -1.0), 1);
+            assert_eq!(hilo_rlock_release(r.get()), HILO_OK);
+        });
+    });
+    hilo_rlock_free(r.get());
+}
+
+#[test]
+fn rlock_argument_errors() {
+    let r = hilo_rlock_new();
+    assert_eq!(hilo_rlock_acquire(r, true, -1.0), 1);
+    // Checked before the re-entrant path, as in Python.
+    assert_fails(
+        hilo_rlock_acquire(r, false, 0.0),
+        HILO_EINVAL,
+        "can't specify a timeout for a non-blocking call",
+    );
+    assert_eq!(hilo_rlock_release(r), HILO_OK);
+    assert_eq!(
+        hilo_rlock_locked(r),
+        0,
+        "the failed acquire counted nothing"
+    );
+    let null = ptr::null_mut();
+    assert_fails(
+        hilo_rlock_acquire(null, true, -1.0),
+        HILO_EINVAL,
+        "rlock must not be NULL",
+    );
+    assert_fails(
+        hilo_rlock_release(null),
+        HILO_EINVAL,
+        "rlock must not be NULL",
+    );
+    assert_fails(
+        hilo_rlock_locked(null),
+        HILO_EINVAL,
+        "rlock must not be NULL",
+    );
+    hilo_rlock_free(r);
+    hilo_rlock_free(ptr::null_mut());
+}
+
+// ------------------------------------------------------------- Condition --
+
+#[test]
+fn cond_needs_its_lock() {
+    let c = hilo_cond_new();
+    assert_fails(
+        hilo_cond_wait(c, 0.0),
+        HILO_ESTATE,
+        "cannot wait on un-acquired lock",
+    );
+    assert_fails(
+        hilo_cond_notify(c, 1),
+        HILO_ESTATE,
+        "cannot notify on un-acquired lock",
+    );
+    assert_fails(
+        hilo_cond_notify_all(c),
+        HILO_ESTATE,
+        "cannot notify on un-acquired lock",
+    );
+    assert_fails(
+        hilo_cond_release(c),
+        HILO_ESTATE,
+        "cannot release un-acquired lock",
+    );
+    assert_eq!(hilo_cond_acquire(c, true, -1.0), 1);
+    assert_eq!(hilo_cond_notify(c, 0), HILO_OK);
+    assert_eq!(hilo_cond_notify(c, 3), HILO_OK);
+    assert_eq!(hilo_cond_notify_all(c), HILO_OK);
+    assert_fails(
+        hilo_cond_wait(c, f64::NAN),
+        HILO_EINVAL,
+        "timeout must be a number, not NaN",
+    );
+    assert_fails(
+        hilo_cond_acquire(c, false, 0.0),
+        HILO_EINVAL,
+        "can't specify a timeout for a non-blocking call",
+    );
+    // A wait that times out returns 0 holding the lock as before.
+    assert_eq!(hilo_cond_acquire(c, true, -1.0), 1);
+    assert_eq!(hilo_cond_wait(c, 0.0), 0);
+    assert_eq!(hilo_cond_wait(c, 0.01), 0);
+    assert_eq!(hilo_cond_release(c), HILO_OK);
+    assert_eq!(hilo_cond_release(c), HILO_OK);
+    assert_fails(
+        hilo_cond_release(c),
+        HILO_ESTATE,
+        "cannot release un-acquired lock",
+    );
+    hilo_cond_free(c);
+    hilo_cond_free(ptr::null_mut());
+
+    let null = ptr::null_mut();
+    let text = "condition must not be NULL";
+    assert_fails(hilo_cond_acquire(null, true, -1.0), HILO_EINVAL, text);
+    assert_fails(hilo_cond_release(null), HILO_EINVAL, text);
+    assert_fails(hilo_cond_wait(null, 0.0), HILO_EINVAL, text);
+    assert_fails(hilo_cond_notify(null, 1), HILO_EINVAL, text);
+    assert_fails(hilo_cond_notify_all(null), HILO_EINVAL, text);
+    assert!(hilo_cond_new_with_lock(null.cast()).is_null());
+    assert_eq!(last_error(), "lock must not be NULL");
+    assert!(hilo_cond_new_with_rlock(null.cast()).is_null());
+    assert_eq!(last_error(), "rlock must not be NULL");
+}
+
+#[test]
+fn cond_wait_releases_a_reentrant_lock_fully() {
+    let r = Shared(hilo_rlock_new());
+    let c = Shared(hilo_cond_new_with_rlock(r.get()));
+    assert_eq!(hilo_rlock_acquire(r.get(), true, -1.0), 1);
+    assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+    let ready = AtomicBool::new(false);
+    thread::scope(|s| {
+        let ready = &ready;
+        s.spawn(move || {
+            // Gets the lock only while the owner waits.
+            assert_eq!(hilo_rlock_acquire(r.get(), true, SOON), 1);
+            ready.store(true, Ordering::SeqCst);
+            assert_eq!(hilo_cond_notify(c.get(), 1), HILO_OK);
+            assert_eq!(hilo_rlock_release(r.get()), HILO_OK);
+        });
+        while !ready.load(Ordering::SeqCst) {
+            assert_eq!(hilo_cond_wait(c.get(), SOON), 1);
+        }
+    });
+    // Held twice again after the wait.
+    assert_eq!(hilo_rlock_release(r.get()), HILO_OK);
+    assert_eq!(hilo_rlock_locked(r.get()), 1);
+    assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+    assert_eq!(hilo_rlock_locked(r.get()), 0);
+    hilo_cond_free(c.get());
+    hilo_rlock_free(r.get());
+}
+
+#[test]
+fn cond_on_a_plain_lock() {
+    let l = Shared(hilo_lock_new());
+    let c = Shared(hilo_cond_new_with_lock(l.get()));
+    // Python's rule for a Lock: owned means locked, by any thread.
+    assert_fails(
+        hilo_cond_notify(c.get(), 1),
+        HILO_ESTATE,
+        "cannot notify on un-acquired lock",
+    );
+    assert_fails(
+        hilo_cond_release(c.get()),
+        HILO_ESTATE,
+        "release unlocked lock",
+    );
+    assert_eq!(hilo_lock_acquire(l.get(), true, -1.0), 1);
+    assert_eq!(hilo_lock_locked(l.get()), 1);
+    let ready = AtomicBool::new(false);
+    thread::scope(|s| {
+        let ready = &ready;
+        s.spawn(move || {
+            assert_eq!(hilo_cond_acquire(c.get(), true, SOON), 1);
+            ready.store(true, Ordering::SeqCst);
+            assert_eq!(hilo_cond_notify_all(c.get()), HILO_OK);
+            assert_eq!(hilo_lock_release(l.get()), HILO_OK);
+        });
+        while !ready.load(Ordering::SeqCst) {
+            assert_eq!(hilo_cond_wait(c.get(), SOON), 1);
+        }
+    });
+    assert_eq!(hilo_lock_locked(l.get()), 1);
+    // The condition keeps the lock alive after the caller frees its handle.
+    hilo_lock_free(l.get());
+    assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+    assert_eq!(hilo_cond_acquire(c.get(), false, -1.0), 1);
+    assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+    hilo_cond_free(c.get());
+}
+
+#[test]
+fn cond_notify_wakes_in_the_order_of_waiting() {
+    const WAITERS: usize = 6;
+    let c = Shared(hilo_cond_new());
+    let woken = Mutex::new(Vec::new());
+    let queued: Vec<AtomicBool> = (0..WAITERS).map(|_| AtomicBool::new(false)).collect();
+    let woken_now = || woken.lock().unwrap().clone();
+    thread::scope(|s| {
+        for i in 0..WAITERS {
+            let (woken, queued) = (&woken, &queued);
+            s.spawn(move || {
+                assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+                queued[i].store(true, Ordering::SeqCst);
+                assert_eq!(hilo_cond_wait(c.get(), SOON), 1);
+                woken.lock().unwrap().push(i);
+                assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+            });
+            // Holding the lock after waiter i announced itself under it
+            // means it has released it in its wait: it is queued.
+            eventually("the waiter is queued", || {
+                assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+                let is_queued = queued[i].load(Ordering::SeqCst);
+                assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+                is_queued
+            });
+        }
+        let notify = |n: usize| {
+            assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+            assert_eq!(hilo_cond_notify(c.get(), n), HILO_OK);
+            assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+        };
+        notify(2);
+        eventually("two woke", || woken_now().len() == 2);
+        assert_eq!(
+            woken_now().into_iter().collect::<BTreeSet<_>>(),
+            BTreeSet::from([0, 1])
+        );
+        notify(1);
+        eventually("three woke", || woken_now().len() == 3);
+        assert_eq!(woken_now()[2], 2);
+        notify(2);
+        eventually("five woke", || woken_now().len() == 5);
+        assert_eq!(
+            woken_now()[3..].iter().collect::<BTreeSet<_>>(),
+            BTreeSet::from([&3, &4])
+        );
+        assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+        assert_eq!(hilo_cond_notify_all(c.get()), HILO_OK);
+        assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+    });
+    assert_eq!(woken_now().len(), WAITERS);
+    hilo_cond_free(c.get());
+}
+
+// ------------------------------------------------------------- Semaphore --
+
+#[test]
+fn semaphore_counts() {
+    let s = hilo_sem_new(2);
+    assert_eq!(hilo_sem_value(s), 2);
+    assert_eq!(hilo_sem_acquire(s, false, -1.0), 1);
+    assert_eq!(hilo_sem_acquire(s, true, 0.0), 1);
+    assert_eq!(hilo_sem_acquire(s, false, -1.0), 0);
+    assert_eq!(hilo_sem_acquire(s, true, 0.01), 0);
+    assert_eq!(hilo_sem_value(s), 0);
+    assert_eq!(hilo_sem_release(s, 3), HILO_OK);
+    assert_eq!(
+        hilo_sem_value(s),
+        3,
+        "an unbounded semaphore goes past its start"
+    );
+    assert_fails(hilo_sem_release(s, 0), HILO_EINVAL, "n must be one or more");
+    assert_fails(
+        hilo_sem_acquire(s, false, 2.0),
+        HILO_EINVAL,
+        "can't specify a timeout for a non-blocking call",
+    );
+    assert_fails(
+        hilo_sem_acquire(s, true, f64::NAN),
+        HILO_EINVAL,
+        "timeout must be a number, not NaN",
+    );
+    assert_eq!(hilo_sem_value(s), 3);
+    hilo_sem_free(s);
+
+    let full = hilo_sem_new(u32::MAX);
+    assert_fails(
+        hilo_sem_release(full, 1),
+        HILO_ESTATE,
+        "Semaphore value would overflow: 4294967295 + 1 > 4294967295",
+    );
+    assert_eq!(hilo_sem_value(full), i64::from(u32::MAX));
+    hilo_sem_free(full);
+    hilo_sem_free(ptr::null_mut());
+
+    let null = ptr::null_mut();
+    let text = "semaphore must not be NULL";
+    assert_fails(hilo_sem_acquire(null, true, -1.0), HILO_EINVAL, text);
+    assert_fails(hilo_sem_release(null, 1), HILO_EINVAL, text);
+    assert_fails(hilo_sem_value(null) as i32, HILO_EINVAL, text);
+}
+
+#[test]
+fn bounded_semaphore_over_release_leaves_the_value() {
+    let s = hilo_sem_new_bounded(2);
+    let too_many = "Semaphore released too many times";
+    assert_fails(hilo_sem_release(s, 1), HILO_ESTATE, too_many);
+    assert_eq!(hilo_sem_value(s), 2);
+    assert_eq!(hilo_sem_acquire(s, true, -1.0), 1);
+    assert_fails(hilo_sem_release(s, 2), HILO_ESTATE, too_many);
+    assert_eq!(hilo_sem_value(s), 1);
+    assert_eq!(hilo_sem_release(s, 1), HILO_OK);
+    assert_eq!(hilo_sem_value(s), 2);
+    hilo_sem_free(s);
+
+    // Ten threads race to release five units: five win, the value is 5.
+    let s = Shared(hilo_sem_new_bounded(5));
+    for _ in 0..5 {
+        assert_eq!(hilo_sem_acquire(s.get(), false, -1.0), 1);
+    }
+    let ok = AtomicUsize::new(0);
+    thread::scope(|scope| {
+        for _ in 0..10 {
+            let ok = &ok;
+            scope.spawn(move || match hilo_sem_release(s.get(), 1) {
+                HILO_OK => {
+                    ok.fetch_add(1, Ordering::SeqCst);
+                }
+                status => assert_fails(status, HILO_ESTATE, too_many),
+            });
+        }
+    });
+    assert_eq!(ok.load(Ordering::SeqCst), 5);
+    assert_eq!(hilo_sem_value(s.get()), 5);
+    hilo_sem_free(s.get());
+}
+
+#[test]
+fn semaphore_release_n_wakes_n_waiters() {
+    let s = Shared(hilo_sem_new(0));
+    thread::scope(|scope| {
+        let waiters: Vec<_> = (0..3)
+            .map(|_| scope.spawn(move || hilo_sem_acquire(s.get(), true, SOON)))
+            .collect();
+        assert_eq!(hilo_sem_release(s.get(), 3), HILO_OK);
+        for waiter in waiters {
+            assert_eq!(waiter.join().unwrap(), 1);
+        }
+    });
+    assert_eq!(hilo_sem_value(s.get()), 0);
+    hilo_sem_free(s.get());
+}
+
+// --------------------------------------------------------------- Barrier --
+
+static ACTIONS: AtomicUsize = AtomicUsize::new(0);
+static ACTION_THREAD: Mutex<Option<thread::ThreadId>> = Mutex::new(None);
+
+unsafe extern "C-unwind" fn count_action(_: *mut c_void) -> *mut c_void {
+    ACTIONS.fetch_add(1, Ordering::SeqCst);
+    *ACTION_THREAD.lock().unwrap() = Some(thread::current().id());
+    ptr::null_mut()
+}
+
+unsafe extern "C-unwind" fn abort_action(slot: *mut c_void) -> *mut c_void {
+    // SAFETY: the test passes a live AtomicPtr holding the barrier.
+    let barrier = unsafe { &*slot.cast::<AtomicPtr<hilo_barrier>>() }.load(Ordering::SeqCst);
+    assert_eq!(hilo_barrier_abort(barrier), HILO_OK);
+    ptr::null_mut()
+}
+
+const BROKEN: &str = "the barrier is broken";
+const RESET: &str = "the barrier was reset while this thread waited";
+const TIMED_OUT: &str = "barrier wait timed out; the barrier is now broken";
+
+#[test]
+fn barrier_new_rejects() {
+    assert!(hilo_barrier_new(0, None, ptr::null_mut(), -1.0).is_null());
+    assert_eq!(last_error(), "parties must be >= 1");
+    assert!(hilo_barrier_new(2, None, ptr::null_mut(), f64::NAN).is_null());
+    assert_eq!(last_error(), "timeout must be a number, not NaN");
+    hilo_barrier_free(ptr::null_mut());
+    let null = ptr::null_mut();
+    let text = "barrier must not be NULL";
+    assert_fails(hilo_barrier_wait(null, -1.0), HILO_EINVAL, text);
+    assert_fails(hilo_barrier_abort(null), HILO_EINVAL, text);
+    assert_fails(hilo_barrier_reset(null), HILO_EINVAL, text);
+    assert_fails(hilo_barrier_n_waiting(null), HILO_EINVAL, text);
+    assert_fails(hilo_barrier_parties(null), HILO_EINVAL, text);
+    assert_fails(hilo_barrier_broken(null), HILO_EINVAL, text);
+    let b = hilo_barrier_new(2, None, ptr::null_mut(), -1.0);
+    assert_fails(
+        hilo_barrier_wait(b, f64::NAN),
+        HILO_EINVAL,
+        "timeout must be a number, not NaN",
+    );
+    assert_eq!(hilo_barrier_n_waiting(b), 0);
+    assert_eq!(hilo_barrier_broken(b), 0);
+    hilo_barrier_free(b);
+}
+
+#[test]
+fn barrier_rounds_give_every_index_and_run_the_action_once() {
+    const PARTIES: u32 = 4;
+    let b = Shared(hilo_barrier_new(
+        PARTIES,
+        Some(count_action),
+        ptr::null_mut(),
+        -1.0,
+    ));
+    assert_eq!(hilo_barrier_parties(b.get()), PARTIES as i32);
+    let before = ACTIONS.load(Ordering::SeqCst);
+    for round in 1..=3 {
+        let results: Vec<(i32, thread::ThreadId)> = thread::scope(|s| {
+            let threads: Vec<_> = (0..PARTIES)
+                .map(|_| {
+                    s.spawn(move || (hilo_barrier_wait(b.get(), SOON), thread::current().id()))
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let indices: BTreeSet<i32> = results.iter().map(|(index, _)| *index).collect();
+        assert_eq!(indices, (0..PARTIES as i32).collect());
+        assert_eq!(ACTIONS.load(Ordering::SeqCst), before + round);
+        // The last to arrive ran the action.
+        let last = results
+            .iter()
+            .find(|(index, _)| *index == PARTIES as i32 - 1);
+        assert_eq!(*ACTION_THREAD.lock().unwrap(), last.map(|(_, id)| *id));
+        assert_eq!(hilo_barrier_n_waiting(b.get()), 0);
+        assert_eq!(hilo_barrier_broken(b.get()), 0);
+    }
+    hilo_barrier_free(b.get());
+
+    let one = hilo_barrier_new(1, None, ptr::null_mut(), -1.0);
+    assert_eq!(hilo_barrier_wait(one, -1.0), 0);
+    assert_eq!(hilo_barrier_wait(one, 0.0), 0);
+    hilo_barrier_free(one);
+}
+
+/// Starts `n` threads waiting on `b` with `timeout`, returning once all are
+/// in it.
+fn waiters<'s>(
+    s: &'s thread::Scope<'s, '_>,
+    b: Shared<hilo_barrier>,
+    n: i32,
+    timeout: f64,
+) -> Vec<thread::ScopedJoinHandle<'s, (i32, String)>> {
+    let before = hilo_barrier_n_waiting(b.get());
+    let threads = (0..n)
+        .map(|_| s.spawn(move || (hilo_barrier_wait(b.get(), timeout), last_error())))
+        .collect();
+    eventually("the waiters are in the barrier", || {
+        hilo_barrier_n_waiting(b.get()) == before + n
+    });
+    threads
+}
+
+/// Two threads wait in the 3-party barrier `b`; `breaker` breaks it; both
+/// get `HILO_EBROKEN` with `text`.
+fn break_two_waiters(b: Shared<hilo_barrier>, breaker: impl FnOnce(), text: &str) {
+    thread::scope(|s| {
+        let threads = waiters(s, b, 2, SOON);
+        breaker();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), (HILO_EBROKEN, text.to_string()));
+        }
+    });
+    assert_eq!(hilo_barrier_n_waiting(b.get()), 0);
+}
+
+/// A whole round of the 3-party barrier `b`: two threads and this one.
+fn full_round(b: Shared<hilo_barrier>) {
+    thread::scope(|s| {
+        let threads = waiters(s, b, 2, SOON);
+        assert_eq!(hilo_barrier_wait(b.get(), SOON), 2);
+        for t in threads {
+            assert!((0..2).contains(&t.join().unwrap().0));
+        }
+    });
+}
+
+#[test]
+fn barrier_abort_breaks_every_waiter_until_reset() {
+    let b = Shared(hilo_barrier_new(3, None, ptr::null_mut(), -1.0));
+    let abort = || assert_eq!(hilo_barrier_abort(b.get()), HILO_OK);
+    break_two_waiters(b, abort, BROKEN);
+    assert_eq!(hilo_barrier_broken(b.get()), 1);
+    assert_fails(hilo_barrier_wait(b.get(), SOON), HILO_EBROKEN, BROKEN);
+    assert_eq!(hilo_barrier_reset(b.get()), HILO_OK);
+    assert_eq!(hilo_barrier_broken(b.get()), 0);
+    full_round(b);
+    hilo_barrier_free(b.get());
+}
+
+#[test]
+fn barrier_reset_breaks_every_waiter_and_starts_over() {
+    let b = Shared(hilo_barrier_new(3, None, ptr::null_mut(), -1.0));
+    let reset = || assert_eq!(hilo_barrier_reset(b.get()), HILO_OK);
+    break_two_waiters(b, reset, RESET);
+    assert_eq!(hilo_barrier_broken(b.get()), 0);
+    full_round(b);
+    hilo_barrier_free(b.get());
+}
+
+#[test]
+fn barrier_timeout_breaks_it_for_every_waiter() {
+    let b = Shared(hilo_barrier_new(3, None, ptr::null_mut(), -1.0));
+    thread::scope(|s| {
+        let patient = waiters(s, b, 1, SOON);
+        assert_fails(hilo_barrier_wait(b.get(), 0.02), HILO_EBROKEN, TIMED_OUT);
+        for t in patient {
+            assert_eq!(t.join().unwrap(), (HILO_EBROKEN, BROKEN.to_string()));
+        }
+    });
+    assert_eq!(hilo_barrier_broken(b.get()), 1);
+    assert_fails(hilo_barrier_wait(b.get(), SOON), HILO_EBROKEN, BROKEN);
+    hilo_barrier_free(b.get());
+
+    // The default timeout applies to a wait that passes a negative one.
+    let b = hilo_barrier_new(2, None, ptr::null_mut(), 0.02);
+    assert_fails(hilo_barrier_wait(b, HILO_FOREVER), HILO_EBROKEN, TIMED_OUT);
+    assert_eq!(hilo_barrier_broken(b), 1);
+    hilo_barrier_free(b);
+}
+
+#[test]
+fn barrier_abort_from_the_action_breaks_the_round() {
+    // The action's argument points to where the barrier will be.
+    let slot = Box::into_raw(Box::new(AtomicPtr::new(ptr::null_mut::<hilo_barrier>())));
+    let b = Shared(hilo_barrier_new(2, Some(abort_action), slot.cast(), -1.0));
+    // SAFETY: `slot` lives until the end of this test.
+    unsafe { &*slot }.store(b.get(), Ordering::SeqCst);
+    thread::scope(|s| {
+        let other = waiters(s, b, 1, SOON);
+        assert_fails(hilo_barrier_wait(b.get(), SOON), HILO_EBROKEN, BROKEN);
+        for t in other {
+            assert_eq!(t.join().unwrap(), (HILO_EBROKEN, BROKEN.to_string()));
+        }
+    });
+    assert_eq!(hilo_barrier_broken(b.get()), 1);
+    hilo_barrier_free(b.get());
+    // SAFETY: from Box::into_raw above; the barrier is gone.
+    drop(unsafe { Box::from_raw(slot) });
+}
+
+// ----------------------------------------------------------------- Timer --
+
+static FIRED: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C-unwind" fn fire(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: every test passes a pointer to an AtomicUsize, or NULL.
+    if let Some(count) = unsafe { arg.cast::<AtomicUsize>().as_ref() } {
+        count.fetch_add(1, Ordering::SeqCst);
+    }
+    FIRED.fetch_add(1, Ordering::SeqCst);
+    arg
+}
+
+fn join(t: hilo_thread_t) -> *mut c_void {
+    let mut result = ptr::null_mut();
+    assert_eq!(hilo_join(t, SOON, &mut result), HILO_OK, "{}", last_error());
+    result
+}
+
+fn name_of(t: hilo_thread_t) -> String {
+    let mut buf = [0 as std::ffi::c_char; 64];
+    assert!(hilo_get_name(t, buf.as_mut_ptr(), buf.len()) > 0);
+    // SAFETY: hilo_get_name wrote a NUL-terminated string into `buf`.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn timer_argument_errors() {
+    let mut t = 0;
+    assert_fails(
+        hilo_timer_create(0.1, None, ptr::null_mut(), &mut t),
+        HILO_EINVAL,
+        "fn must not be NULL",
+    );
+    assert_fails(
+        hilo_timer_create(0.1, Some(fire), ptr::null_mut(), ptr::null_mut()),
+        HILO_EINVAL,
+        "out must not be NULL",
+    );
+    assert_fails(
+        hilo_timer_create(f64::NAN, Some(fire), ptr::null_mut(), &mut t),
+        HILO_EINVAL,
+        "interval must be a number, not NaN",
+    );
+    assert_eq!(t, 0, "nothing written on failure");
+    assert_fails(
+        hilo_timer_cancel(0),
+        HILO_ESRCH,
+        "no such thread: the handle was never issued or has been released",
+    );
+    let mut plain = 0;
+    assert_eq!(
+        hilo_create(Some(fire), ptr::null_mut(), ptr::null(), &mut plain),
+        HILO_OK
+    );
+    assert_fails(
+        hilo_timer_cancel(plain),
+        HILO_EINVAL,
+        "not a timer: the thread was not made by hilo_timer_create",
+    );
+    assert_eq!(hilo_release(plain), HILO_OK);
+}
+
+#[test]
+fn timer_fires_once_as_a_normal_thread() {
+    let count = AtomicUsize::new(0);
+    let arg = ptr::from_ref(&count).cast_mut().cast();
+    let mut t = 0;
+    assert_eq!(hilo_timer_create(0.01, Some(fire), arg, &mut t), HILO_OK);
+    assert!(name_of(t).starts_with("Thread-"), "{}", name_of(t));
+    // Made on a thread hilo did not create: a daemon, as in Python.
+    assert_eq!(hilo_is_daemon(t), 1);
+    assert_eq!(hilo_is_alive(t), 0);
+    assert_eq!(hilo_start(t), HILO_OK);
+    assert_eq!(join(t), arg, "join gives the function's value");
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    // Cancelling after it ran is fine and changes nothing.
+    assert_eq!(hilo_timer_cancel(t), HILO_OK);
+    assert_eq!(hilo_release(t), HILO_OK);
+    assert_fails(
+        hilo_timer_cancel(t),
+        HILO_ESRCH,
+        "no such thread: the handle was never issued or has been released",
+    );
+
+    // An interval of 0 or less fires at once, as in Python.
+    assert_eq!(hilo_timer_create(-5.0, Some(fire), arg, &mut t), HILO_OK);
+    assert_eq!(hilo_start(t), HILO_OK);
+    assert_eq!(join(t), arg);
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    assert_eq!(hilo_release(t), HILO_OK);
+}
+
+unsafe extern "C-unwind" fn make_timer_in_non_daemon(_: *mut c_void) -> *mut c_void {
+    let mut t = 0;
+    assert_eq!(
+        hilo_timer_create(1.0, Some(fire), ptr::null_mut(), &mut t),
+        HILO_OK
+    );
+    t as *mut c_void
+}
+
+#[test]
+fn timer_inherits_daemon_from_its_creator() {
+    let mut maker = 0;
+    assert_eq!(
+        hilo_create(
+            Some(make_timer_in_non_daemon),
+            ptr::null_mut(),
+            ptr::null(),
+            &mut maker
+        ),
+        HILO_OK
+    );
+    assert_eq!(hilo_set_daemon(maker, false), HILO_OK);
+    assert_eq!(hilo_start(maker), HILO_OK);
+    let t = join(maker) as hilo_thread_t;
+    assert_eq!(hilo_is_daemon(t), 0);
+    assert_eq!(hilo_release(t), HILO_OK, "never started: discarded");
+    assert_eq!(hilo_release(maker), HILO_OK);
+}
+
+#[test]
+fn timer_cancelled_before_it_fires_never_runs() {
+    let count = AtomicUsize::new(0);
+    let arg = ptr::from_ref(&count).cast_mut().cast();
+    // Cancelled before the start.
+    let mut t = 0;
+    assert_eq!(hilo_timer_create(0.0, Some(fire), arg, &mut t), HILO_OK);
+    assert_eq!(hilo_timer_cancel(t), HILO_OK);
+    assert_eq!(hilo_start(t), HILO_OK);
+    assert_eq!(join(t), ptr::null_mut());
+    assert_eq!(hilo_release(t), HILO_OK);
+    // Cancelled while it waits: the thread ends at once.
+    for interval in [30.0, f64::INFINITY] {
+        assert_eq!(
+            hilo_timer_create(interval, Some(fire), arg, &mut t),
+            HILO_OK
+        );
+        assert_eq!(hilo_start(t), HILO_OK);
+        assert_eq!(hilo_timer_cancel(t), HILO_OK);
+        assert_eq!(hilo_timer_cancel(t), HILO_OK, "twice is fine");
+        assert_eq!(join(t), ptr::null_mut());
+        assert_eq!(hilo_release(t), HILO_OK);
+    }
+    assert_eq!(count.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn timer_cancel_racing_its_firing_runs_it_at_most_once() {
+    let count = AtomicUsize::new(0);
+    let arg = ptr::from_ref(&count).cast_mut().cast();
+    for _ in 0..100 {
+        let before = count.load(Ordering::SeqCst);
+        let mut t = 0;
+        assert_eq!(hilo_timer_create(0.0, Some(fire), arg, &mut t), HILO_OK);
+        assert_eq!(hilo_start(t), HILO_OK);
+        assert_eq!(hilo_timer_cancel(t), HILO_OK);
+        let result = join(t);
+        let ran = count.load(Ordering::SeqCst) - before;
+        assert!(ran <= 1);
+        // The join result says whether it ran.
+        assert_eq!(result == arg, ran == 1);
+        assert_eq!(hilo_release(t), HILO_OK);
+    }
+}
+
+// ---------------------------------------------------------- Thread-local --
+
+static DESTROYED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn destroy(value: *mut c_void) {
+    DESTROYED.lock().unwrap().push(value as usize);
+}
+
+fn destroyed(value: usize) -> bool {
+    DESTROYED.lock().unwrap().contains(&value)
+}
+
+unsafe extern "C-unwind" fn set_local(arg: *mut c_void) -> *mut c_void {
+    let (local, value) = *unsafe { Box::from_raw(arg.cast::<(Shared<hilo_local>, usize)>()) };
+    assert!(
+        hilo_local_get(local.get()).is_null(),
+        "a new thread sees none"
+    );
+    assert_eq!(hilo_local_set(local.get(), value as *mut c_void), HILO_OK);
+    assert_eq!(hilo_local_get(local.get()) as usize, value);
+    ptr::null_mut()
+}
+
+#[test]
+fn local_values_are_per_thread() {
+    let l = Shared(hilo_local_new(None));
+    assert!(!l.get().is_null());
+    assert!(hilo_local_get(l.get()).is_null());
+    assert_eq!(hilo_local_set(l.get(), 0x10 as *mut c_void), HILO_OK);
+    thread::scope(|s| {
+        s.spawn(move || {
+            assert!(hilo_local_get(l.get()).is_null());
+            assert_eq!(hilo_local_set(l.get(), 0x20 as *mut c_void), HILO_OK);
+            assert_eq!(hilo_local_get(l.get()) as usize, 0x20);
+        });
+    });
+    assert_eq!(hilo_local_get(l.get()) as usize, 0x10);
+    assert_eq!(hilo_local_set(l.get(), ptr::null_mut()), HILO_OK);
+    assert!(hilo_local_get(l.get()).is_null());
+    hilo_local_free(l.get());
+    hilo_local_free(ptr::null_mut());
+
+    assert!(hilo_local_get(ptr::null()).is_null());
+    assert_eq!(last_error(), "local must not be NULL");
+    assert_fails(
+        hilo_local_set(ptr::null_mut(), ptr::null_mut()),
+        HILO_EINVAL,
+        "local must not be NULL",
+    );
+}
+
+#[test]
+fn local_destructor_runs_when_a_thread_ends() {
+    let l = Shared(hilo_local_new(Some(destroy)));
+    // A hilo thread.
+    let arg = Box::into_raw(Box::new((l, 0x1001_usize)));
+    let mut t = 0;
+    assert_eq!(
+        hilo_create(Some(set_local), arg.cast(), ptr::null(), &mut t),
+        HILO_OK
+    );
+    assert_eq!(hilo_start(t), HILO_OK);
+    join(t);
+    assert_eq!(hilo_release(t), HILO_OK);
+    // The destructor runs as the OS thread exits, just after the target.
+    eventually("the hilo thread's value is destroyed", || destroyed(0x1001));
+    // A thread hilo did not create; std's join waits for its TLS teardown.
+    thread::spawn(move || {
+        assert_eq!(hilo_local_set(l.get(), 0x1002 as *mut c_void), HILO_OK);
+    })
+    .join()
+    .unwrap();
+    assert!(destroyed(0x1002));
+    // A thread that set NULL, or nothing, has nothing to destroy.
+    let before = DESTROYED.lock().unwrap().len();
+    thread::spawn(move || {
+        assert_eq!(hilo_local_set(l.get(), 0x1003 as *mut c_void), HILO_OK);
+        assert_eq!(hilo_local_set(l.get(), ptr::null_mut()), HILO_OK);
+    })
+    .join()
+    .unwrap();
+    thread::spawn(|| {}).join().unwrap();
+    assert_eq!(DESTROYED.lock().unwrap().len(), before);
+    assert!(!destroyed(0x1003));
+    hilo_local_free(l.get());
+}
