@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# valgrind memcheck over the C examples and the C test programs, against the
+# release library: zero errors and zero definitely-lost bytes, or it fails.
+# (Daemon threads still running at exit keep their stacks: those are
+# "possibly lost" or "still reachable", which the promise does not cover.
+# A forked child is not traced: the records of the threads that do not exist
+# in it keep what those threads held, as in any forked process.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v valgrind >/dev/null; then
+    echo "valgrind missing: installing it"
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq valgrind; else sudo apt-get update -qq && sudo apt-get install -y -qq valgrind; fi
+fi
+
+make -s -C c_examples all
+lib="$PWD/target/release"
+out="$PWD/target/valgrind"
+mkdir -p "$out"
+for src in tests/c/*.c; do
+    name=$(basename "$src" .c)
+    cc -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -g -Iinclude \
+        "$src" -o "$out/$name" -L"$lib" -Wl,-rpath,"$lib" -lhilo -lpthread
+done
+
+failed=0
+check() {
+    local label="$1"; shift
+    local log="$out/$label.log"
+    # Every program here exits 0; definite leaks count as errors (97).
+    if timeout 300 valgrind --quiet --child-silent-after-fork=yes --leak-check=full \
+        --errors-for-leak-kinds=definite --error-exitcode=97 --log-file="$log" \
+        "$@" >/dev/null 2>&1; then
+        echo "valgrind: $label: clean"
+    else
+        echo "valgrind: $label: failed with status $? (errors, definite leaks, or a crash)"
+        cat "$log"
+        failed=1
+    fi
+}
+
+for p in c_examples/build/[0-9]* c_examples/build/cxx_*; do
+    check "example-$(basename "$p")" "$p"
+done
+for case in nondaemon daemon grandchild join_main shutdown; do
+    check "exit_cases-$case" "$out/exit_cases" "$case"
+done
+check semantics "$out/semantics"
+# fork_from_thread is left out: under valgrind 3.19 the main thread's join of
+# the thread that forked never returns, though natively the case passes
+# (tests/reliability.rs, and 50 runs in a row). A plain pthread program that
+# forks from a thread and joins it does not hang under valgrind, so the cause
+# is not established yet: see the issue 5 note.
+for case in fork_from_main dump main_cycle; do
+    check "reliability-$case" "$out/reliability" "$case"
+done
+exit "$failed"
