@@ -204,3 +204,161 @@ fn zz_report() {
     // the issue note (cargo test --test bad_input -- --test-threads 1 --nocapture).
     eprintln!("bad inputs tried so far: {}", TRIED.load(Ordering::Relaxed));
 }
+
+#[test]
+fn every_sync_function_survives_null_objects() {
+    let null_ok = [HILO_EINVAL];
+    expect(hilo_event_set(ptr::null_mut()), &null_ok);
+    expect(hilo_event_clear(ptr::null_mut()), &null_ok);
+    expect(hilo_event_is_set(ptr::null()), &null_ok);
+    expect(hilo_lock_release(ptr::null_mut()), &null_ok);
+    expect(hilo_lock_locked(ptr::null()), &null_ok);
+    expect(hilo_rlock_release(ptr::null_mut()), &null_ok);
+    expect(hilo_rlock_locked(ptr::null()), &null_ok);
+    expect(hilo_cond_release(ptr::null_mut()), &null_ok);
+    expect(hilo_cond_notify(ptr::null_mut(), 1), &null_ok);
+    expect(hilo_cond_notify_all(ptr::null_mut()), &null_ok);
+    expect(hilo_sem_release(ptr::null_mut(), 1), &null_ok);
+    expect(
+        i32::try_from(hilo_sem_value(ptr::null())).unwrap(),
+        &null_ok,
+    );
+    expect(hilo_barrier_abort(ptr::null_mut()), &null_ok);
+    expect(hilo_barrier_reset(ptr::null_mut()), &null_ok);
+    expect(hilo_barrier_n_waiting(ptr::null()), &null_ok);
+    expect(hilo_barrier_parties(ptr::null()), &null_ok);
+    expect(hilo_barrier_broken(ptr::null()), &null_ok);
+    expect(hilo_local_set(ptr::null_mut(), 1 as *mut c_void), &null_ok);
+    assert!(hilo_local_get(ptr::null()).is_null());
+    for timeout in TIMEOUTS.iter().copied().chain([0.0, -1.0]) {
+        for blocking in [true, false] {
+            expect(
+                hilo_lock_acquire(ptr::null_mut(), blocking, timeout),
+                &null_ok,
+            );
+            expect(
+                hilo_rlock_acquire(ptr::null_mut(), blocking, timeout),
+                &null_ok,
+            );
+            expect(
+                hilo_cond_acquire(ptr::null_mut(), blocking, timeout),
+                &null_ok,
+            );
+            expect(
+                hilo_sem_acquire(ptr::null_mut(), blocking, timeout),
+                &null_ok,
+            );
+        }
+        expect(hilo_event_wait(ptr::null_mut(), timeout), &null_ok);
+        expect(hilo_cond_wait(ptr::null_mut(), timeout), &null_ok);
+        expect(hilo_barrier_wait(ptr::null_mut(), timeout), &null_ok);
+    }
+    assert!(hilo_cond_new_with_lock(ptr::null_mut()).is_null());
+    assert!(hilo_cond_new_with_rlock(ptr::null_mut()).is_null());
+    // Freeing NULL is fine.
+    hilo_event_free(ptr::null_mut());
+    hilo_lock_free(ptr::null_mut());
+    hilo_rlock_free(ptr::null_mut());
+    hilo_cond_free(ptr::null_mut());
+    hilo_sem_free(ptr::null_mut());
+    hilo_barrier_free(ptr::null_mut());
+    hilo_local_free(ptr::null_mut());
+}
+
+#[test]
+fn every_sync_function_survives_bad_arguments_on_live_objects() {
+    let e = hilo_event_new();
+    let l = hilo_lock_new();
+    let r = hilo_rlock_new();
+    let c = hilo_cond_new();
+    let s = hilo_sem_new_bounded(1);
+    let b = hilo_barrier_new(2, None, ptr::null_mut(), HILO_FOREVER);
+    let local = hilo_local_new(None);
+    for object in [
+        e.cast::<c_void>(),
+        l.cast(),
+        r.cast(),
+        c.cast(),
+        s.cast(),
+        b.cast(),
+        local.cast(),
+    ] {
+        assert!(!object.is_null());
+    }
+    // A set event answers every wait at once, however long its timeout.
+    expect(hilo_event_set(e), &[HILO_OK]);
+    for timeout in TIMEOUTS {
+        let nan = timeout.is_nan();
+        expect(
+            hilo_event_wait(e, timeout),
+            if nan { &[HILO_EINVAL] } else { &[1] },
+        );
+        if timeout < 0.0 {
+            continue; // negative means "no timeout": a valid non-blocking call
+        }
+        // Non-blocking with a timeout is refused; NaN is refused either way.
+        expect(hilo_lock_acquire(l, false, timeout), &[HILO_EINVAL]);
+        expect(hilo_rlock_acquire(r, false, timeout), &[HILO_EINVAL]);
+        expect(hilo_sem_acquire(s, false, timeout), &[HILO_EINVAL]);
+        expect(hilo_cond_acquire(c, false, timeout), &[HILO_EINVAL]);
+        // Waiting or notifying without holding the condition's lock.
+        expect(hilo_cond_wait(c, timeout), &[HILO_ESTATE, HILO_EINVAL]);
+    }
+    expect(hilo_cond_notify(c, 0), &[HILO_ESTATE]);
+    expect(hilo_cond_notify(c, usize::MAX), &[HILO_ESTATE]);
+    expect(hilo_cond_notify_all(c), &[HILO_ESTATE]);
+    expect(hilo_cond_release(c), &[HILO_ESTATE]);
+    expect(hilo_lock_release(l), &[HILO_ESTATE]);
+    expect(hilo_rlock_release(r), &[HILO_ESTATE]);
+    expect(hilo_sem_release(s, 0), &[HILO_EINVAL]);
+    expect(hilo_sem_release(s, u32::MAX), &[HILO_ESTATE]);
+    assert_eq!(hilo_sem_value(s), 1, "value unchanged by a refused release");
+    expect(hilo_barrier_wait(b, f64::NAN), &[HILO_EINVAL]);
+    expect(hilo_barrier_wait(b, 0.0), &[HILO_EBROKEN]);
+    expect(hilo_barrier_broken(b), &[1]);
+    expect(hilo_barrier_reset(b), &[HILO_OK]);
+    assert!(hilo_barrier_new(0, None, ptr::null_mut(), HILO_FOREVER).is_null());
+    assert!(hilo_barrier_new(1, None, ptr::null_mut(), f64::NAN).is_null());
+    assert!(hilo_sem_new(0).cast::<c_void>() != ptr::null_mut());
+    expect(hilo_local_set(local, ptr::null_mut()), &[HILO_OK]);
+    assert!(hilo_local_get(local).is_null());
+
+    // Timers: NULL function or out, NaN interval, bad handles to cancel.
+    let mut t = 0;
+    expect(
+        hilo_timer_create(1.0, None, ptr::null_mut(), &mut t),
+        &[HILO_EINVAL],
+    );
+    expect(
+        hilo_timer_create(1.0, Some(echo), ptr::null_mut(), ptr::null_mut()),
+        &[HILO_EINVAL],
+    );
+    expect(
+        hilo_timer_create(f64::NAN, Some(echo), ptr::null_mut(), &mut t),
+        &[HILO_EINVAL],
+    );
+    assert_eq!(t, 0);
+    for h in bad_handles() {
+        expect(hilo_timer_cancel(h), &[HILO_ESRCH]);
+    }
+    expect(hilo_timer_cancel(hilo_main_thread()), &[HILO_EINVAL]);
+    for interval in [f64::INFINITY, 1e300, -5.0, 0.0] {
+        expect(
+            hilo_timer_create(interval, Some(echo), ptr::null_mut(), &mut t),
+            &[HILO_OK],
+        );
+        expect(hilo_timer_cancel(t), &[HILO_OK]);
+        expect(hilo_start(t), &[HILO_OK]);
+        expect(hilo_timer_cancel(t), &[HILO_OK]);
+        expect(hilo_join(t, HILO_FOREVER, ptr::null_mut()), &[HILO_OK]);
+        expect(hilo_release(t), &[HILO_OK]);
+    }
+
+    hilo_event_free(e);
+    hilo_lock_free(l);
+    hilo_rlock_free(r);
+    hilo_cond_free(c);
+    hilo_sem_free(s);
+    hilo_barrier_free(b);
+    hilo_local_free(local);
+}

@@ -147,3 +147,48 @@ fn barrier_phases() {
          phase 3:  67  66  69  68\nphases: 3, broken: 0\n"
     );
 }
+
+#[test]
+fn cxx_raii_wrapper() {
+    // The C++ example, built as C++11 with -Werror against the same library.
+    let source = root().join("c_examples/cxx_raii.cpp");
+    let program = common::scratch().join("cxx_raii");
+    let dir = common::lib_dir();
+    let out = std::process::Command::new("c++")
+        .args([
+            "-std=c++11",
+            "-Wall",
+            "-Wextra",
+            "-Wpedantic",
+            "-Werror",
+            "-I",
+        ])
+        .arg(root().join("include"))
+        .arg(&source)
+        .arg("-o")
+        .arg(&program)
+        .arg(format!("-L{}", dir.display()))
+        .arg(format!("-Wl,-rpath,{}", dir.display()))
+        .args(["-lhilo", "-lpthread"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = run_with_limit(&program, &[], 60);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        stdout_of(&run),
+        "after join(0.05): finished=0 alive=1\nslow slept 300 ms\n\
+         after join(): finished=1 alive=0\ndefault name is Thread-N: 1\n\
+         daemon (inherited from main): 0\nhello from Greeter\n\
+         second start: not allowed in the current state: threads can only be started once\n\
+         moved keeps the name: Greeter\nalive at the end: 1\n"
+    );
+}
