@@ -319,7 +319,10 @@ fn every_sync_function_survives_bad_arguments_on_live_objects() {
     expect(hilo_barrier_reset(b), &[HILO_OK]);
     assert!(hilo_barrier_new(0, None, ptr::null_mut(), HILO_FOREVER).is_null());
     assert!(hilo_barrier_new(1, None, ptr::null_mut(), f64::NAN).is_null());
-    assert!(hilo_sem_new(0).cast::<c_void>() != ptr::null_mut());
+    let zero = hilo_sem_new(0);
+    assert!(!zero.is_null(), "a semaphore may start at 0");
+    expect(hilo_sem_acquire(zero, false, HILO_FOREVER), &[0]);
+    hilo_sem_free(zero);
     expect(hilo_local_set(local, ptr::null_mut()), &[HILO_OK]);
     assert!(hilo_local_get(local).is_null());
 
