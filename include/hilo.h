@@ -214,6 +214,12 @@ int hilo_start(hilo_thread_t t);
  * each gets `HILO_OK` and the same result. Joining the main thread returns
  * `HILO_OK` (result NULL) once the process has begun to exit.
  *
+ * "Finished" means the target has returned. The first join without a
+ * timeout of a running thread also waits, as `pthread_join` does, until the
+ * OS thread has fully ended (its thread-local destructors, `hilo_local` ones
+ * included, have run); other joins return as soon as the target has
+ * returned, and such destructors may still be running.
+ *
  * Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
  * timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
  * started") or a dummy ("cannot join a dummy thread"); `HILO_EDEADLK` for the
