@@ -39,18 +39,15 @@ pub fn begin(me: Handle, target: Handle) -> Result<Option<Waiting>> {
         return Ok(None);
     };
     let _graph = GRAPH.lock();
-    let mut chain = vec![me, target];
+    // Every join that would close a cycle is refused, so the graph has none
+    // and the walk ends; the bound only guards against a broken invariant.
     let mut at = target;
-    while let Some(next) = blocked_on(at) {
-        if next == me {
-            return Err(cycle_error(&chain));
+    for _ in 0..=registry().capacity() {
+        match blocked_on(at) {
+            Some(next) if next == me => return Err(cycle_error(me, target)),
+            Some(next) => at = next,
+            None => break,
         }
-        if chain.contains(&next) {
-            // A cycle that does not involve us (it was refused already).
-            break;
-        }
-        chain.push(next);
-        at = next;
     }
     my_slot.joining.store(target, Ordering::Release);
     Ok(Some(Waiting { slot: my_slot }))
@@ -97,8 +94,15 @@ pub fn name_for_message(handle: Handle) -> String {
     }
 }
 
-fn cycle_error(chain: &[Handle]) -> Error {
-    // chain: me, target, ..., last; last joins me.
+/// The error for `me` joining `target` while `target` waits, through a chain
+/// of joins, for `me`; the graph's lock is held, so the chain is as found.
+fn cycle_error(me: Handle, target: Handle) -> Error {
+    let mut chain = vec![me, target];
+    let mut at = target;
+    while let Some(next) = blocked_on(at).filter(|&next| next != me) {
+        chain.push(next);
+        at = next;
+    }
     let names: Vec<String> = chain.iter().map(|&h| name_for_message(h)).collect();
     let mut edges: Vec<String> = names
         .windows(2)

@@ -127,7 +127,7 @@ impl Slot {
             native_id: AtomicI64::new(0),
             name_version: AtomicU32::new(0),
             record: Mutex::new(Record {
-                name: Arc::from(c""),
+                name: empty_name(),
                 target: None,
                 arg: ptr::null_mut(),
                 result: ptr::null_mut(),
@@ -174,6 +174,13 @@ impl Slot {
         // relies on this bump being ordered before the rename's OS write.
         self.name_version.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// The name of a free slot: one shared empty string, so that freeing a
+/// record allocates nothing.
+fn empty_name() -> Arc<CStr> {
+    static EMPTY: std::sync::OnceLock<Arc<CStr>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from(c"")).clone()
 }
 
 struct Allocator {
@@ -276,7 +283,7 @@ impl Registry {
     /// slot's mutex and passes the record.
     pub fn remove(&self, slot: &Slot, record: &mut Record, index: u32) {
         let generation = slot.load().generation();
-        record.name = Arc::from(c"");
+        record.name = empty_name();
         record.target = None;
         record.arg = ptr::null_mut();
         record.result = ptr::null_mut();
@@ -326,6 +333,11 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// How many slots exist (an upper bound on the records in use).
+    pub fn capacity(&self) -> usize {
+        self.high_water.load(Ordering::Acquire) as usize
     }
 
     /// Calls `visit(handle, slot, word)` for every record in use.
