@@ -6,8 +6,9 @@
  *
  *   bench [--calls] [--label TEXT] [--python PATH/bench_python.py]
  *
- * --calls runs only the per-call rows (current_name, is_alive, is_daemon),
- * which is what differs between the shared and the static library.
+ * --calls runs only the per-call rows (current_name, is_alive, is_daemon,
+ * the uncontended lock), which is what differs between the shared and the
+ * static library.
  * --python runs the CPython reference with that script when python3 exists.
  */
 #define _GNU_SOURCE /* pthread_getname_np, the anchor of hilo_current_name */
@@ -30,6 +31,7 @@
 #define MANY 10000          /* threads alive at once */
 #define MANY_ROUNDS 5
 #define MANY_STACK (64 * 1024)
+#define PINGPONGS 5000      /* event ping-pong round trips per round */
 
 static double now_ns(void) {
     struct timespec ts;
@@ -292,6 +294,126 @@ static void per_call_rows(int python, double py_name) {
     hilo_release(live);
 }
 
+/* ---- sync objects: an uncontended lock, an event ping-pong ---- */
+
+static double hilo_lock_ns(hilo_lock *l) {
+    double t0 = now_ns();
+    for (int i = 0; i < CALLS; i++) {
+        hilo_lock_acquire(l, true, HILO_FOREVER);
+        hilo_lock_release(l);
+    }
+    return (now_ns() - t0) / CALLS;
+}
+
+static double pthread_mutex_ns(pthread_mutex_t *m) {
+    double t0 = now_ns();
+    for (int i = 0; i < CALLS; i++) {
+        pthread_mutex_lock(m);
+        pthread_mutex_unlock(m);
+    }
+    return (now_ns() - t0) / CALLS;
+}
+
+static void lock_row(int python) {
+    hilo_lock *l = hilo_lock_new();
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    double h[ROUNDS], a[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        /* Alternate which side goes first. */
+        if (r % 2 == 0) {
+            h[r] = hilo_lock_ns(l);
+            a[r] = pthread_mutex_ns(&m);
+        } else {
+            a[r] = pthread_mutex_ns(&m);
+            h[r] = hilo_lock_ns(l);
+        }
+    }
+    row("hilo_lock acquire+release vs pthread_mutex", median(h, ROUNDS),
+        median(a, ROUNDS), "ns", "1.10", python, NOVALUE);
+    hilo_lock_free(l);
+}
+
+/* A round trip between two threads: the pinger sets ping and waits for
+ * pong, the ponger the other way round. Both sides use a pthread for the
+ * ponger, so only the sync objects differ. */
+static hilo_event *ping, *pong;
+
+static void *hilo_ponger(void *arg) {
+    for (int i = 0; i < PINGPONGS; i++) {
+        hilo_event_wait(ping, HILO_FOREVER);
+        hilo_event_clear(ping);
+        hilo_event_set(pong);
+    }
+    return arg;
+}
+
+static double hilo_pingpong_ns(void) {
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, hilo_ponger, NULL);
+    if (rc) die("pthread_create", rc);
+    double t0 = now_ns();
+    for (int i = 0; i < PINGPONGS; i++) {
+        hilo_event_set(ping);
+        hilo_event_wait(pong, HILO_FOREVER);
+        hilo_event_clear(pong);
+    }
+    double ns = (now_ns() - t0) / PINGPONGS;
+    pthread_join(t, NULL);
+    return ns;
+}
+
+static pthread_mutex_t pp_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pp_cond = PTHREAD_COND_INITIALIZER;
+static int turn; /* 0: the pinger's turn, 1: the ponger's */
+
+static void *pthread_ponger(void *arg) {
+    for (int i = 0; i < PINGPONGS; i++) {
+        pthread_mutex_lock(&pp_mutex);
+        while (turn != 1) pthread_cond_wait(&pp_cond, &pp_mutex);
+        turn = 0;
+        pthread_cond_signal(&pp_cond);
+        pthread_mutex_unlock(&pp_mutex);
+    }
+    return arg;
+}
+
+static double pthread_pingpong_ns(void) {
+    pthread_t t;
+    turn = 0;
+    int rc = pthread_create(&t, NULL, pthread_ponger, NULL);
+    if (rc) die("pthread_create", rc);
+    double t0 = now_ns();
+    for (int i = 0; i < PINGPONGS; i++) {
+        pthread_mutex_lock(&pp_mutex);
+        turn = 1;
+        pthread_cond_signal(&pp_cond);
+        while (turn != 0) pthread_cond_wait(&pp_cond, &pp_mutex);
+        pthread_mutex_unlock(&pp_mutex);
+    }
+    double ns = (now_ns() - t0) / PINGPONGS;
+    pthread_join(t, NULL);
+    return ns;
+}
+
+static void event_row(int python) {
+    ping = hilo_event_new();
+    pong = hilo_event_new();
+    double h[ROUNDS], a[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        if (r % 2 == 0) {
+            h[r] = hilo_pingpong_ns();
+            a[r] = pthread_pingpong_ns();
+        } else {
+            a[r] = pthread_pingpong_ns();
+            h[r] = hilo_pingpong_ns();
+        }
+    }
+    row("hilo_event ping-pong vs pthread_cond (trip)", median(h, ROUNDS) / 1000,
+        median(a, ROUNDS) / 1000, "us", "1.10", python, NOVALUE);
+    hilo_event_free(pong);
+    hilo_event_free(ping);
+}
+
 /* ---- memory per record ---- */
 
 static long rss_bytes(void) {
@@ -356,6 +478,7 @@ int main(int argc, char **argv) {
     if (calls_only) {
         header(label, 0);
         per_call_rows(0, NOVALUE);
+        lock_row(0);
         return 0;
     }
 
@@ -382,6 +505,8 @@ int main(int argc, char **argv) {
         median(a, ROUNDS) / 1000, "us", "1.10", py.ok, NOVALUE);
 
     per_call_rows(py.ok, py.name_ns);
+    lock_row(py.ok);
+    event_row(py.ok);
 
     row("bytes per record (100,000 unstarted)", record, NOVALUE, "B", "256 B",
         py.ok, py.record_bytes);

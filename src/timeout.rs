@@ -5,11 +5,23 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
+/// `HILO_EINVAL` for NaN, the one invalid timeout; reads no clock.
+#[inline]
+pub fn check(seconds: f64) -> Result<()> {
+    if seconds.is_nan() {
+        return Err(not_a_number());
+    }
+    Ok(())
+}
+
+#[cold]
+fn not_a_number() -> Error {
+    Error::invalid("timeout must be a number, not NaN")
+}
+
 /// The deadline for a wait of `seconds`, or None for "forever".
 pub fn deadline(seconds: f64) -> Result<Option<Instant>> {
-    if seconds.is_nan() {
-        return Err(Error::invalid("timeout must be a number, not NaN"));
-    }
+    check(seconds)?;
     if seconds < 0.0 || seconds.is_infinite() {
         return Ok(None);
     }

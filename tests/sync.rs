@@ -243,6 +243,168 @@ fn lock_excludes() {
     hilo_lock_free(l.get());
 }
 
+/// Many threads on one lock, taking it every way there is (forever, with a
+/// timeout, by polling without blocking) and now and then holding it a while,
+/// so that waiters spin, park and are woken: no update of a plain load-and-store counter is lost.
+#[test]
+fn lock_contended_by_many_threads_loses_no_update() {
+    const THREADS: u64 = 8;
+    const ROUNDS: u64 = 20_000;
+    let l = Shared(hilo_lock_new());
+    let counter = AtomicU64::new(0);
+    thread::scope(|s| {
+        for t in 0..THREADS {
+            let counter = &counter;
+            s.spawn(move || {
+                for i in 0..ROUNDS {
+                    match (t + i) % 3 {
+                        0 => assert_eq!(hilo_lock_acquire(l.get(), true, HILO_FOREVER), 1),
+                        1 => assert_eq!(hilo_lock_acquire(l.get(), true, SOON), 1),
+                        _ => {
+                            while hilo_lock_acquire(l.get(), false, HILO_FOREVER) == 0 {
+                                thread::yield_now();
+                            }
+                        }
+                    }
+                    let seen = counter.load(Ordering::Relaxed);
+                    if i % 256 == 0 {
+                        // Hold it long enough that the others park.
+                        thread::sleep(Duration::from_micros(100));
+                    }
+                    counter.store(seen + 1, Ordering::Relaxed);
+                    assert_eq!(hilo_lock_release(l.get()), HILO_OK);
+                }
+            });
+        }
+    });
+    assert_eq!(counter.load(Ordering::Relaxed), THREADS * ROUNDS);
+    assert_eq!(hilo_lock_locked(l.get()), 0);
+    hilo_lock_free(l.get());
+}
+
+/// Timed acquires of a held lock time out, each after its timeout, while the
+/// holder keeps it; afterwards the lock still works: its release unlocks it
+/// and a waiter that arrives later is woken by the next release.
+#[test]
+fn lock_timed_acquires_time_out_while_held() {
+    let l = Shared(hilo_lock_new());
+    assert_eq!(hilo_lock_acquire(l.get(), true, HILO_FOREVER), 1);
+    thread::scope(|s| {
+        let waiters: Vec<_> = (0..4)
+            .map(|i| {
+                s.spawn(move || {
+                    let timeout = 0.02 * f64::from(i + 1);
+                    let start = Instant::now();
+                    assert_eq!(hilo_lock_acquire(l.get(), true, timeout), 0);
+                    assert!(start.elapsed() >= Duration::from_secs_f64(timeout));
+                })
+            })
+            .collect();
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+    });
+    assert_eq!(hilo_lock_locked(l.get()), 1, "time-outs take nothing");
+    assert_eq!(hilo_lock_release(l.get()), HILO_OK);
+    assert_eq!(hilo_lock_locked(l.get()), 0);
+    assert_fails(
+        hilo_lock_release(l.get()),
+        HILO_ESTATE,
+        "release unlocked lock",
+    );
+
+    // One waiter times out while another waits on: the release still wakes
+    // the one left.
+    assert_eq!(hilo_lock_acquire(l.get(), true, HILO_FOREVER), 1);
+    thread::scope(|s| {
+        let patient = s.spawn(move || hilo_lock_acquire(l.get(), true, SOON));
+        let hasty = s.spawn(move || hilo_lock_acquire(l.get(), true, 0.05));
+        assert_eq!(hasty.join().unwrap(), 0);
+        assert_eq!(hilo_lock_release(l.get()), HILO_OK);
+        assert_eq!(patient.join().unwrap(), 1);
+    });
+    assert_eq!(hilo_lock_release(l.get()), HILO_OK);
+    assert_eq!(hilo_lock_locked(l.get()), 0);
+    hilo_lock_free(l.get());
+}
+
+/// Releases race on a locked lock that has a thread parked on it: exactly
+/// one succeeds, the others answer HILO_ESTATE, and the parked thread gets
+/// the lock.
+#[test]
+fn lock_racing_releases_with_a_waiter_unlock_once() {
+    const RELEASERS: usize = 4;
+    let l = Shared(hilo_lock_new());
+    for _ in 0..50 {
+        assert_eq!(hilo_lock_acquire(l.get(), true, HILO_FOREVER), 1);
+        let ok = AtomicUsize::new(0);
+        let go = std::sync::Barrier::new(RELEASERS);
+        thread::scope(|s| {
+            let waiter = s.spawn(move || hilo_lock_acquire(l.get(), true, SOON));
+            // Let the waiter get as far as parking, most rounds.
+            thread::sleep(Duration::from_millis(1));
+            for _ in 0..RELEASERS {
+                let (ok, go) = (&ok, &go);
+                s.spawn(move || {
+                    go.wait();
+                    match hilo_lock_release(l.get()) {
+                        HILO_OK => {
+                            ok.fetch_add(1, Ordering::SeqCst);
+                        }
+                        status => assert_fails(status, HILO_ESTATE, "release unlocked lock"),
+                    }
+                });
+            }
+            assert_eq!(waiter.join().unwrap(), 1);
+        });
+        // The waiter may have taken the lock before a late release ran: then
+        // that release unlocked the waiter's acquire, which is also one.
+        let unlocked = ok.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&unlocked), "{unlocked} releases succeeded");
+        if unlocked == 1 {
+            assert_eq!(hilo_lock_release(l.get()), HILO_OK);
+        }
+        assert_eq!(hilo_lock_locked(l.get()), 0);
+    }
+    hilo_lock_free(l.get());
+}
+
+/// Two locks used as signals, as Python code uses a Lock: every acquire is
+/// undone by a release from the other thread, thousands of times, with the
+/// acquiring thread usually parked when the release comes.
+#[test]
+fn lock_acquired_by_one_thread_released_by_another() {
+    const ROUNDS: usize = 5_000;
+    let (a, b) = (Shared(hilo_lock_new()), Shared(hilo_lock_new()));
+    assert_eq!(hilo_lock_acquire(a.get(), true, HILO_FOREVER), 1);
+    assert_eq!(hilo_lock_acquire(b.get(), true, HILO_FOREVER), 1);
+    thread::scope(|s| {
+        s.spawn(move || {
+            for _ in 0..ROUNDS {
+                assert_eq!(hilo_lock_acquire(a.get(), true, SOON), 1);
+                assert_eq!(hilo_lock_release(b.get()), HILO_OK);
+            }
+        });
+        s.spawn(move || {
+            for _ in 0..ROUNDS {
+                assert_eq!(hilo_lock_release(a.get()), HILO_OK);
+                assert_eq!(hilo_lock_acquire(b.get(), true, SOON), 1);
+            }
+        });
+    });
+    assert_eq!(hilo_lock_locked(a.get()), 1);
+    assert_eq!(hilo_lock_locked(b.get()), 1);
+    for l in [a, b] {
+        assert_eq!(hilo_lock_release(l.get()), HILO_OK);
+        assert_fails(
+            hilo_lock_release(l.get()),
+            HILO_ESTATE,
+            "release unlocked lock",
+        );
+        hilo_lock_free(l.get());
+    }
+}
+
 // ----------------------------------------------------------------- RLock --
 
 #[test]

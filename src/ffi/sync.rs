@@ -239,8 +239,16 @@ pub extern "C" fn hilo_lock_free(l: *mut hilo_lock) {
 pub extern "C" fn hilo_lock_acquire(l: *mut hilo_lock, blocking: bool, timeout: f64) -> c_int {
     ffi_boundary!(HILO_EINTERNAL, {
         // SAFETY: `l` is NULL or a live lock (API.md 5).
-        let l = unsafe { object(l, "lock") };
-        acquire(l, blocking, timeout, |l, wait| Ok(l.lock.acquire(wait)))
+        let acquired = unsafe { object(l, "lock") }.and_then(|l| {
+            Wait::check_acquire(blocking, timeout)?;
+            // A free lock needs no deadline, which costs a clock read; as
+            // in CPython's acquire, try first.
+            if l.lock.try_acquire_free() {
+                return Ok(true);
+            }
+            Ok(l.lock.acquire(Wait::from_acquire(blocking, timeout)?))
+        });
+        answer(acquired)
     })
 }
 

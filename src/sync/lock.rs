@@ -1,11 +1,14 @@
-//! Lock and RLock (Python's `threading.Lock` and `threading.RLock`), on
-//! parking_lot's raw mutex, whose acquire and release may happen in separate
-//! calls and, for a Lock, on different threads.
+//! Lock and RLock (Python's `threading.Lock` and `threading.RLock`), whose
+//! acquire and release may happen in separate calls and, for a Lock, on
+//! different threads. A Lock is one byte of state with parking_lot_core's
+//! wait queues; an RLock is parking_lot's raw mutex plus its owner.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::time::Instant;
 
 use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
 use parking_lot::RawMutex;
+use parking_lot_core::{ParkResult, SpinWait, DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN};
 
 use super::{thread_token, Wait};
 use crate::error::{Error, Result};
@@ -21,12 +24,22 @@ fn raw_acquire(raw: &RawMutex, wait: Wait) -> bool {
     }
 }
 
+/// Set while some thread holds the Lock.
+const LOCKED: u8 = 1;
+/// Set while threads may be parked waiting for the Lock (in the wait queue
+/// keyed by the state's address).
+const PARKED: u8 = 2;
+
 /// A lock that no thread owns: any thread may release it.
+///
+/// The uncontended acquire and release are one compare-exchange each, as for
+/// a pthread mutex. A release claims the acquire it undoes by clearing
+/// LOCKED, so of two racing releases only one succeeds and a release of an
+/// unlocked lock is seen. The scheme is parking_lot's raw mutex without its
+/// fairness hand-off: waiters spin briefly, then set PARKED and park on the
+/// state's address; a release that finds PARKED wakes one of them.
 pub struct Lock {
-    raw: RawMutex,
-    /// True between a successful acquire and the release that claims it.
-    /// Releases race for it, so only one of them unlocks `raw`.
-    held: AtomicBool,
+    state: AtomicU8,
 }
 
 impl Default for Lock {
@@ -38,37 +51,160 @@ impl Default for Lock {
 impl Lock {
     pub fn new() -> Lock {
         Lock {
-            raw: RawMutex::INIT,
-            held: AtomicBool::new(false),
+            state: AtomicU8::new(0),
         }
     }
 
     /// True when acquired, false when `wait` ran out first.
+    #[inline]
     pub fn acquire(&self, wait: Wait) -> bool {
-        let acquired = raw_acquire(&self.raw, wait);
-        if acquired {
-            self.held.store(true, Ordering::Release);
+        if self.try_acquire_free() {
+            return true;
         }
-        acquired
+        match wait {
+            Wait::No => self.take_unless_locked().is_ok(),
+            Wait::Until(deadline) => self.acquire_slow(deadline),
+        }
     }
 
-    pub fn release(&self) -> Result<()> {
-        if self
-            .held
-            .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return Err(Error::state("release unlocked lock"));
+    /// Takes it when it is free with no thread parked on it (the
+    /// uncontended case, one compare-exchange); false says nothing.
+    #[inline]
+    pub fn try_acquire_free(&self) -> bool {
+        self.state
+            .compare_exchange_weak(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Takes it unless it is locked, also with threads parked on it (a
+    /// spurious failure of the weak exchange does not count); otherwise
+    /// the state that showed it locked.
+    #[cold]
+    fn take_unless_locked(&self) -> std::result::Result<(), u8> {
+        let mut state = self.state.load(Ordering::Relaxed);
+        while state & LOCKED == 0 {
+            match self.state.compare_exchange_weak(
+                state,
+                state | LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(now) => state = now,
+            }
         }
-        // SAFETY: `held` was true, so `raw` is locked, and this call alone
-        // won the exchange that claims that acquire: no other release unlocks
-        // it. parking_lot's raw mutex is not tied to the locking thread.
-        unsafe { self.raw.unlock() };
+        Err(state)
+    }
+
+    #[cold]
+    fn acquire_slow(&self, deadline: Option<Instant>) -> bool {
+        let mut spin = SpinWait::new();
+        loop {
+            let state = match self.take_unless_locked() {
+                Ok(()) => return true,
+                Err(state) => state,
+            };
+            // Nobody parked yet: spin a little first.
+            if state & PARKED == 0 && spin.spin() {
+                continue;
+            }
+            if state & PARKED == 0
+                && self
+                    .state
+                    .compare_exchange_weak(
+                        state,
+                        state | PARKED,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_err()
+            {
+                continue;
+            }
+            // Park unless a release came in between (then LOCKED is clear)
+            // or an unpark emptied the queue and cleared PARKED.
+            let validate = || self.state.load(Ordering::Relaxed) == LOCKED | PARKED;
+            let timed_out = |_key, was_last_thread| {
+                if was_last_thread {
+                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
+                }
+            };
+            // SAFETY: the key is the address of this lock's state, which no
+            // other parking_lot_core user of hilo's parks on; `validate` and
+            // `timed_out` neither panic nor call into parking_lot; the empty
+            // `before_sleep` does not park.
+            let parked = unsafe {
+                parking_lot_core::park(
+                    self.key(),
+                    validate,
+                    || {},
+                    timed_out,
+                    DEFAULT_PARK_TOKEN,
+                    deadline,
+                )
+            };
+            if parked == ParkResult::TimedOut {
+                return false;
+            }
+            // Woken by a release, or the state changed before parking: try
+            // again, spinning first as if new.
+            spin.reset();
+        }
+    }
+
+    /// Unlocks it; `HILO_ESTATE` "release unlocked lock" when it is not
+    /// locked, also when another release came first.
+    #[inline]
+    pub fn release(&self) -> Result<()> {
+        match self
+            .state
+            .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
+        {
+            Ok(_) => Ok(()),
+            Err(state) => self.release_slow(state),
+        }
+    }
+
+    #[cold]
+    fn release_slow(&self, mut state: u8) -> Result<()> {
+        loop {
+            if state & LOCKED == 0 {
+                return Err(Error::state("release unlocked lock"));
+            }
+            match self.state.compare_exchange_weak(
+                state,
+                state & !LOCKED,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => state = now,
+            }
+        }
+        if state & PARKED != 0 {
+            let callback = |result: parking_lot_core::UnparkResult| {
+                // The queue is empty: later releases need not look. A thread
+                // about to park sets PARKED again and then fails `validate`
+                // (checked under the queue's lock, which this callback holds).
+                if !result.have_more_threads {
+                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
+                }
+                DEFAULT_UNPARK_TOKEN
+            };
+            // SAFETY: the key is this lock's (see `acquire_slow`); the
+            // callback neither panics nor calls into parking_lot.
+            unsafe { parking_lot_core::unpark_one(self.key(), callback) };
+        }
         Ok(())
     }
 
     pub fn locked(&self) -> bool {
-        self.raw.is_locked()
+        self.state.load(Ordering::Relaxed) & LOCKED != 0
+    }
+
+    /// The key of this lock's wait queue.
+    fn key(&self) -> usize {
+        &self.state as *const AtomicU8 as usize
     }
 }
 

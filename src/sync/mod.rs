@@ -38,17 +38,28 @@ impl Wait {
     /// Python's rule for `acquire(blocking, timeout)`: a non-blocking call
     /// takes no timeout; any negative timeout is C's spelling of "none".
     pub fn from_acquire(blocking: bool, seconds: f64) -> Result<Wait> {
-        let deadline = timeout::deadline(seconds)?;
+        Wait::check_acquire(blocking, seconds)?;
         if !blocking {
-            if seconds >= 0.0 {
-                return Err(Error::invalid(
-                    "can't specify a timeout for a non-blocking call",
-                ));
-            }
             return Ok(Wait::No);
         }
-        Ok(Wait::Until(deadline))
+        Ok(Wait::Until(timeout::deadline(seconds)?))
     }
+
+    /// The errors of `from_acquire`, without reading the clock: a caller
+    /// that can take a free lock at once needs no deadline.
+    #[inline]
+    pub fn check_acquire(blocking: bool, seconds: f64) -> Result<()> {
+        timeout::check(seconds)?;
+        if !blocking && seconds >= 0.0 {
+            return Err(timeout_without_blocking());
+        }
+        Ok(())
+    }
+}
+
+#[cold]
+fn timeout_without_blocking() -> Error {
+    Error::invalid("can't specify a timeout for a non-blocking call")
 }
 
 /// A number that names the calling thread for as long as it lives and is
