@@ -104,6 +104,20 @@ pub(crate) fn status(result: Result<()>) -> c_int {
     }
 }
 
+/// Writes a new handle to the caller's out-parameter on success (which the
+/// caller checked is not NULL), or records the error; returns the status.
+pub(crate) fn handle_out(out: *mut u64, created: Result<u64>) -> c_int {
+    match created {
+        Ok(handle) => {
+            // SAFETY: the caller checked that `out` is not NULL; it points to
+            // a hilo_thread_t (API.md 2).
+            unsafe { out.write(handle) };
+            HILO_OK
+        }
+        Err(err) => error::record(&err),
+    }
+}
+
 /// A yes/no answer as 1 or 0, or the status code of the error.
 pub(crate) fn answer(result: Result<bool>) -> c_int {
     match result {

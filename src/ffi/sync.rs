@@ -9,7 +9,7 @@
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
-use super::{answer, ffi_boundary, null_argument, status, HILO_EINTERNAL, HILO_OK};
+use super::{answer, ffi_boundary, handle_out, null_argument, status, HILO_EINTERNAL};
 use super::{hilo_fn, hilo_thread_t};
 use crate::error::{self, Result};
 use crate::sync::{self, CondLock, Wait};
@@ -698,14 +698,7 @@ pub extern "C" fn hilo_timer_create(
         if out.is_null() {
             return status(Err(null_argument("out")));
         }
-        match sync::create_timer(interval, function, arg) {
-            Ok(handle) => {
-                // SAFETY: `out` is non-NULL and points to a hilo_thread_t.
-                unsafe { out.write(handle) };
-                HILO_OK
-            }
-            Err(err) => error::record(&err),
-        }
+        handle_out(out, sync::create_timer(interval, function, arg))
     })
 }
 

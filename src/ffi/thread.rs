@@ -3,7 +3,9 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::{answer, ffi_boundary, null_argument, required_str, status, HILO_EINTERNAL, HILO_OK};
+use super::{
+    answer, ffi_boundary, handle_out, null_argument, required_str, status, HILO_EINTERNAL, HILO_OK,
+};
 use crate::error;
 use crate::{current, exit, threads, timeout};
 
@@ -70,14 +72,7 @@ pub extern "C" fn hilo_create(
             // SAFETY: a non-NULL name is a NUL-terminated C string (API.md 1).
             Some(unsafe { std::ffi::CStr::from_ptr(name) })
         };
-        match threads::create(target, arg, name) {
-            Ok(handle) => {
-                // SAFETY: `out` is non-NULL and points to a hilo_thread_t.
-                unsafe { out.write(handle) };
-                HILO_OK
-            }
-            Err(err) => error::record(&err),
-        }
+        handle_out(out, threads::create(target, arg, name))
     })
 }
 
