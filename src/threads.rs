@@ -438,6 +438,14 @@ pub fn wait_for_end(handle: Handle) {
     }
 }
 
+/// True while the record `handle` named exists, released or not: a released
+/// thread's record lives until the thread has finished.
+pub fn record_exists(handle: Handle) -> bool {
+    registry()
+        .slot(handle)
+        .is_some_and(|slot| slot.load().names(handle))
+}
+
 pub fn is_alive(handle: Handle) -> Result<bool> {
     let (_, word) = registry().find(handle)?;
     Ok(word.state() == RUNNING)

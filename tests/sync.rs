@@ -1225,3 +1225,27 @@ fn local_destructor_runs_when_a_thread_ends() {
     assert!(!destroyed(0x1003));
     hilo_local_free(l.get());
 }
+
+#[test]
+fn a_released_timer_still_fires_while_other_timers_are_made() {
+    // Fire-and-forget: start, release at once, and make more timers, whose
+    // creation sweeps the bookkeeping of released timers. Each must fire.
+    let count: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+    let arg = count as *const AtomicUsize as *mut c_void;
+    let n = 200;
+    for _ in 0..n {
+        let mut t = 0;
+        assert_eq!(hilo_timer_create(0.0, Some(fire), arg, &mut t), HILO_OK);
+        assert_eq!(hilo_start(t), HILO_OK);
+        assert_eq!(hilo_release(t), HILO_OK);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while count.load(Ordering::SeqCst) < n && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        n,
+        "released timers that never fired"
+    );
+}

@@ -33,9 +33,10 @@ unsafe impl Send for Arg {}
 // SAFETY: as above; shared references never touch the pointee.
 unsafe impl Sync for Arg {}
 
-/// The timers whose handles may still be valid. An entry leaves when its
-/// handle no longer names a thread (released, or never started and
-/// released), swept at each `create_timer`, so memory stays bounded.
+/// The timers whose records may still exist. An entry leaves once its record
+/// is gone (released and finished, or released unstarted), swept at each
+/// `create_timer`, so memory stays bounded. A released timer that has not
+/// fired yet keeps its entry: its thread still looks itself up here.
 fn timers() -> &'static Mutex<HashMap<Handle, Arc<Timer>>> {
     static TIMERS: OnceLock<Mutex<HashMap<Handle, Arc<Timer>>>> = OnceLock::new();
     TIMERS.get_or_init(|| Mutex::new(HashMap::new()))
@@ -60,7 +61,7 @@ pub fn create_timer(interval: f64, function: Target, arg: *mut c_void) -> Result
         arg: Arg(arg),
     });
     let mut timers = timers().lock();
-    timers.retain(|handle, _| threads::is_alive(*handle).is_ok());
+    timers.retain(|&handle, _| threads::record_exists(handle));
     let handle = threads::create(timer_main, std::ptr::null_mut(), None)?;
     timers.insert(handle, timer);
     Ok(handle)
