@@ -6,18 +6,14 @@
 //! in one process: process-wide counts and exit behaviour are tested in C
 //! programs (tests/c_programs.rs) where they are exact.
 
+mod common;
+
 use std::ffi::{c_void, CStr, CString};
 use std::ptr;
 use std::sync::{Arc, Condvar, Mutex};
 
+use common::{assert_fails, last_error};
 use hilo::*;
-
-fn last_error() -> String {
-    // SAFETY: hilo_last_error never returns NULL.
-    unsafe { CStr::from_ptr(hilo_last_error()) }
-        .to_string_lossy()
-        .into_owned()
-}
 
 fn current_name() -> String {
     // SAFETY: hilo_current_name never returns NULL.
@@ -34,13 +30,6 @@ fn name_of(t: hilo_thread_t) -> String {
         .unwrap()
         .to_string_lossy()
         .into_owned()
-}
-
-/// Asserts a status and the calling thread's last error text.
-#[track_caller]
-fn assert_fails(status: i32, expected: i32, text: &str) {
-    assert_eq!(status, expected, "status (last error: {:?})", last_error());
-    assert_eq!(last_error(), text);
 }
 
 /// A gate that targets wait on until the test opens it.

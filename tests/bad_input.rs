@@ -3,23 +3,19 @@
 //! buffers, names of 0 and 100,000 bytes. Each call must answer one of its
 //! documented statuses and set a message; none may crash.
 
+mod common;
+
 use std::ffi::{c_void, CStr, CString};
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::last_error;
 use hilo::*;
 
 static TRIED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C-unwind" fn echo(arg: *mut c_void) -> *mut c_void {
     arg
-}
-
-fn last_error() -> String {
-    // SAFETY: never NULL.
-    unsafe { CStr::from_ptr(hilo_last_error()) }
-        .to_string_lossy()
-        .into_owned()
 }
 
 #[track_caller]

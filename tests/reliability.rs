@@ -3,21 +3,14 @@
 
 mod common;
 
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
 use std::path::PathBuf;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
 
-use common::{compile_c, root, run_with_limit, stdout_of, Link};
+use common::{compile_c, last_error, root, run_with_limit, stdout_of, Link};
 use hilo::*;
-
-fn last_error() -> String {
-    // SAFETY: never NULL.
-    unsafe { CStr::from_ptr(hilo_last_error()) }
-        .to_string_lossy()
-        .into_owned()
-}
 
 fn reliability_program() -> &'static PathBuf {
     static PROGRAM: OnceLock<PathBuf> = OnceLock::new();

@@ -4,6 +4,8 @@
 //! multi-thread cases are upper bounds for "should wake", never the thing
 //! being measured.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::ffi::{c_void, CStr};
 use std::ptr;
@@ -12,24 +14,11 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{assert_fails, last_error};
 use hilo::*;
 
 /// Generous upper bound for anything that should happen soon.
 const SOON: f64 = 10.0;
-
-fn last_error() -> String {
-    // SAFETY: hilo_last_error never returns NULL and the text stays valid
-    // until this thread's next hilo call.
-    unsafe { CStr::from_ptr(hilo_last_error()) }
-        .to_string_lossy()
-        .into_owned()
-}
-
-#[track_caller]
-fn assert_fails(status: i32, expected: i32, text: &str) {
-    assert_eq!(status, expected, "status (last error: {:?})", last_error());
-    assert_eq!(last_error(), text);
-}
 
 /// A C object pointer that the test shares with its threads.
 struct Shared<T>(*mut T);

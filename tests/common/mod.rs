@@ -142,3 +142,19 @@ pub fn run_with_limit(program: &Path, args: &[&str], limit_secs: u64) -> Output 
 pub fn stdout_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The calling thread's `hilo_last_error()` text.
+pub fn last_error() -> String {
+    // SAFETY: hilo_last_error never returns NULL, and the text stays valid
+    // until this thread's next hilo call.
+    unsafe { std::ffi::CStr::from_ptr(hilo::hilo_last_error()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Asserts a status and the calling thread's last error text.
+#[track_caller]
+pub fn assert_fails(status: i32, expected: i32, text: &str) {
+    assert_eq!(status, expected, "status (last error: {:?})", last_error());
+    assert_eq!(last_error(), text);
+}
