@@ -115,8 +115,8 @@ pub struct Slot {
     pub record: Mutex<Record>,
     /// Notified when the record finishes or is freed.
     pub ended: Condvar,
-    /// The handle this record's thread is blocked joining, or 0; changed
-    /// only under the join graph's lock (see joins.rs).
+    /// The handle this record's thread is blocked joining, or 0; set only
+    /// under the join graph's lock, cleared without it (see joins.rs).
     pub joining: AtomicU64,
 }
 
