@@ -18,7 +18,9 @@
         if (!(cond)) {                                                                 \
             fprintf(stderr, "[pid %d] %s:%d: check failed: %s (last error: %s)\n",     \
                     (int)getpid(), __FILE__, __LINE__, #cond, hilo_last_error());      \
-            exit(1);                                                                   \
+            /* _exit: the exit wait would hang on the blocked threads. */             \
+            fflush(stdout);                                                            \
+            _exit(1);                                                                  \
         }                                                                              \
     } while (0)
 
@@ -54,7 +56,7 @@ static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name) {
 /* What a forked child checks: it is the only thread, it is the main thread,
  * the others are finished, and threads work. */
 static void child_checks(const hilo_thread_t *others, int n, const char *my_name) {
-    alarm(20); /* a deadlock in the child ends it with SIGALRM */
+    alarm(120); /* a deadlock in the child ends it with SIGALRM */
     CHECK(hilo_active_count() == 1);
     CHECK(hilo_current() == hilo_main_thread());
     CHECK(strcmp(hilo_current_name(), my_name) == 0);
@@ -164,7 +166,7 @@ static void case_fork_under_load(void) {
         pid_t pid = fork();
         CHECK(pid >= 0);
         if (pid == 0) {
-            alarm(20);
+            alarm(120);
             CHECK(hilo_active_count() == 1);
             for (int k = 0; k < 3; k++) {
                 hilo_thread_t t = spawn(return_arg, (void *)0x9, NULL);
