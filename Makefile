@@ -1,6 +1,6 @@
 # Installs hilo like a C library.
 #
-#   make                      cargo build --release
+#   make                      cargo build --release (and the libhilo.so.0 link)
 #   make install              install into PREFIX (default /usr/local)
 #   make uninstall            remove what install installed
 #
@@ -39,6 +39,7 @@ all: build
 
 build:
 	cargo build --release
+	ln -sf libhilo.so target/release/$(SONAME)  # what programs linked with -lhilo load
 
 install: $(BUILD)
 	@test -f $(LIBDIR)/libhilo.so || { echo "no libhilo.so in $(LIBDIR)"; exit 1; }
