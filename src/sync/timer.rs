@@ -34,12 +34,24 @@ unsafe impl Send for Arg {}
 unsafe impl Sync for Arg {}
 
 /// The timers whose records may still exist. An entry leaves once its record
-/// is gone (released and finished, or released unstarted), swept at each
-/// `create_timer`, so memory stays bounded. A released timer that has not
+/// is gone (released and finished, or released unstarted), swept by
+/// `create_timer` whenever the map has doubled, so memory stays bounded. A released timer that has not
 /// fired yet keeps its entry: its thread still looks itself up here.
-fn timers() -> &'static Mutex<HashMap<Handle, Arc<Timer>>> {
-    static TIMERS: OnceLock<Mutex<HashMap<Handle, Arc<Timer>>>> = OnceLock::new();
-    TIMERS.get_or_init(|| Mutex::new(HashMap::new()))
+struct Timers {
+    by_handle: HashMap<Handle, Arc<Timer>>,
+    /// Sweep when the map reaches this size: twice what the last sweep left
+    /// (at least 64), so sweeping costs O(1) per timer made.
+    sweep_at: usize,
+}
+
+fn timers() -> &'static Mutex<Timers> {
+    static TIMERS: OnceLock<Mutex<Timers>> = OnceLock::new();
+    TIMERS.get_or_init(|| {
+        Mutex::new(Timers {
+            by_handle: HashMap::new(),
+            sweep_at: 64,
+        })
+    })
 }
 
 /// `hilo_timer_create`: an unstarted thread that calls `function(arg)`
@@ -61,9 +73,14 @@ pub fn create_timer(interval: f64, function: Target, arg: *mut c_void) -> Result
         arg: Arg(arg),
     });
     let mut timers = timers().lock();
-    timers.retain(|&handle, _| threads::record_exists(handle));
+    if timers.by_handle.len() >= timers.sweep_at {
+        timers
+            .by_handle
+            .retain(|&handle, _| threads::record_exists(handle));
+        timers.sweep_at = (2 * timers.by_handle.len()).max(64);
+    }
     let handle = threads::create(timer_main, std::ptr::null_mut(), None)?;
-    timers.insert(handle, timer);
+    timers.by_handle.insert(handle, timer);
     Ok(handle)
 }
 
@@ -71,7 +88,7 @@ pub fn create_timer(interval: f64, function: Target, arg: *mut c_void) -> Result
 pub fn cancel_timer(handle: Handle) -> Result<()> {
     // ESRCH for a handle that names no thread, timer or not.
     threads::is_alive(handle)?;
-    let timer = timers().lock().get(&handle).cloned();
+    let timer = timers().lock().by_handle.get(&handle).cloned();
     match timer {
         Some(timer) => {
             timer.finished.set();
@@ -84,7 +101,7 @@ pub fn cancel_timer(handle: Handle) -> Result<()> {
 }
 
 extern "C-unwind" fn timer_main(_: *mut c_void) -> *mut c_void {
-    let found = catch_unwind(|| timers().lock().get(&current::handle()).cloned());
+    let found = catch_unwind(|| timers().lock().by_handle.get(&current::handle()).cloned());
     let Ok(Some(timer)) = found else {
         return std::ptr::null_mut();
     };
