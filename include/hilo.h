@@ -308,7 +308,9 @@ hilo_thread_t hilo_current(void);
 
 /**
  * Returns the handle of the main thread (the process's initial thread),
- * from any thread; never 0.
+ * from any thread; never 0. Its name is "MainThread"; its OS name stays
+ * the program's (what `ps` shows for the process) until `hilo_set_name`
+ * renames it.
  */
 hilo_thread_t hilo_main_thread(void);
 

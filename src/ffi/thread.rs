@@ -238,7 +238,9 @@ pub extern "C" fn hilo_current() -> hilo_thread_t {
 }
 
 /// Returns the handle of the main thread (the process's initial thread),
-/// from any thread; never 0.
+/// from any thread; never 0. Its name is "MainThread"; its OS name stays
+/// the program's (what `ps` shows for the process) until `hilo_set_name`
+/// renames it.
 #[no_mangle]
 pub extern "C" fn hilo_main_thread() -> hilo_thread_t {
     ffi_boundary!(0, { threads::main_handle() })
