@@ -4,7 +4,7 @@
 use std::panic::catch_unwind;
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use crate::futex::{Condvar, Mutex};
 
 use crate::current;
 use crate::threads;
@@ -46,7 +46,7 @@ pub fn wait_until_exit_began(deadline: Option<Instant>) -> bool {
         match deadline {
             None => EXIT_BEGAN_CV.wait(&mut began),
             Some(deadline) => {
-                if EXIT_BEGAN_CV.wait_until(&mut began, deadline).timed_out() {
+                if EXIT_BEGAN_CV.wait_until(&mut began, deadline) {
                     return *began;
                 }
             }

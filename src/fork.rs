@@ -3,19 +3,20 @@
 //! thread, as in CPython); every other record reports not alive and joins at
 //! once; every internal lock is usable; new threads start and join.
 //!
-//! The global locks (allocator, join graph, exit flag) are held across the
-//! fork by the forking thread, so the child sees their data whole. A slot's
-//! lock may be held by a thread that does not exist in the child: the child
-//! handler releases it. A slot's critical sections only swap a few fields,
+//! The global locks (timer map, allocator, join graph, exit flag) are held
+//! across the fork by the forking thread, so the child sees their data
+//! whole. A slot's lock may be held by a thread that does not exist in the
+//! child: the child handler releases it. All of these are futex words
+//! (futex.rs), so the child handler touches nothing process-wide that a
+//! vanished thread could have left locked. A slot's critical sections only swap a few fields,
 //! so what the child finds there is usable.
 
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::{Condvar, Mutex, RawMutex};
-use parking_lot_core::{unpark_all, DEFAULT_UNPARK_TOKEN};
-
+use crate::futex::{Condvar, Mutex};
 use crate::registry::{registry, Reap, DAEMON, DUMMY, FINISHED, MAIN, RELEASED, RUNNING};
+use crate::sync::timer;
 use crate::{current, exit, joins, os, registry, threads};
 
 /// The forking thread's handle, noted before the fork (in the child,
@@ -32,6 +33,7 @@ extern "C" fn before_fork() {
         FORKING.store(current::handle_if_known(), Ordering::Relaxed);
         // Always in this order, and no code path holds one of these while
         // taking one earlier in the list.
+        timer::lock_for_fork();
         registry().lock_for_fork();
         joins::lock_for_fork();
         exit::lock_for_fork();
@@ -45,39 +47,32 @@ extern "C" fn after_fork_in_parent() {
         exit::unlock_after_fork();
         joins::unlock_after_fork();
         registry().unlock_after_fork();
+        timer::unlock_after_fork();
     });
 }
 
-/// Makes a mutex of hilo's usable in a forked child, whatever state the
-/// parent's threads left it in. Its wait queue may hold threads that do not
-/// exist here, and parking_lot could hand the lock to one of them for good:
-/// the queue is emptied first, then the lock released if a vanished thread
-/// held it (with an empty queue, the release hands it to nobody).
+/// Makes a lock of hilo's usable in a forked child, whatever state the
+/// parent's threads left it in: held by a thread that does not exist here,
+/// or with sleepers that do not exist here. One word to write; nothing
+/// process-wide to touch (see futex.rs for why that matters).
 ///
 /// # Safety
 /// Only in a forked child, while it has one thread, and with no guard of
 /// this mutex alive in that thread.
 pub(crate) unsafe fn reset_mutex<T>(mutex: &Mutex<T>) {
-    // SAFETY: `raw` only exposes the lock, for its address.
-    let key = unsafe { mutex.raw() } as *const RawMutex as usize;
-    // SAFETY: parking_lot keys a mutex's queue by its address; waking a
-    // thread that no longer exists writes only to its (still mapped) memory.
-    unsafe { unpark_all(key, DEFAULT_UNPARK_TOKEN) };
-    if mutex.is_locked() {
-        // SAFETY: whoever holds it does not exist in the child (caller).
-        unsafe { mutex.force_unlock() };
-    }
+    // SAFETY: `raw` only exposes the lock; the caller's promise is the one
+    // `reset_after_fork` asks for.
+    unsafe { mutex.raw().reset_after_fork() };
 }
 
-/// Empties the wait queue of a condition variable of hilo's in a forked
-/// child; parking_lot clears its remaining state at the next notify.
+/// Forgets a condition variable's waiters, which do not exist in a forked
+/// child.
 ///
 /// # Safety
 /// As for `reset_mutex`.
 pub(crate) unsafe fn reset_condvar(condvar: &Condvar) {
-    let key = condvar as *const Condvar as usize;
-    // SAFETY: as in `reset_mutex`.
-    unsafe { unpark_all(key, DEFAULT_UNPARK_TOKEN) };
+    // SAFETY: as the caller guarantees.
+    unsafe { condvar.reset_after_fork() };
 }
 
 extern "C" fn after_fork_in_child() {
@@ -88,6 +83,7 @@ extern "C" fn after_fork_in_child() {
             exit::reset_after_fork();
             joins::reset_after_fork();
             registry().reset_after_fork();
+            timer::reset_after_fork();
         }
         joins::clear_all();
         let me = FORKING.load(Ordering::Relaxed);

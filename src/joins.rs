@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use crate::futex::Mutex;
 
 use crate::error::{Error, Kind, Result};
 use crate::registry::{registry, Handle, Slot, RUNNING};

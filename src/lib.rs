@@ -11,6 +11,7 @@ mod error;
 mod exit;
 pub mod ffi;
 mod fork;
+mod futex;
 mod joins;
 mod os;
 mod registry;

@@ -4,6 +4,7 @@
 
 use std::ffi::{c_void, CStr};
 use std::io::Write;
+use std::time::Duration;
 
 /// The pthread start routine shape. `C-unwind`, because a target that calls
 /// `pthread_exit` unwinds (forced unwinding) through it.
@@ -204,4 +205,44 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
         bytes = &bytes[n as usize..];
     }
     Ok(())
+}
+
+/// Sleeps while `word` holds `expected`, until woken by `futex_wake`, until
+/// `timeout` passes (None: no limit), or spuriously. Process-private: a
+/// forked child has its own futexes.
+pub fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Option<Duration>) {
+    let spec = timeout.map(|t| libc::timespec {
+        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: t.subsec_nanos() as libc::c_long,
+    });
+    let spec_ptr = spec
+        .as_ref()
+        .map_or(std::ptr::null(), |s| s as *const libc::timespec);
+    // SAFETY: `word` is a live, aligned u32 for the whole call; the kernel
+    // only reads it and the timespec, which outlives the call. Every result
+    // (woken, value changed, timed out, interrupted) is a return the callers
+    // handle by checking their condition again.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            spec_ptr,
+        );
+    }
+}
+
+/// Wakes up to `count` threads sleeping in `futex_wait` on `word`.
+pub fn futex_wake(word: &std::sync::atomic::AtomicU32, count: i32) {
+    // SAFETY: `word` is a live, aligned u32; FUTEX_WAKE does not touch
+    // memory, it only wakes the kernel's waiters keyed by the address.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            count,
+        );
+    }
 }

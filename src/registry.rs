@@ -16,7 +16,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use crate::futex::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Kind, Result};
 

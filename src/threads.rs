@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::time::Instant;
 
-use parking_lot::MutexGuard;
+use crate::futex::MutexGuard;
 
 use crate::current;
 use crate::error::{Error, Kind, Result};

@@ -15,7 +15,7 @@ mod event;
 mod local;
 mod lock;
 mod semaphore;
-mod timer;
+pub(crate) mod timer;
 
 pub use barrier::{Action as BarrierAction, Barrier};
 pub use condition::{CondLock, Condition};

@@ -7,7 +7,7 @@ use std::panic::catch_unwind;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use crate::futex::Mutex;
 
 use super::Event;
 use crate::current;
@@ -117,4 +117,29 @@ extern "C-unwind" fn timer_main(_: *mut c_void) -> *mut c_void {
     }
     timer.finished.set();
     value
+}
+
+/// Holds the timer map's lock across `fork()` (see fork.rs), so that the
+/// child never sees the map half-updated. Taken before the registry's lock:
+/// `create_timer` holds it while it creates the thread.
+pub(crate) fn lock_for_fork() {
+    std::mem::forget(timers().lock());
+}
+
+/// Releases the lock taken by `lock_for_fork`, in the parent.
+///
+/// # Safety
+/// Only after `lock_for_fork`, once.
+pub(crate) unsafe fn unlock_after_fork() {
+    // SAFETY: `lock_for_fork` left the lock held for us.
+    unsafe { timers().force_unlock() };
+}
+
+/// In a forked child: the map's lock usable again.
+///
+/// # Safety
+/// Only in a forked child, after `lock_for_fork`, while it has one thread.
+pub(crate) unsafe fn reset_after_fork() {
+    // SAFETY: as the caller guarantees.
+    unsafe { crate::fork::reset_mutex(timers()) };
 }

@@ -1,0 +1,313 @@
+//! The locks and condition variables of the thread manager: a mutex and a
+//! condition variable on one Linux futex word each, used through
+//! `parking_lot::lock_api`'s guards.
+//!
+//! Why not parking_lot's own: its waiters queue in one process-wide hash
+//! table whose buckets have locks of their own. A thread that holds a
+//! bucket's lock at the instant another thread calls `fork()` leaves it held
+//! for good in the child, and the child then hangs at its first wait or
+//! wake that hashes to that bucket, inside hilo's fork handler or in its
+//! first `hilo_join` (CI caught one such hang). A futex word carries all of
+//! its lock's state, and the kernel keeps the waiters, so a forked child
+//! makes a lock usable again by writing one word (`reset_after_fork`).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::lock_api::{GuardNoSend, RawMutex, RawMutexTimed};
+
+use crate::os;
+
+const UNLOCKED: u32 = 0;
+const LOCKED: u32 = 1;
+/// Locked, and a thread may sleep on the word: unlocking must wake one.
+const CONTENDED: u32 = 2;
+
+/// How many times a locker re-reads a held lock before it sleeps.
+const SPINS: u32 = 100;
+
+/// The deadline has passed.
+struct Expired;
+
+/// How long a sleep until `deadline` may last: None for no deadline.
+fn time_left(deadline: Option<Instant>) -> Result<Option<Duration>, Expired> {
+    let Some(deadline) = deadline else {
+        return Ok(None);
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        Err(Expired)
+    } else {
+        Ok(Some(left))
+    }
+}
+
+/// A mutex in one word (Drepper's "Futexes Are Tricky", mutex 2): one CAS
+/// to lock and one swap to unlock when uncontended, a system call only when
+/// a thread sleeps or must be woken.
+pub struct FutexMutex {
+    state: AtomicU32,
+}
+
+pub type Mutex<T> = parking_lot::lock_api::Mutex<FutexMutex, T>;
+pub type MutexGuard<'a, T> = parking_lot::lock_api::MutexGuard<'a, FutexMutex, T>;
+
+impl FutexMutex {
+    /// Spins a little, then sleeps until the lock is taken or `deadline`
+    /// passes. True when taken.
+    #[cold]
+    fn lock_slow(&self, deadline: Option<Instant>) -> bool {
+        for _ in 0..SPINS {
+            if self.state.load(Ordering::Relaxed) == UNLOCKED
+                && self
+                    .state
+                    .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        // From here on the lock is taken as CONTENDED: this thread cannot
+        // tell whether others sleep, so its unlock must wake one.
+        while self.state.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
+            let Ok(timeout) = time_left(deadline) else {
+                return false;
+            };
+            os::futex_wait(&self.state, CONTENDED, timeout);
+        }
+        true
+    }
+
+    /// In a forked child: unlocks it whoever held it (the holder does not
+    /// exist in the child, and neither do the sleepers).
+    ///
+    /// # Safety
+    /// Only in a forked child while it has one thread, with no guard of this
+    /// lock alive in that thread.
+    pub unsafe fn reset_after_fork(&self) {
+        self.state.store(UNLOCKED, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: `lock`/`try_lock` return only once this thread moved the word
+// from UNLOCKED to LOCKED or CONTENDED (with Acquire), and `unlock` makes it
+// UNLOCKED again (with Release), so at most one holder exists at a time.
+unsafe impl RawMutex for FutexMutex {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = FutexMutex {
+        state: AtomicU32::new(UNLOCKED),
+    };
+    type GuardMarker = GuardNoSend;
+
+    #[inline]
+    fn lock(&self) {
+        if self
+            .state
+            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            self.lock_slow(None);
+        }
+    }
+
+    #[inline]
+    fn try_lock(&self) -> bool {
+        self.state
+            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    #[inline]
+    unsafe fn unlock(&self) {
+        if self.state.swap(UNLOCKED, Ordering::Release) == CONTENDED {
+            os::futex_wake(&self.state, 1);
+        }
+    }
+
+    #[inline]
+    fn is_locked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != UNLOCKED
+    }
+}
+
+// SAFETY: as for `RawMutex`; the timed forms only add giving up.
+unsafe impl RawMutexTimed for FutexMutex {
+    type Duration = Duration;
+    type Instant = Instant;
+
+    fn try_lock_for(&self, timeout: Duration) -> bool {
+        self.try_lock() || self.lock_slow(Some(Instant::now() + timeout))
+    }
+
+    fn try_lock_until(&self, deadline: Instant) -> bool {
+        self.try_lock() || self.lock_slow(Some(deadline))
+    }
+}
+
+/// A condition variable on a sequence word: a waiter notes the sequence,
+/// unlocks, and sleeps while it is unchanged; a notify bumps it and wakes.
+/// Waiters are counted so that a notify nobody waits for costs no system
+/// call. Wake-ups can be spurious: every caller waits in a loop on its
+/// condition.
+pub struct Condvar {
+    sequence: AtomicU32,
+    waiters: AtomicU32,
+}
+
+impl Condvar {
+    pub const fn new() -> Condvar {
+        Condvar {
+            sequence: AtomicU32::new(0),
+            waiters: AtomicU32::new(0),
+        }
+    }
+
+    /// Unlocks `guard`'s mutex, sleeps until notified (or spuriously), and
+    /// locks it again.
+    pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+        self.wait_inner(guard, None);
+    }
+
+    /// As `wait`, giving up at `deadline`. True when it gave up because the
+    /// deadline passed.
+    pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> bool {
+        self.wait_inner(guard, Some(deadline))
+    }
+
+    fn wait_inner<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Option<Instant>) -> bool {
+        let Ok(timeout) = time_left(deadline) else {
+            return true;
+        };
+        // Counted before the lock is released: a notifier that changes the
+        // condition under the lock then sees this waiter.
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let seen = self.sequence.load(Ordering::SeqCst);
+        // SAFETY: `guard` proves this thread holds the mutex; it is unlocked
+        // here and locked again below before `guard` is usable again.
+        let raw = unsafe { MutexGuard::mutex(guard).raw() };
+        // SAFETY: as above: this thread holds it.
+        unsafe { raw.unlock() };
+        os::futex_wait(&self.sequence, seen, timeout);
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        raw.lock();
+        deadline.is_some_and(|deadline| Instant::now() >= deadline)
+    }
+
+    /// Wakes every waiter (the thread manager has no use for waking one).
+    pub fn notify_all(&self) {
+        self.sequence.fetch_add(1, Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) != 0 {
+            os::futex_wake(&self.sequence, i32::MAX);
+        }
+    }
+
+    /// In a forked child: forgets waiters that do not exist there.
+    ///
+    /// # Safety
+    /// As for `FutexMutex::reset_after_fork`.
+    pub unsafe fn reset_after_fork(&self) {
+        self.waiters.store(0, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn the_mutex_excludes_under_contention() {
+        let counter = Arc::new(Mutex::new(0u64));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let counter = Arc::clone(&counter);
+                std::thread::spawn(move || {
+                    for _ in 0..20_000 {
+                        let mut value = counter.lock();
+                        // A read and a write apart: a second holder would
+                        // lose updates.
+                        let seen = *value;
+                        std::hint::black_box(&seen);
+                        *value = seen + 1;
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(*counter.lock(), 80_000);
+        assert!(!counter.is_locked());
+    }
+
+    #[test]
+    fn a_timed_lock_gives_up_on_a_held_lock_and_takes_a_free_one() {
+        let mutex = Mutex::new(());
+        let guard = mutex.lock();
+        assert!(mutex.try_lock().is_none());
+        assert!(mutex.try_lock_for(Duration::from_millis(20)).is_none());
+        drop(guard);
+        assert!(mutex.try_lock_for(Duration::from_millis(20)).is_some());
+    }
+
+    #[test]
+    fn notify_all_wakes_every_waiter() {
+        let shared = Arc::new((Mutex::new((false, 0u32)), Condvar::new()));
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    let (mutex, condvar) = &*shared;
+                    let mut state = mutex.lock();
+                    state.1 += 1;
+                    while !state.0 {
+                        condvar.wait(&mut state);
+                    }
+                })
+            })
+            .collect();
+        let (mutex, condvar) = &*shared;
+        loop {
+            let mut state = mutex.lock();
+            if state.1 == 3 {
+                state.0 = true;
+                condvar.notify_all();
+                break;
+            }
+            drop(state);
+            std::thread::yield_now();
+        }
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_timed_wait_reports_its_timeout_and_holds_the_lock_again() {
+        let mutex = Mutex::new(());
+        let condvar = Condvar::new();
+        let mut guard = mutex.lock();
+        let deadline = Instant::now() + Duration::from_millis(20);
+        while !condvar.wait_until(&mut guard, deadline) {}
+        assert!(Instant::now() >= deadline);
+        assert!(mutex.is_locked());
+        drop(guard);
+        assert!(!mutex.is_locked());
+    }
+
+    #[test]
+    fn a_reset_lock_is_free_and_a_reset_condvar_has_no_waiters() {
+        let mutex = Mutex::new(());
+        let condvar = Condvar::new();
+        std::mem::forget(mutex.lock());
+        condvar.waiters.store(5, Ordering::Relaxed);
+        // SAFETY: no guard of `mutex` is alive (the one taken was forgotten).
+        unsafe {
+            mutex.raw().reset_after_fork();
+            condvar.reset_after_fork();
+        }
+        assert!(mutex.try_lock().is_some());
+        assert_eq!(condvar.waiters.load(Ordering::Relaxed), 0);
+    }
+}
