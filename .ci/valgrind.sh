@@ -27,7 +27,7 @@ check() {
     local label="$1"; shift
     local log="$out/$label.log"
     # Every program here exits 0; definite leaks count as errors (97).
-    if timeout 300 valgrind --quiet --child-silent-after-fork=yes --leak-check=full \
+    if timeout --kill-after=10 300 valgrind --quiet --child-silent-after-fork=yes --leak-check=full \
         --errors-for-leak-kinds="${LEAK_KINDS:-definite}" --error-exitcode=97 \
         --log-file="$log" "$@" >"$out/$label.out" 2>&1; then
         echo "valgrind: $label: clean"

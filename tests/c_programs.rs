@@ -137,3 +137,30 @@ fn process_semantics_with_the_shared_library() {
     );
     assert_eq!(stdout_of(&out), SEMANTICS);
 }
+
+/// The harness itself: a program that hangs, with a child that hangs and
+/// holds its output pipes, is killed with its child at the limit, so a
+/// hang fails its test instead of stalling the whole run.
+#[test]
+fn the_harness_ends_a_hung_program_and_what_it_forked() {
+    let started = std::time::Instant::now();
+    let outcome = std::panic::catch_unwind(|| {
+        run_with_limit(
+            std::path::Path::new("/bin/sh"),
+            &["-c", "echo started; sleep 600 & sleep 600"],
+            1,
+        )
+    });
+    let message = match outcome {
+        Ok(out) => panic!("the hung program was not reported: {out:?}"),
+        Err(payload) => payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default(),
+    };
+    assert!(message.contains("still ran after 1s"), "{message}");
+    assert!(message.contains("stdout:\nstarted\n"), "{message}");
+    // Without the group kill, collecting the output waits for the
+    // background sleep: 600 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(300));
+}

@@ -10,14 +10,14 @@ use std::process::Command;
 #[test]
 fn python_binding_unittest_suite() {
     let tests = common::root().join("bindings/python/tests");
-    let out = Command::new("python3")
+    let mut command = Command::new("python3");
+    command
         .args(["-m", "unittest", "discover", "-v", "-s"])
         .arg(&tests)
         .current_dir(&tests)
         .env("HILO_LIB", common::lib_dir().join("libhilo.so"))
-        .env_remove("PYTHONPATH")
-        .output()
-        .expect("run python3 (is it installed?)");
+        .env_remove("PYTHONPATH");
+    let out = common::run_command_with_limit(command, 300);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let summary: Vec<&str> = stderr
         .lines()

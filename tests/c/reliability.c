@@ -2,6 +2,7 @@
  * the OS refusing a thread: `reliability <case>`; exits 0 when every check
  * holds, else prints the failed check and exits 1. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,9 +79,24 @@ static void child_checks(const hilo_thread_t *others, int n, const char *my_name
     CHECK(hilo_dump(STDOUT_FILENO) == HILO_OK);
 }
 
+/* Waits up to 60 s for a forked child; a child that hangs (before its own
+ * alarm is set, e.g. inside fork) is killed and reported, not waited for
+ * forever. */
 static int wait_child(pid_t pid) {
     int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
+    for (int waited_ms = 0;; waited_ms += 5) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        CHECK(got == pid || got == 0);
+        if (got == pid) break;
+        if (waited_ms >= 60000) {
+            fprintf(stderr, "child %d still ran after 60 s: killed\n", (int)pid);
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        struct timespec pause = {0, 5000000};
+        nanosleep(&pause, NULL);
+    }
     if (!WIFEXITED(status)) {
         fprintf(stderr, "child ended by signal %d\n", WTERMSIG(status));
         return -1;

@@ -110,33 +110,52 @@ pub fn compile_c(source: &Path, link: Link) -> PathBuf {
 /// running at the limit (a deadlock, or a wait that should not happen) is
 /// killed and the test fails; the limit is far above any expected run time.
 pub fn run_with_limit(program: &Path, args: &[&str], limit_secs: u64) -> Output {
+    let mut command = Command::new(program);
+    command.args(args);
+    run_command_with_limit(command, limit_secs)
+}
+
+/// `run_with_limit` for a command already set up (arguments, environment,
+/// directory).
+pub fn run_command_with_limit(mut command: Command, limit_secs: u64) -> Output {
+    use std::os::unix::process::CommandExt;
     use std::process::Stdio;
     use std::time::{Duration, Instant};
-    let mut child = Command::new(program)
-        .args(args)
+    let shown = format!("{command:?}");
+    // Its own process group, so that a timeout also ends what it forked: a
+    // hung child of it would otherwise keep the output pipes open, and
+    // collecting the output would wait for ever.
+    let mut child = command
+        .process_group(0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn program");
     let deadline = Instant::now() + Duration::from_secs(limit_secs);
+    let mut killed = false;
     loop {
         if child.try_wait().expect("wait for program").is_some() {
             break;
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("collect output");
-            panic!(
-                "{} {:?} still ran after {limit_secs}s and was killed:\nstdout:\n{}\nstderr:\n{}",
-                program.display(),
-                args,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let group = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
+            // SAFETY: kill has no memory preconditions; the group is the one
+            // made for this program (its leader is not reaped yet).
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+            killed = true;
+            break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    child.wait_with_output().expect("collect output")
+    let out = child.wait_with_output().expect("collect output");
+    if killed {
+        panic!(
+            "{shown} still ran after {limit_secs}s and was killed with its process group:\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
 }
 
 pub fn stdout_of(out: &Output) -> String {
