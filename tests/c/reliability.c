@@ -104,26 +104,83 @@ static int wait_child(pid_t pid) {
     return WEXITSTATUS(status);
 }
 
+/* A thread that holds a lock while it waits at the gate. */
+static void *hold_then_wait(void *arg) {
+    CHECK(hilo_lock_acquire((hilo_lock *)arg, true, HILO_FOREVER) == 1);
+    wait_gate(NULL);
+    CHECK(hilo_lock_release((hilo_lock *)arg) == HILO_OK);
+    return NULL;
+}
+
+static void *set_event_soon(void *arg) {
+    struct timespec pause = {0, 10000000};
+    nanosleep(&pause, NULL);
+    CHECK(hilo_event_set((hilo_event *)arg) == HILO_OK);
+    return NULL;
+}
+
+static void *take_lock(void *arg) {
+    int got = hilo_lock_acquire((hilo_lock *)arg, true, HILO_FOREVER);
+    CHECK(hilo_lock_release((hilo_lock *)arg) == HILO_OK);
+    return (void *)(intptr_t)got;
+}
+
+/* Sync objects in a forked child: one held by a thread that is not in the
+ * child stays held (as a pthread mutex does) until the child releases it;
+ * new objects wait and wake across the child's threads. */
+static void child_sync_checks(hilo_lock *held) {
+    CHECK(hilo_lock_locked(held) == 1);
+    CHECK(hilo_lock_acquire(held, false, -1) == 0);
+    CHECK(hilo_lock_release(held) == HILO_OK);
+    CHECK(hilo_lock_acquire(held, false, -1) == 1);
+
+    hilo_event *e = hilo_event_new();
+    hilo_thread_t setter = spawn(set_event_soon, e, "Setter");
+    CHECK(hilo_event_wait(e, 60.0) == 1);
+    CHECK(hilo_join(setter, HILO_FOREVER, NULL) == HILO_OK);
+    hilo_event_free(e);
+
+    hilo_lock *contended = hilo_lock_new();
+    CHECK(hilo_lock_acquire(contended, true, HILO_FOREVER) == 1);
+    hilo_thread_t taker = spawn(take_lock, contended, "Taker");
+    struct timespec pause = {0, 10000000};
+    nanosleep(&pause, NULL);
+    CHECK(hilo_lock_release(contended) == HILO_OK);
+    void *got = NULL;
+    CHECK(hilo_join(taker, HILO_FOREVER, &got) == HILO_OK && got == (void *)1);
+    hilo_lock_free(contended);
+}
+
 static void case_fork_from_main(void) {
-    hilo_thread_t others[2] = {spawn(wait_gate, NULL, "Blocked-1"),
-                               spawn(wait_gate, NULL, "Blocked-2")};
+    hilo_lock *held = hilo_lock_new();
+    hilo_thread_t others[3] = {spawn(wait_gate, NULL, "Blocked-1"),
+                               spawn(wait_gate, NULL, "Blocked-2"),
+                               spawn(hold_then_wait, held, "Holder")};
+    while (hilo_lock_locked(held) != 1) {
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
     hilo_thread_t old_main = hilo_main_thread();
     fflush(stdout);
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
         CHECK(hilo_main_thread() == old_main);
-        child_checks(others, 2, "MainThread");
+        child_checks(others, 3, "MainThread");
+        child_sync_checks(held);
         exit(0);
     }
     CHECK(wait_child(pid) == 0);
     /* The parent is unaffected. */
     CHECK(hilo_is_alive(others[0]) == 1 && hilo_is_alive(others[1]) == 1);
-    CHECK(hilo_active_count() == 3);
+    CHECK(hilo_active_count() == 4);
+    CHECK(hilo_lock_locked(held) == 1);
     open_gate();
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         CHECK(hilo_join(others[i], HILO_FOREVER, NULL) == HILO_OK);
     }
+    CHECK(hilo_lock_locked(held) == 0);
+    hilo_lock_free(held);
     printf("fork from main: ok\n");
 }
 
