@@ -195,9 +195,12 @@ impl Condvar {
     }
 
     /// Wakes every waiter (the thread manager has no use for waking one).
+    /// The caller changed the condition under the mutex: a waiter counted
+    /// itself under that mutex, so either it is counted here or it saw the
+    /// change and does not wait. Nobody waiting costs one load.
     pub fn notify_all(&self) {
-        self.sequence.fetch_add(1, Ordering::SeqCst);
         if self.waiters.load(Ordering::SeqCst) != 0 {
+            self.sequence.fetch_add(1, Ordering::SeqCst);
             os::futex_wake(&self.sequence, i32::MAX);
         }
     }
