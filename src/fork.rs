@@ -6,10 +6,14 @@
 //! The global locks (timer map, allocator, join graph, exit flag) are held
 //! across the fork by the forking thread, so the child sees their data
 //! whole. A slot's lock may be held by a thread that does not exist in the
-//! child: the child handler releases it. All of these are futex words
-//! (futex.rs), so the child handler touches nothing process-wide that a
-//! vanished thread could have left locked. A slot's critical sections only swap a few fields,
-//! so what the child finds there is usable.
+//! child: the child handler releases it. A slot's critical sections only
+//! swap a few fields, so what the child finds there is usable.
+//!
+//! Every lock of hilo is a futex word (futex.rs): the child handler touches
+//! nothing process-wide that a vanished thread could have left locked, and
+//! the sync objects (src/sync) keep working in the child. Those keep the
+//! state the fork found, as pthread mutexes do: a Lock held by a thread that
+//! is not in the child stays held until the child releases it.
 
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,15 +1,17 @@
-//! The locks and condition variables of the thread manager: a mutex and a
-//! condition variable on one Linux futex word each, used through
-//! `parking_lot::lock_api`'s guards.
+//! Every lock and condition variable of hilo, the thread manager's and the
+//! sync objects' (src/sync): a mutex and a condition variable on one Linux
+//! futex word each, used through `parking_lot::lock_api`'s guards.
 //!
 //! Why not parking_lot's own: its waiters queue in one process-wide hash
 //! table whose buckets have locks of their own. A thread that holds a
 //! bucket's lock at the instant another thread calls `fork()` leaves it held
 //! for good in the child, and the child then hangs at its first wait or
-//! wake that hashes to that bucket, inside hilo's fork handler or in its
-//! first `hilo_join` (CI caught one such hang). A futex word carries all of
-//! its lock's state, and the kernel keeps the waiters, so a forked child
-//! makes a lock usable again by writing one word (`reset_after_fork`).
+//! wake that hashes to that bucket: inside hilo's fork handler, in its
+//! first `hilo_join`, or at its first contended `hilo_lock` or event wait
+//! (CI caught one such hang). A futex word carries all of its lock's state,
+//! and the kernel keeps the waiters, so nothing is shared between locks; a
+//! forked child makes one of hilo's own locks usable again by writing one
+//! word (`reset_after_fork`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -79,6 +81,27 @@ impl FutexMutex {
         true
     }
 
+    /// Takes it, waiting at most until `deadline` (None: no limit). True
+    /// when taken.
+    #[inline]
+    pub fn lock_until(&self, deadline: Option<Instant>) -> bool {
+        self.try_lock() || self.lock_slow(deadline)
+    }
+
+    /// Unlocks it, whichever thread locked it (hilo_lock is not owned).
+    /// False, changing nothing, when it was not locked.
+    #[inline]
+    pub fn release(&self) -> bool {
+        match self.state.swap(UNLOCKED, Ordering::Release) {
+            UNLOCKED => false,
+            CONTENDED => {
+                os::futex_wake(&self.state, 1);
+                true
+            }
+            _ => true,
+        }
+    }
+
     /// In a forked child: unlocks it whoever held it (the holder does not
     /// exist in the child, and neither do the sleepers).
     ///
@@ -120,9 +143,7 @@ unsafe impl RawMutex for FutexMutex {
 
     #[inline]
     unsafe fn unlock(&self) {
-        if self.state.swap(UNLOCKED, Ordering::Release) == CONTENDED {
-            os::futex_wake(&self.state, 1);
-        }
+        self.release();
     }
 
     #[inline]
@@ -137,11 +158,11 @@ unsafe impl RawMutexTimed for FutexMutex {
     type Instant = Instant;
 
     fn try_lock_for(&self, timeout: Duration) -> bool {
-        self.try_lock() || self.lock_slow(Some(Instant::now() + timeout))
+        self.lock_until(Instant::now().checked_add(timeout))
     }
 
     fn try_lock_until(&self, deadline: Instant) -> bool {
-        self.try_lock() || self.lock_slow(Some(deadline))
+        self.lock_until(Some(deadline))
     }
 }
 
@@ -194,8 +215,16 @@ impl Condvar {
         deadline.is_some_and(|deadline| Instant::now() >= deadline)
     }
 
-    /// Wakes every waiter (the thread manager has no use for waking one).
-    /// The caller changed the condition under the mutex: a waiter counted
+    /// Wakes one waiter, if any. As for `notify_all`, the caller changed
+    /// the condition under the mutex.
+    pub fn notify_one(&self) {
+        if self.waiters.load(Ordering::SeqCst) != 0 {
+            self.sequence.fetch_add(1, Ordering::SeqCst);
+            os::futex_wake(&self.sequence, 1);
+        }
+    }
+
+    /// Wakes every waiter. The caller changed the condition under the mutex: a waiter counted
     /// itself under that mutex, so either it is counted here or it saw the
     /// change and does not wait. Nobody waiting costs one load.
     pub fn notify_all(&self) {

@@ -3,7 +3,7 @@
 //! `Tripping`, covers the action, which runs without the barrier's mutex so
 //! that it may call the barrier's own queries.
 
-use parking_lot::{Condvar, Mutex};
+use crate::futex::{Condvar, Mutex};
 
 use crate::error::{Error, Kind, Result};
 use crate::timeout;
@@ -89,7 +89,7 @@ impl Barrier {
         let result = if index + 1 == self.parties {
             state.phase = Phase::Tripping;
             if let Some(action) = &self.action {
-                parking_lot::MutexGuard::unlocked(&mut state, action);
+                crate::futex::MutexGuard::unlocked(&mut state, action);
             }
             if state.phase == Phase::Tripping {
                 state.phase = Phase::Draining;
@@ -104,15 +104,7 @@ impl Barrier {
                     Phase::Draining => break Ok(index),
                     Phase::Resetting | Phase::Broken => break Err(self.why_broken(state.phase)),
                     Phase::Filling | Phase::Tripping => {
-                        let timed_out = match deadline {
-                            None => {
-                                self.changed.wait(&mut state);
-                                false
-                            }
-                            Some(deadline) => {
-                                self.changed.wait_until(&mut state, deadline).timed_out()
-                            }
-                        };
+                        let timed_out = !super::wait_on(&self.changed, &mut state, deadline);
                         // A wait that times out while the action runs waits
                         // on for its end, as in Python, where the action
                         // holds the barrier's lock.

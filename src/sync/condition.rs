@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use crate::futex::{Condvar, Mutex};
 
 use super::lock::Saved;
 use super::{wait_on, Lock, RLock, Wait};
@@ -148,8 +148,17 @@ impl Condition {
         }
         let mut waiters = self.waiters.lock();
         let n = n.min(waiters.len());
-        for waiter in waiters.drain(..n) {
-            waiter.notified.store(true, Ordering::Relaxed);
+        if n == 0 {
+            return Ok(());
+        }
+        // Marked under the queue's lock, woken after it is released, so
+        // that a woken waiter does not find the lock held.
+        let woken: Vec<Arc<Waiter>> = waiters
+            .drain(..n)
+            .inspect(|waiter| waiter.notified.store(true, Ordering::Relaxed))
+            .collect();
+        drop(waiters);
+        for waiter in woken {
             waiter.wake.notify_one();
         }
         Ok(())

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use crate::futex::{Condvar, Mutex};
 
 use super::wait_on;
 
@@ -40,6 +40,9 @@ impl Event {
         let mut sets = self.sets.lock();
         *sets = sets.wrapping_add(1);
         self.flag.store(true, Ordering::Release);
+        drop(sets);
+        // After unlocking, so that woken waiters do not find the lock held
+        // (a waiter counted itself under the lock, so none is missed).
         self.changed.notify_all();
     }
 

@@ -1,45 +1,33 @@
 //! Lock and RLock (Python's `threading.Lock` and `threading.RLock`), whose
 //! acquire and release may happen in separate calls and, for a Lock, on
-//! different threads. A Lock is one byte of state with parking_lot_core's
-//! wait queues; an RLock is parking_lot's raw mutex plus its owner.
+//! different threads. Both are a futex mutex (src/futex.rs); an RLock adds
+//! its owner and count.
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
-use parking_lot::RawMutex;
-use parking_lot_core::{ParkResult, SpinWait, DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN};
+use parking_lot::lock_api::RawMutex as _;
 
 use super::{thread_token, Wait};
 use crate::error::{Error, Result};
+use crate::futex::FutexMutex;
 
-fn raw_acquire(raw: &RawMutex, wait: Wait) -> bool {
+fn raw_acquire(raw: &FutexMutex, wait: Wait) -> bool {
     match wait {
         Wait::No => raw.try_lock(),
-        Wait::Until(None) => {
-            raw.lock();
-            true
-        }
-        Wait::Until(Some(deadline)) => raw.try_lock_until(deadline),
+        Wait::Until(deadline) => raw.lock_until(deadline),
     }
 }
 
-/// Set while some thread holds the Lock.
-const LOCKED: u8 = 1;
-/// Set while threads may be parked waiting for the Lock (in the wait queue
-/// keyed by the state's address).
-const PARKED: u8 = 2;
-
 /// A lock that no thread owns: any thread may release it.
 ///
-/// The uncontended acquire and release are one compare-exchange each, as for
-/// a pthread mutex. A release claims the acquire it undoes by clearing
-/// LOCKED, so of two racing releases only one succeeds and a release of an
-/// unlocked lock is seen. The scheme is parking_lot's raw mutex without its
-/// fairness hand-off: waiters spin briefly, then set PARKED and park on the
-/// state's address; a release that finds PARKED wakes one of them.
+/// The uncontended acquire and release are one compare-exchange and one
+/// swap, as for a pthread mutex. A release claims the acquire it undoes by
+/// swapping the word to unlocked, so of two racing releases only one
+/// succeeds and a release of an unlocked lock is seen. Waiters spin
+/// briefly, then sleep on the word; no fairness hand-off (like a default
+/// pthread mutex).
 pub struct Lock {
-    state: AtomicU8,
+    raw: FutexMutex,
 }
 
 impl Default for Lock {
@@ -51,167 +39,48 @@ impl Default for Lock {
 impl Lock {
     pub fn new() -> Lock {
         Lock {
-            state: AtomicU8::new(0),
+            raw: FutexMutex::INIT,
         }
     }
 
     /// True when acquired, false when `wait` ran out first.
     #[inline]
     pub fn acquire(&self, wait: Wait) -> bool {
-        if self.try_acquire_free() {
-            return true;
-        }
-        match wait {
-            Wait::No => self.take_unless_locked().is_ok(),
-            Wait::Until(deadline) => self.acquire_slow(deadline),
-        }
+        raw_acquire(&self.raw, wait)
     }
 
-    /// Takes it when it is free with no thread parked on it (the
-    /// uncontended case, one compare-exchange); false says nothing.
+    /// Takes it when it is free (the uncontended case, one
+    /// compare-exchange); false when it is locked.
     #[inline]
     pub fn try_acquire_free(&self) -> bool {
-        self.state
-            .compare_exchange_weak(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-    }
-
-    /// Takes it unless it is locked, also with threads parked on it (a
-    /// spurious failure of the weak exchange does not count); otherwise
-    /// the state that showed it locked.
-    #[cold]
-    fn take_unless_locked(&self) -> std::result::Result<(), u8> {
-        let mut state = self.state.load(Ordering::Relaxed);
-        while state & LOCKED == 0 {
-            match self.state.compare_exchange_weak(
-                state,
-                state | LOCKED,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Ok(()),
-                Err(now) => state = now,
-            }
-        }
-        Err(state)
-    }
-
-    #[cold]
-    fn acquire_slow(&self, deadline: Option<Instant>) -> bool {
-        let mut spin = SpinWait::new();
-        loop {
-            let state = match self.take_unless_locked() {
-                Ok(()) => return true,
-                Err(state) => state,
-            };
-            // Nobody parked yet: spin a little first.
-            if state & PARKED == 0 && spin.spin() {
-                continue;
-            }
-            if state & PARKED == 0
-                && self
-                    .state
-                    .compare_exchange_weak(
-                        state,
-                        state | PARKED,
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                    )
-                    .is_err()
-            {
-                continue;
-            }
-            // Park unless a release came in between (then LOCKED is clear)
-            // or an unpark emptied the queue and cleared PARKED.
-            let validate = || self.state.load(Ordering::Relaxed) == LOCKED | PARKED;
-            let timed_out = |_key, was_last_thread| {
-                if was_last_thread {
-                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
-                }
-            };
-            // SAFETY: the key is the address of this lock's state, which no
-            // other parking_lot_core user of hilo's parks on; `validate` and
-            // `timed_out` neither panic nor call into parking_lot; the empty
-            // `before_sleep` does not park.
-            let parked = unsafe {
-                parking_lot_core::park(
-                    self.key(),
-                    validate,
-                    || {},
-                    timed_out,
-                    DEFAULT_PARK_TOKEN,
-                    deadline,
-                )
-            };
-            if parked == ParkResult::TimedOut {
-                return false;
-            }
-            // Woken by a release, or the state changed before parking: try
-            // again, spinning first as if new.
-            spin.reset();
-        }
+        self.raw.try_lock()
     }
 
     /// Unlocks it; `HILO_ESTATE` "release unlocked lock" when it is not
     /// locked, also when another release came first.
     #[inline]
     pub fn release(&self) -> Result<()> {
-        match self
-            .state
-            .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
-        {
-            Ok(_) => Ok(()),
-            Err(state) => self.release_slow(state),
+        if self.raw.release() {
+            Ok(())
+        } else {
+            Err(release_unlocked())
         }
-    }
-
-    #[cold]
-    fn release_slow(&self, mut state: u8) -> Result<()> {
-        loop {
-            if state & LOCKED == 0 {
-                return Err(Error::state("release unlocked lock"));
-            }
-            match self.state.compare_exchange_weak(
-                state,
-                state & !LOCKED,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(now) => state = now,
-            }
-        }
-        if state & PARKED != 0 {
-            let callback = |result: parking_lot_core::UnparkResult| {
-                // The queue is empty: later releases need not look. A thread
-                // about to park sets PARKED again and then fails `validate`
-                // (checked under the queue's lock, which this callback holds).
-                if !result.have_more_threads {
-                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
-                }
-                DEFAULT_UNPARK_TOKEN
-            };
-            // SAFETY: the key is this lock's (see `acquire_slow`); the
-            // callback neither panics nor calls into parking_lot.
-            unsafe { parking_lot_core::unpark_one(self.key(), callback) };
-        }
-        Ok(())
     }
 
     pub fn locked(&self) -> bool {
-        self.state.load(Ordering::Relaxed) & LOCKED != 0
+        self.raw.is_locked()
     }
+}
 
-    /// The key of this lock's wait queue.
-    fn key(&self) -> usize {
-        &self.state as *const AtomicU8 as usize
-    }
+#[cold]
+fn release_unlocked() -> Error {
+    Error::state("release unlocked lock")
 }
 
 /// A re-entrant lock: its owner may acquire it again, and must release it
 /// as many times.
 pub struct RLock {
-    raw: RawMutex,
+    raw: FutexMutex,
     /// The `thread_token` of the owner, 0 when unowned. Only the owner
     /// stores its own token, so a thread that reads its token owns it.
     owner: AtomicU64,
@@ -234,7 +103,7 @@ impl Default for RLock {
 impl RLock {
     pub fn new() -> RLock {
         RLock {
-            raw: RawMutex::INIT,
+            raw: FutexMutex::INIT,
             owner: AtomicU64::new(0),
             count: AtomicU64::new(0),
         }

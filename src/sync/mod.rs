@@ -83,9 +83,10 @@ pub fn thread_token() -> u64 {
 
 /// Waits on `condvar` until `deadline` (forever for None). Returns false
 /// when the deadline has passed.
+/// Wake-ups can be spurious: callers check their condition again.
 pub(crate) fn wait_on<T>(
-    condvar: &parking_lot::Condvar,
-    guard: &mut parking_lot::MutexGuard<'_, T>,
+    condvar: &crate::futex::Condvar,
+    guard: &mut crate::futex::MutexGuard<'_, T>,
     deadline: Option<Instant>,
 ) -> bool {
     match deadline {
@@ -93,6 +94,6 @@ pub(crate) fn wait_on<T>(
             condvar.wait(guard);
             true
         }
-        Some(deadline) => !condvar.wait_until(guard, deadline).timed_out(),
+        Some(deadline) => !condvar.wait_until(guard, deadline),
     }
 }

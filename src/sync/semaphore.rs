@@ -1,7 +1,7 @@
 //! Semaphore and bounded semaphore (Python's `threading.Semaphore` and
 //! `threading.BoundedSemaphore`).
 
-use parking_lot::{Condvar, Mutex};
+use crate::futex::{Condvar, Mutex};
 
 use super::{wait_on, Wait};
 use crate::error::{Error, Result};
@@ -75,7 +75,11 @@ impl Semaphore {
             }
         };
         count.value = value;
-        for _ in 0..count.waiting.min(n as usize) {
+        let wake = count.waiting.min(n as usize);
+        drop(count);
+        // After unlocking, so that woken waiters do not find the lock held
+        // (a waiter counted itself under the lock, so none is missed).
+        for _ in 0..wake {
             self.available.notify_one();
         }
         Ok(())
