@@ -455,7 +455,11 @@ fn a_released_handle_is_invalid_everywhere() {
     assert_fails(hilo_set_name(t, name.as_ptr()), HILO_ESRCH, no);
     assert_fails(hilo_get_name(t, buf.as_mut_ptr(), 8), HILO_ESRCH, no);
     assert_eq!(hilo_native_id(t), i64::from(HILO_ESRCH));
-    for random in [0u64, 1, 0xdead_beef, u64::MAX, t + 1, t ^ (1 << 40)] {
+    // Handles no thread of this test binary can hold while other tests run
+    // in parallel: `t + 1` could be another test's live thread (the next
+    // slot), so the same generation at an index far past any slot in use.
+    let far_index = t | 0xFF_FFFF;
+    for random in [0u64, 1, 0xdead_beef, u64::MAX, far_index, t ^ (1 << 40)] {
         if random == hilo_main_thread() {
             continue;
         }
