@@ -232,8 +232,22 @@ static void *hammer(void *arg) {
     return NULL;
 }
 
+/* Two threads fight over one lock, so that some thread is inside a
+ * contended acquire or release whenever the main thread forks. */
+static hilo_lock *fought_over;
+static void *contend(void *arg) {
+    (void)arg;
+    while (hammering) {
+        CHECK(hilo_lock_acquire(fought_over, true, HILO_FOREVER) == 1);
+        CHECK(hilo_lock_release(fought_over) == HILO_OK);
+    }
+    return NULL;
+}
+
 static void case_fork_under_load(void) {
-    hilo_thread_t h[2] = {spawn(hammer, NULL, "Hammer-A"), spawn(hammer, NULL, "Hammer-B")};
+    fought_over = hilo_lock_new();
+    hilo_thread_t h[4] = {spawn(hammer, NULL, "Hammer-A"), spawn(hammer, NULL, "Hammer-B"),
+                          spawn(contend, NULL, "Contend-A"), spawn(contend, NULL, "Contend-B")};
     for (int i = 0; i < 30; i++) {
         fflush(stdout);
         pid_t pid = fork();
@@ -247,13 +261,21 @@ static void case_fork_under_load(void) {
                 CHECK(hilo_join(t, HILO_FOREVER, &r) == HILO_OK && r == (void *)0x9);
                 CHECK(hilo_release(t) == HILO_OK);
             }
+            /* Sync objects made in the child wait and wake. */
+            hilo_event *e = hilo_event_new();
+            hilo_thread_t setter = spawn(set_event_soon, e, "Setter");
+            CHECK(hilo_event_wait(e, 60.0) == 1);
+            CHECK(hilo_join(setter, HILO_FOREVER, NULL) == HILO_OK);
+            hilo_event_free(e);
             _exit(0);
         }
         CHECK(wait_child(pid) == 0);
     }
     hammering = 0;
-    CHECK(hilo_join(h[0], HILO_FOREVER, NULL) == HILO_OK);
-    CHECK(hilo_join(h[1], HILO_FOREVER, NULL) == HILO_OK);
+    for (int i = 0; i < 4; i++) {
+        CHECK(hilo_join(h[i], HILO_FOREVER, NULL) == HILO_OK);
+    }
+    hilo_lock_free(fought_over);
     printf("30 forks under load: ok\n");
 }
 
