@@ -25,7 +25,8 @@ const LOCKED: u32 = 1;
 /// Locked, and a thread may sleep on the word: unlocking must wake one.
 const CONTENDED: u32 = 2;
 
-/// How many times a locker re-reads a held lock before it sleeps.
+/// How many times a locker re-reads a held lock before it sleeps (glibc's
+/// adaptive mutex spins up to 100 times too).
 const SPINS: u32 = 100;
 
 /// The deadline has passed.
@@ -224,9 +225,10 @@ impl Condvar {
         }
     }
 
-    /// Wakes every waiter. The caller changed the condition under the mutex: a waiter counted
-    /// itself under that mutex, so either it is counted here or it saw the
-    /// change and does not wait. Nobody waiting costs one load.
+    /// Wakes every waiter. The caller changed the condition under the
+    /// mutex: a waiter counted itself under that mutex, so either it is
+    /// counted here or it saw the change and does not wait. Nobody waiting
+    /// costs one load.
     pub fn notify_all(&self) {
         if self.waiters.load(Ordering::SeqCst) != 0 {
             self.sequence.fetch_add(1, Ordering::SeqCst);
