@@ -766,6 +766,151 @@ fn semaphore_release_n_wakes_n_waiters() {
     hilo_sem_free(s.get());
 }
 
+/// Runs a wait whose timeout is `SOON` and checks that it ended before the
+/// timeout: a wait that ran its whole timeout missed its wake-up, even when
+/// it then found its condition true (a timed-out semaphore acquire still
+/// takes a free unit; a notified condition waiter still reports 1).
+#[track_caller]
+fn woken_before_soon<T>(what: &str, wait: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let result = wait();
+    assert!(
+        started.elapsed() < Duration::from_secs_f64(SOON),
+        "{what}: waited its whole timeout, so a wake-up was lost"
+    );
+    result
+}
+
+/// Four threads take a semaphore of 2 thousands of times: never more than 2
+/// inside, and no wake-up is lost.
+#[test]
+fn semaphore_under_contention_admits_its_value_and_loses_no_wakeup() {
+    let s = Shared(hilo_sem_new_bounded(2));
+    let inside = AtomicUsize::new(0);
+    let most = AtomicUsize::new(0);
+    let waited = AtomicUsize::new(0);
+    let start = std::sync::Barrier::new(4);
+    thread::scope(|scope| {
+        for id in 0..4 {
+            let (inside, most, waited, start) = (&inside, &most, &waited, &start);
+            scope.spawn(move || {
+                start.wait();
+                for round in 0..3_000 {
+                    if hilo_sem_value(s.get()) == 0 {
+                        waited.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Timed, so that a lost wake-up fails instead of hanging;
+                    // some without blocking, which may find no unit.
+                    if (id + round) % 5 == 0 {
+                        if hilo_sem_acquire(s.get(), false, -1.0) == 0 {
+                            continue;
+                        }
+                    } else {
+                        let got = woken_before_soon("sem acquire", || {
+                            hilo_sem_acquire(s.get(), true, SOON)
+                        });
+                        assert_eq!(got, 1);
+                    }
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    // Hold the unit a moment, so that the others find none.
+                    thread::yield_now();
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    assert_eq!(hilo_sem_release(s.get(), 1), HILO_OK);
+                }
+            });
+        }
+    });
+    assert!(most.load(Ordering::SeqCst) <= 2);
+    // The case under test happened: threads found the semaphore empty.
+    assert!(waited.load(Ordering::Relaxed) > 0);
+    assert_eq!(hilo_sem_value(s.get()), 2);
+    hilo_sem_free(s.get());
+}
+
+/// Releases a condition's lock when its thread panics while holding it, so
+/// that a failed check ends the test instead of leaving the other threads
+/// waiting for that lock for ever.
+struct ReleaseOnPanic(Shared<hilo_cond>);
+impl Drop for ReleaseOnPanic {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            hilo_cond_release(self.0.get());
+        }
+    }
+}
+
+/// A queue on a Condition: two producers, two consumers, notify(1) per
+/// item. Every item arrives exactly once, and no wake-up is lost.
+#[test]
+fn cond_producers_and_consumers_lose_no_item() {
+    const ITEMS: u64 = 4_000;
+    let c = Shared(hilo_cond_new());
+    let queue = Mutex::new(Vec::<u64>::new());
+    let taken = AtomicU64::new(0);
+    let sum = AtomicU64::new(0);
+    let waits = AtomicU64::new(0);
+    let start = std::sync::Barrier::new(4);
+    thread::scope(|scope| {
+        for _ in 0..2 {
+            let (queue, taken, sum, waits, start) = (&queue, &taken, &sum, &waits, &start);
+            scope.spawn(move || {
+                start.wait();
+                loop {
+                    assert_eq!(hilo_cond_acquire(c.get(), true, SOON), 1);
+                    let held = ReleaseOnPanic(c);
+                    let item = loop {
+                        if let Some(item) = queue.lock().unwrap().pop() {
+                            break Some(item);
+                        }
+                        if taken.load(Ordering::SeqCst) == ITEMS {
+                            break None;
+                        }
+                        waits.fetch_add(1, Ordering::Relaxed);
+                        let woken =
+                            woken_before_soon("cond wait", || hilo_cond_wait(c.get(), SOON));
+                        assert_eq!(woken, 1);
+                    };
+                    let Some(item) = item else {
+                        drop(held);
+                        assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+                        break;
+                    };
+                    if taken.fetch_add(1, Ordering::SeqCst) + 1 == ITEMS {
+                        // The last item: wake the other consumer to see it.
+                        assert_eq!(hilo_cond_notify_all(c.get()), HILO_OK);
+                    }
+                    sum.fetch_add(item, Ordering::SeqCst);
+                    drop(held);
+                    assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+                }
+            });
+        }
+        for producer in 0..2u64 {
+            let (queue, start) = (&queue, &start);
+            scope.spawn(move || {
+                start.wait();
+                for i in 0..ITEMS / 2 {
+                    assert_eq!(hilo_cond_acquire(c.get(), true, SOON), 1);
+                    queue.lock().unwrap().push(producer * ITEMS + i);
+                    assert_eq!(hilo_cond_notify(c.get(), 1), HILO_OK);
+                    assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+                    // Let the consumers drain the queue and wait again.
+                    thread::yield_now();
+                }
+            });
+        }
+    });
+    let expected: u64 = (0..2u64)
+        .flat_map(|p| (0..ITEMS / 2).map(move |i| p * ITEMS + i))
+        .sum();
+    assert_eq!(taken.load(Ordering::SeqCst), ITEMS);
+    assert_eq!(sum.load(Ordering::SeqCst), expected);
+    // The case under test happened: consumers waited on an empty queue.
+    assert!(waits.load(Ordering::Relaxed) > 0);
+    hilo_cond_free(c.get());
+}
+
 // --------------------------------------------------------------- Barrier --
 
 static ACTIONS: AtomicUsize = AtomicUsize::new(0);
