@@ -14,6 +14,11 @@
  *  - No call crashes on bad input C can express (NULL, stale handles, wrong
  *    state, foreign threads): it returns a status instead.
  *  - Strings in are NUL-terminated bytes (UTF-8 expected, not required).
+ *  - After fork(), the child's one thread (the one that forked) is its main
+ *    thread; every other handle reports not alive and joins at once; new
+ *    threads start and join. Sync objects keep the state the fork found: a
+ *    lock held by a thread that is not in the child stays held, as a pthread
+ *    mutex does (a hilo_lock, which no thread owns, the child may release).
  */
 
 #ifndef HILO_H
