@@ -126,11 +126,7 @@ unsafe impl RawMutex for FutexMutex {
 
     #[inline]
     fn lock(&self) {
-        if self
-            .state
-            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        if !self.try_lock() {
             self.lock_slow(None);
         }
     }
@@ -216,23 +212,24 @@ impl Condvar {
         deadline.is_some_and(|deadline| Instant::now() >= deadline)
     }
 
-    /// Wakes one waiter, if any. As for `notify_all`, the caller changed
-    /// the condition under the mutex.
+    /// Wakes one waiter, if any.
     pub fn notify_one(&self) {
-        if self.waiters.load(Ordering::SeqCst) != 0 {
-            self.sequence.fetch_add(1, Ordering::SeqCst);
-            os::futex_wake(&self.sequence, 1);
-        }
+        self.notify(1);
     }
 
-    /// Wakes every waiter. The caller changed the condition under the
-    /// mutex: a waiter counted itself under that mutex, so either it is
-    /// counted here or it saw the change and does not wait. Nobody waiting
-    /// costs one load.
+    /// Wakes every waiter.
     pub fn notify_all(&self) {
+        self.notify(i32::MAX);
+    }
+
+    /// Wakes up to `count` waiters. The caller changed the condition under
+    /// the mutex (and may have released it since): a waiter counted itself
+    /// under that mutex, so either it is counted here or it saw the change
+    /// and does not wait. Nobody waiting costs one load.
+    fn notify(&self, count: i32) {
         if self.waiters.load(Ordering::SeqCst) != 0 {
             self.sequence.fetch_add(1, Ordering::SeqCst);
-            os::futex_wake(&self.sequence, i32::MAX);
+            os::futex_wake(&self.sequence, count);
         }
     }
 

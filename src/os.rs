@@ -4,6 +4,7 @@
 
 use std::ffi::{c_void, CStr};
 use std::io::Write;
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 /// The pthread start routine shape. `C-unwind`, because a target that calls
@@ -210,7 +211,7 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
 /// Sleeps while `word` holds `expected`, until woken by `futex_wake`, until
 /// `timeout` passes (None: no limit), or spuriously. Process-private: a
 /// forked child has its own futexes.
-pub fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: Option<Duration>) {
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     let spec = timeout.map(|t| libc::timespec {
         tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: t.subsec_nanos() as libc::c_long,
@@ -234,7 +235,7 @@ pub fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32, timeout: O
 }
 
 /// Wakes up to `count` threads sleeping in `futex_wait` on `word`.
-pub fn futex_wake(word: &std::sync::atomic::AtomicU32, count: i32) {
+pub fn futex_wake(word: &AtomicU32, count: i32) {
     // SAFETY: `word` is a live, aligned u32; FUTEX_WAKE does not touch
     // memory, it only wakes the kernel's waiters keyed by the address.
     unsafe {
