@@ -1,16 +1,127 @@
 //! Who is calling: the calling thread's handle and its cached name, kept in
 //! thread-local cells that need no destructor (so a new thread pays no TLS
-//! destructor registration and no allocation for them).
+//! destructor registration and no allocation for them); and the records of
+//! callers hilo did not start: the main thread's, made on first use, and a
+//! "dummy" record for each foreign thread that asks who it is.
+//!
+//! The first use also installs the process hooks: the exit wait (`atexit`,
+//! src/exit.rs) and fork handling (`pthread_atfork`, src/fork.rs), the only
+//! calls from here up to those modules.
 
 use std::cell::Cell;
 use std::ffi::{c_char, CStr};
+use std::panic::catch_unwind;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
 
 use crate::os;
-use crate::registry::{registry, Handle, Slot};
-use crate::threads;
+use crate::registry::{
+    default_name, index_of, registry, Handle, Slot, Word, DAEMON, DUMMY, MAIN, RELEASED, RUNNING,
+};
+use crate::{exit, fork};
+
+static MAIN_HANDLE: AtomicU64 = AtomicU64::new(0);
+static INIT: Once = Once::new();
+
+/// Registers the main thread's record and the process hooks, once.
+pub fn init() {
+    INIT.call_once(|| {
+        let pid = os::getpid();
+        let handle = registry()
+            .insert(RUNNING | MAIN, |slot, record| {
+                slot.rename(record, Arc::from(c"MainThread"));
+                // The main thread's TID is the process id.
+                slot.native_id.store(pid, Ordering::Relaxed);
+            })
+            .expect("the first slot is always available");
+        MAIN_HANDLE.store(handle, Ordering::Release);
+        os::at_exit(exit::on_process_exit);
+        os::at_fork(
+            fork::before_fork,
+            fork::after_fork_in_parent,
+            fork::after_fork_in_child,
+        );
+    });
+}
+
+/// The main thread's handle, registering it on first use.
+pub fn main_handle() -> Handle {
+    let handle = MAIN_HANDLE.load(Ordering::Acquire);
+    if handle != 0 {
+        return handle;
+    }
+    init();
+    MAIN_HANDLE.load(Ordering::Acquire)
+}
+
+/// In a forked child: the forking thread (`me`, 0 when hilo never knew it)
+/// becomes the main thread, with the kernel thread id `tid`, keeping its
+/// name unless it was a dummy. The registry has already finished the other
+/// records, the parent's main thread's included.
+pub fn become_main_after_fork(me: Handle, tid: i64) {
+    let found = registry().find(me).ok().filter(|_| me != 0);
+    let handle = match found {
+        Some((slot, word)) => {
+            let mut record = slot.record.lock();
+            if word.has(DUMMY) {
+                slot.rename(&mut record, Arc::from(c"MainThread"));
+            }
+            slot.store(Word((word.0 | MAIN) & !(DUMMY | DAEMON | RELEASED)));
+            slot.native_id.store(tid, Ordering::Release);
+            me
+        }
+        None => registry()
+            .insert(RUNNING | MAIN, |slot, record| {
+                slot.rename(record, Arc::from(c"MainThread"));
+                slot.native_id.store(tid, Ordering::Relaxed);
+            })
+            .expect("a record for the child's main thread"),
+    };
+    MAIN_HANDLE.store(handle, Ordering::Release);
+}
+
+/// Registers the calling foreign thread as a daemon "dummy" record that
+/// leaves the registry when the thread ends.
+fn register_dummy() -> (Handle, &'static Slot) {
+    init();
+    let tid = os::gettid();
+    let handle = registry()
+        .insert(RUNNING | DAEMON | DUMMY, |slot, record| {
+            slot.rename(record, default_name("Dummy"));
+            slot.native_id.store(tid, Ordering::Relaxed);
+        })
+        .expect("registering a dummy thread");
+    DUMMY_GUARD.with(|guard| guard.handle.set(handle));
+    (handle, registry().slot(handle).expect("slot exists"))
+}
+
+/// Frees a foreign thread's dummy record when the thread ends.
+struct DummyGuard {
+    handle: Cell<Handle>,
+}
+
+impl Drop for DummyGuard {
+    fn drop(&mut self) {
+        let handle = self.handle.get();
+        if handle == 0 {
+            return;
+        }
+        let _ = catch_unwind(|| {
+            if let Ok((slot, _)) = registry().find(handle) {
+                let mut record = slot.record.lock();
+                if slot.load().names(handle) {
+                    registry().remove(slot, &mut record, index_of(handle));
+                }
+            }
+            leave();
+        });
+    }
+}
+
+thread_local! {
+    static DUMMY_GUARD: DummyGuard = const { DummyGuard { handle: Cell::new(0) } };
+}
 
 struct Current {
     handle: Cell<Handle>,
@@ -111,7 +222,7 @@ fn register() -> Handle {
     if os::is_initial_thread() {
         return enter_main();
     }
-    let (handle, slot) = threads::register_dummy();
+    let (handle, slot) = register_dummy();
     enter_registered(handle, slot)
 }
 
@@ -119,7 +230,7 @@ fn register() -> Handle {
 /// later calls know it from the thread-local without asking the kernel
 /// (`gettid`, `getpid`) again.
 fn enter_main() -> Handle {
-    let handle = threads::main_handle();
+    let handle = main_handle();
     enter_registered(handle, registry().slot(handle).expect("main slot exists"))
 }
 
@@ -144,29 +255,23 @@ pub fn is_daemon() -> bool {
         slot
     } else if os::is_initial_thread() {
         enter_main();
-        registry()
-            .slot(threads::main_handle())
-            .expect("main slot exists")
+        registry().slot(main_handle()).expect("main slot exists")
     } else {
         return true;
     };
     // SAFETY: slots are never freed.
-    unsafe { &*slot }.load().has(crate::registry::DAEMON)
+    unsafe { &*slot }.load().has(DAEMON)
 }
 
 /// The calling thread's name. Valid until the same thread calls this again
 /// or ends. The common path is a thread-local read and one atomic load.
 pub fn name() -> *const c_char {
     let fast = CURRENT.try_with(|current| {
-        let slot = current.slot.get();
-        // SAFETY: slots are never freed.
-        if !slot.is_null()
-            && unsafe { &*slot }.name_version.load(Ordering::Acquire) == current.name_version.get()
-        {
-            Some(cached_name(current))
-        } else {
-            None
-        }
+        // SAFETY: a non-null slot pointer came from the registry, whose
+        // slots are never freed.
+        let slot = unsafe { current.slot.get().as_ref() }?;
+        let fresh = slot.name_version.load(Ordering::Acquire) == current.name_version.get();
+        fresh.then(|| cached_name(current))
     });
     match fast {
         Ok(Some(name)) => name,

@@ -52,8 +52,7 @@ pub fn table() -> String {
             *width = (*width).max(cell.chars().count());
         }
     }
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
+    let pid = os::getpid();
     let mut out = format!("hilo thread dump: pid {pid}, {} threads\n", rows.len());
     let header = header.map(String::from);
     for row in std::iter::once(&header).chain(&rows) {

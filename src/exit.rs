@@ -4,10 +4,9 @@
 use std::panic::catch_unwind;
 use std::time::Instant;
 
-use crate::futex::{Condvar, Mutex};
-
 use crate::current;
-use crate::threads;
+use crate::futex::{Condvar, ForkLock, Mutex};
+use crate::registry::registry;
 
 static EXIT_BEGAN: Mutex<bool> = Mutex::new(false);
 static EXIT_BEGAN_CV: Condvar = Condvar::new();
@@ -28,12 +27,12 @@ pub fn shutdown() {
     }
     let me = current::handle_if_known();
     loop {
-        let running = threads::running_non_daemon(me);
+        let running = registry().running_non_daemon(me);
         if running.is_empty() {
             break;
         }
         for handle in running {
-            threads::wait_for_end(handle);
+            registry().wait_for_end(handle);
         }
     }
 }
@@ -43,39 +42,25 @@ pub fn shutdown() {
 pub fn wait_until_exit_began(deadline: Option<Instant>) -> bool {
     let mut began = EXIT_BEGAN.lock();
     while !*began {
-        match deadline {
-            None => EXIT_BEGAN_CV.wait(&mut began),
-            Some(deadline) => {
-                if EXIT_BEGAN_CV.wait_until(&mut began, deadline) {
-                    return *began;
-                }
-            }
+        if !EXIT_BEGAN_CV.wait_until(&mut began, deadline) {
+            return *began;
         }
     }
     true
 }
 
-/// Holds the exit flag's lock across `fork()` (see fork.rs).
-pub fn lock_for_fork() {
-    std::mem::forget(EXIT_BEGAN.lock());
+/// The exit flag's lock, which fork handling holds across `fork()`.
+pub fn fork_lock() -> &'static dyn ForkLock {
+    &EXIT_BEGAN
 }
 
-/// # Safety
-/// Only after `lock_for_fork`, once.
-pub unsafe fn unlock_after_fork() {
-    // SAFETY: `lock_for_fork` left the lock held for us.
-    unsafe { EXIT_BEGAN.force_unlock() };
-}
-
-/// In a forked child: the lock usable again, and exit not begun.
+/// In a forked child, once `fork_lock` is usable again: exit has not begun
+/// there, and nobody waits for it.
 ///
 /// # Safety
-/// Only in a forked child, after `lock_for_fork` (see fork.rs).
-pub unsafe fn reset_after_fork() {
+/// Only in a forked child while it has one thread.
+pub unsafe fn after_fork_in_child() {
     // SAFETY: as the caller guarantees.
-    unsafe {
-        crate::fork::reset_mutex(&EXIT_BEGAN);
-        crate::fork::reset_condvar(&EXIT_BEGAN_CV);
-    }
+    unsafe { EXIT_BEGAN_CV.reset_in_child() };
     *EXIT_BEGAN.lock() = false;
 }

@@ -109,8 +109,51 @@ impl FutexMutex {
     /// # Safety
     /// Only in a forked child while it has one thread, with no guard of this
     /// lock alive in that thread.
-    pub unsafe fn reset_after_fork(&self) {
+    pub unsafe fn reset_in_child(&self) {
         self.state.store(UNLOCKED, Ordering::Relaxed);
+    }
+}
+
+/// What fork handling (src/fork.rs) does to one of hilo's internal locks.
+/// A lock that guards process-wide data is held by the forking thread across
+/// `fork()`, so that the child sees that data whole, then released in the
+/// parent and made usable again in the child. A lock that only guards a few
+/// fields (a record's) is just made usable in the child, whatever a thread
+/// that does not exist there left it in. One word to write either way:
+/// nothing process-wide to touch (see the top of this file).
+pub trait ForkLock: Sync {
+    /// Takes the lock and keeps it past the end of this call.
+    fn hold_across_fork(&self);
+
+    /// Releases the lock `hold_across_fork` took, in the parent.
+    ///
+    /// # Safety
+    /// Only after `hold_across_fork`, once.
+    unsafe fn release_in_parent(&self);
+
+    /// Unlocks it in a forked child, whoever held it.
+    ///
+    /// # Safety
+    /// Only in a forked child while it has one thread, with no guard of this
+    /// lock alive in that thread.
+    unsafe fn reset_in_child(&self);
+}
+
+impl<T: ?Sized + Send> ForkLock for Mutex<T> {
+    fn hold_across_fork(&self) {
+        std::mem::forget(self.lock());
+    }
+
+    unsafe fn release_in_parent(&self) {
+        // SAFETY: `hold_across_fork` left the lock held for us (the caller's
+        // promise).
+        unsafe { self.force_unlock() };
+    }
+
+    unsafe fn reset_in_child(&self) {
+        // SAFETY: the caller's promise is the one `FutexMutex::reset_in_child`
+        // asks for; `raw` only exposes the lock.
+        unsafe { self.raw().reset_in_child() };
     }
 }
 
@@ -184,18 +227,15 @@ impl Condvar {
     /// Unlocks `guard`'s mutex, sleeps until notified (or spuriously), and
     /// locks it again.
     pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.wait_inner(guard, None);
+        self.wait_until(guard, None);
     }
 
-    /// As `wait`, giving up at `deadline`. True when it gave up because the
-    /// deadline passed.
-    pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> bool {
-        self.wait_inner(guard, Some(deadline))
-    }
-
-    fn wait_inner<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Option<Instant>) -> bool {
+    /// As `wait`, giving up at `deadline` (None: no limit). False when it
+    /// gave up because the deadline has passed, true otherwise (notified, or
+    /// spuriously): every wait of hilo answers true for "woken".
+    pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Option<Instant>) -> bool {
         let Ok(timeout) = time_left(deadline) else {
-            return true;
+            return false;
         };
         // Counted before the lock is released: a notifier that changes the
         // condition under the lock then sees this waiter.
@@ -209,7 +249,7 @@ impl Condvar {
         os::futex_wait(&self.sequence, seen, timeout);
         self.waiters.fetch_sub(1, Ordering::SeqCst);
         raw.lock();
-        deadline.is_some_and(|deadline| Instant::now() >= deadline)
+        deadline.is_none_or(|deadline| Instant::now() < deadline)
     }
 
     /// Wakes one waiter, if any.
@@ -236,8 +276,8 @@ impl Condvar {
     /// In a forked child: forgets waiters that do not exist there.
     ///
     /// # Safety
-    /// As for `FutexMutex::reset_after_fork`.
-    pub unsafe fn reset_after_fork(&self) {
+    /// As for `FutexMutex::reset_in_child`.
+    pub unsafe fn reset_in_child(&self) {
         self.waiters.store(0, Ordering::Relaxed);
     }
 }
@@ -320,7 +360,7 @@ mod tests {
         let condvar = Condvar::new();
         let mut guard = mutex.lock();
         let deadline = Instant::now() + Duration::from_millis(20);
-        while !condvar.wait_until(&mut guard, deadline) {}
+        while condvar.wait_until(&mut guard, Some(deadline)) {}
         assert!(Instant::now() >= deadline);
         assert!(mutex.is_locked());
         drop(guard);
@@ -328,15 +368,25 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_held_across_fork_is_released_once_in_the_parent() {
+        let mutex = Mutex::new(());
+        mutex.hold_across_fork();
+        assert!(mutex.try_lock().is_none());
+        // SAFETY: held by `hold_across_fork` just above, released once.
+        unsafe { mutex.release_in_parent() };
+        assert!(mutex.try_lock().is_some());
+    }
+
+    #[test]
     fn a_reset_lock_is_free_and_a_reset_condvar_has_no_waiters() {
         let mutex = Mutex::new(());
         let condvar = Condvar::new();
-        std::mem::forget(mutex.lock());
+        mutex.hold_across_fork();
         condvar.waiters.store(5, Ordering::Relaxed);
         // SAFETY: no guard of `mutex` is alive (the one taken was forgotten).
         unsafe {
-            mutex.raw().reset_after_fork();
-            condvar.reset_after_fork();
+            mutex.reset_in_child();
+            condvar.reset_in_child();
         }
         assert!(mutex.try_lock().is_some());
         assert_eq!(condvar.waiters.load(Ordering::Relaxed), 0);

@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::futex::Mutex;
+use crate::futex::{ForkLock, Mutex};
 
 use crate::error::{Error, Kind, Result};
 use crate::registry::{registry, Handle, Slot, RUNNING};
@@ -67,21 +67,14 @@ pub fn blocked_on(handle: Handle) -> Option<Handle> {
     }
 }
 
-/// Clears every edge: after `fork()`, no thread of the child is joining.
-pub fn clear_all() {
+/// The graph's lock, which fork handling holds across `fork()`.
+pub fn fork_lock() -> &'static dyn ForkLock {
+    &GRAPH
+}
+
+/// In a forked child: no thread of the child is joining, so every edge goes.
+pub fn after_fork_in_child() {
     registry().for_each(|_, slot, _| slot.joining.store(0, Ordering::Relaxed));
-}
-
-/// Holds the graph's lock across `fork()` (see fork.rs).
-pub fn lock_for_fork() {
-    std::mem::forget(GRAPH.lock());
-}
-
-/// # Safety
-/// Only after `lock_for_fork`, once.
-pub unsafe fn unlock_after_fork() {
-    // SAFETY: `lock_for_fork` left the lock held for us.
-    unsafe { GRAPH.force_unlock() };
 }
 
 /// A thread's name for messages, without waiting long on a busy record.
@@ -118,11 +111,4 @@ fn cycle_error(me: Handle, target: Handle) -> Error {
             edges.join(", ")
         ),
     )
-}
-
-/// # Safety
-/// Only in a forked child, after `lock_for_fork` (see fork.rs).
-pub unsafe fn reset_after_fork() {
-    // SAFETY: as the caller guarantees.
-    unsafe { crate::fork::reset_mutex(&GRAPH) };
 }

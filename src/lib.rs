@@ -1,9 +1,24 @@
 //! hilo: the thread model of Python's `threading` module for C.
 //!
-//! The thread manager (`registry`, `threads`, `current`, `exit`) is plain
-//! Rust; `os` holds the libc calls it needs; `ffi` is the C API, a thin layer
-//! that checks arguments, maps errors to status codes and catches panics.
+//! Layers, each using only those below it (the README's Layout section has
+//! a line for each file):
+//!
+//! - `os` (every libc call) and `futex` (every internal lock);
+//! - `error`, the core's error type, which knows nothing of C;
+//! - `registry`: thread records, handles, state words, scans and waits;
+//! - `current`: who is calling, and the main and dummy records;
+//! - `joins` (the join graph) and `exit` (the exit wait);
+//! - `threads`: the life of the threads hilo starts;
+//! - `sync`: Event, Lock, RLock, Condition, Semaphore, Barrier, Local;
+//! - `timer`, `fork` (the orchestrator of fork handling) and `dump`;
+//! - `ffi`: the C API, a thin layer that checks arguments, converts C's
+//!   seconds into deadlines, maps errors to status codes and catches panics.
+//!
+//! The only calls upward are the two process hooks that `current::init`
+//! installs: `atexit` (exit.rs) and `pthread_atfork` (fork.rs).
 //! `include/hilo.h` is generated from `ffi` by cbindgen (see build.rs).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod current;
 mod dump;
@@ -17,7 +32,7 @@ mod os;
 mod registry;
 mod sync;
 mod threads;
-mod timeout;
+mod timer;
 
 pub use ffi::*;
 

@@ -1,6 +1,6 @@
 //! The operating-system edge: spawning pthreads, kernel thread ids, the names
-//! the kernel shows, and process-exit hooks. All libc calls of the thread
-//! manager live here.
+//! the kernel shows, process-exit and fork hooks, thread-specific keys,
+//! futexes. Every libc call of hilo lives here.
 
 use std::ffi::{c_void, CStr};
 use std::io::Write;
@@ -17,10 +17,15 @@ pub fn gettid() -> i64 {
     i64::from(unsafe { libc::gettid() })
 }
 
+/// The process id.
+pub fn getpid() -> i64 {
+    // SAFETY: getpid has no preconditions and cannot fail.
+    i64::from(unsafe { libc::getpid() })
+}
+
 /// True on the process's initial thread, whose TID equals the process id.
 pub fn is_initial_thread() -> bool {
-    // SAFETY: getpid has no preconditions and cannot fail.
-    gettid() == i64::from(unsafe { libc::getpid() })
+    gettid() == getpid()
 }
 
 /// The calling thread's pthread id.
@@ -115,6 +120,53 @@ pub unsafe fn join(thread: libc::pthread_t) -> *mut c_void {
         libc::pthread_join(thread, &mut value);
     }
     value
+}
+
+/// A thread-specific data key (`pthread_key_t`).
+pub type Key = libc::pthread_key_t;
+
+/// The destructor of a key's values, called on a thread's value as it ends.
+pub type KeyDestructor = unsafe extern "C" fn(*mut c_void);
+
+/// A new thread-specific key, or the errno `pthread_key_create` gave.
+pub fn key_create(destructor: Option<KeyDestructor>) -> Result<Key, i32> {
+    let mut key: Key = 0;
+    // SAFETY: `key` is a valid out-pointer; the destructor, if any, is a C
+    // function of the shape pthread calls.
+    match unsafe { libc::pthread_key_create(&mut key, destructor) } {
+        0 => Ok(key),
+        errno => Err(errno),
+    }
+}
+
+/// Deletes a key; values still set are not passed to its destructor.
+///
+/// # Safety
+/// `key` came from `key_create` and is deleted once; nobody uses it after.
+pub unsafe fn key_delete(key: Key) {
+    // SAFETY: as the caller guarantees.
+    unsafe { libc::pthread_key_delete(key) };
+}
+
+/// The calling thread's value of `key`, NULL when it set none.
+///
+/// # Safety
+/// `key` came from `key_create` and is not deleted yet.
+pub unsafe fn key_get(key: Key) -> *mut c_void {
+    // SAFETY: as the caller guarantees.
+    unsafe { libc::pthread_getspecific(key) }
+}
+
+/// Sets the calling thread's value of `key`, or gives the errno.
+///
+/// # Safety
+/// `key` came from `key_create` and is not deleted yet.
+pub unsafe fn key_set(key: Key, value: *mut c_void) -> Result<(), i32> {
+    // SAFETY: as the caller guarantees; pthread only stores the pointer.
+    match unsafe { libc::pthread_setspecific(key, value) } {
+        0 => Ok(()),
+        errno => Err(errno),
+    }
 }
 
 /// The longest prefix of `name` that fits the kernel's 15-byte thread name

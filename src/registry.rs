@@ -10,13 +10,19 @@
 //! The state, the flags and the generation share one atomic word, so the hot
 //! questions (`is_alive`, `is_daemon`) are a single lock-free load that cannot
 //! mix two records. Every change of that word happens under the slot's mutex.
+//!
+//! The registry also owns what is asked of all records at once: the scans
+//! (alive threads, running non-daemon threads), the wait for a record to stop
+//! running, and what a forked child does to the records of threads it does
+//! not have.
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
 use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
-use crate::futex::{Condvar, Mutex, MutexGuard};
+use crate::futex::{Condvar, ForkLock, Mutex, MutexGuard};
 
 use crate::error::{Error, Kind, Result};
 
@@ -174,6 +180,58 @@ impl Slot {
         // relies on this bump being ordered before the rename's OS write.
         self.name_version.fetch_add(1, Ordering::SeqCst);
     }
+
+    /// Waits until the record named by `handle` is no longer running
+    /// (finished, freed, or reverted to unstarted), or until `deadline`
+    /// (None: no limit). Returns the guard and whether it stopped running.
+    pub fn wait_while_running<'a>(
+        &'a self,
+        handle: Handle,
+        mut record: MutexGuard<'a, Record>,
+        deadline: Option<Instant>,
+    ) -> (MutexGuard<'a, Record>, bool) {
+        loop {
+            let word = self.load();
+            if !word.names(handle) || word.state() != RUNNING {
+                return (record, true);
+            }
+            if !self.ended.wait_until(&mut record, deadline) {
+                let word = self.load();
+                return (record, !word.names(handle) || word.state() != RUNNING);
+            }
+        }
+    }
+}
+
+/// The counter behind `Thread-N` and `Dummy-N`: starts at 1 and advances
+/// only when a default name is made.
+static NAME_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+/// A new default name, `prefix-N`. Built on the stack, so the name costs
+/// one allocation (the `Arc`), not a `format!` and a `CString` besides.
+pub fn default_name(prefix: &str) -> Arc<CStr> {
+    let n = NAME_COUNTER.fetch_add(1, Ordering::Relaxed);
+    // "Thread-" or "Dummy-", 20 digits of a u64, and the NUL.
+    let mut buf = [0u8; 32];
+    let head = prefix.len() + 1;
+    buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
+    buf[prefix.len()] = b'-';
+    let mut digits = [0u8; 20];
+    let mut rest = n;
+    let mut count = 0;
+    loop {
+        digits[count] = b'0' + (rest % 10) as u8;
+        count += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for (i, digit) in digits[..count].iter().rev().enumerate() {
+        buf[head + i] = *digit;
+    }
+    let name = CStr::from_bytes_with_nul(&buf[..=head + count]).expect("one NUL, at the end");
+    Arc::from(name)
 }
 
 /// The name of a free slot: one shared empty string, so that freeing a
@@ -300,39 +358,47 @@ impl Registry {
         slot.ended.notify_all();
     }
 
-    /// Holds the allocator's lock across `fork()` (see fork.rs), so that the
-    /// child never sees its free list half-updated.
-    pub fn lock_for_fork(&self) {
-        std::mem::forget(self.alloc.lock());
+    /// The allocator's lock, which fork handling holds across `fork()` so
+    /// that the child never sees its free list half-updated.
+    pub fn allocator_lock(&self) -> &dyn ForkLock {
+        &self.alloc
     }
 
-    /// Releases the lock taken by `lock_for_fork`, in the parent or child.
+    /// In a forked child, whose one thread is the record `survivor`'s (0
+    /// when hilo did not know it): every slot's lock and condition variable
+    /// usable again, and the records of threads that do not exist in the
+    /// child finished (or freed, for released and dummy ones). Their pthreads
+    /// can be neither joined nor detached there.
     ///
     /// # Safety
-    /// Only after `lock_for_fork`, once.
-    pub unsafe fn unlock_after_fork(&self) {
-        // SAFETY: `lock_for_fork` left the lock held for us.
-        unsafe { self.alloc.force_unlock() };
-    }
-
-    /// In a forked child: the allocator's lock and every slot's lock and
-    /// condition variable usable again (see fork.rs).
-    ///
-    /// # Safety
-    /// Only in a forked child, after `lock_for_fork`, while it has one thread.
-    pub unsafe fn reset_after_fork(&self) {
-        // SAFETY: as the caller guarantees.
-        unsafe { crate::fork::reset_mutex(&self.alloc) };
+    /// Only in a forked child while it has one thread, with the allocator's
+    /// lock reset and no guard of a slot's lock alive.
+    pub unsafe fn after_fork_in_child(&self, survivor: Handle) {
         let high = self.high_water.load(Ordering::Acquire) as usize;
         for index in 0..high {
             if let Some(slot) = self.slot_at(index) {
                 // SAFETY: as the caller guarantees.
                 unsafe {
-                    crate::fork::reset_mutex(&slot.record);
-                    crate::fork::reset_condvar(&slot.ended);
+                    slot.record.reset_in_child();
+                    slot.ended.reset_in_child();
                 }
             }
         }
+        self.for_each(|handle, slot, word| {
+            if handle == survivor {
+                return;
+            }
+            let mut record = slot.record.lock();
+            record.reap = Reap::Done;
+            if word.state() == RUNNING {
+                if word.has(RELEASED) || word.has(DUMMY) {
+                    self.remove(slot, &mut record, index_of(handle));
+                } else {
+                    slot.set_flag(MAIN, false);
+                    slot.set_state(FINISHED);
+                }
+            }
+        });
     }
 
     /// How many slots exist (an upper bound on the records in use).
@@ -353,6 +419,58 @@ impl Registry {
             }
         }
     }
+
+    /// Handles of the threads alive now (started, not finished, not
+    /// released), including the main thread and registered dummies.
+    pub fn alive(&self) -> Vec<Handle> {
+        let mut out = Vec::new();
+        self.for_each(|handle, _, word| {
+            if is_listed_alive(word) {
+                out.push(handle);
+            }
+        });
+        out
+    }
+
+    /// How many handles `alive` would give.
+    pub fn active_count(&self) -> usize {
+        let mut count = 0;
+        self.for_each(|_, _, word| count += usize::from(is_listed_alive(word)));
+        count
+    }
+
+    /// Started non-daemon hilo threads still running (released ones
+    /// included), other than `skip`.
+    pub fn running_non_daemon(&self, skip: Handle) -> Vec<Handle> {
+        let mut out = Vec::new();
+        self.for_each(|handle, _, word| {
+            if word.state() == RUNNING && !word.has(DAEMON | MAIN | DUMMY) && handle != skip {
+                out.push(handle);
+            }
+        });
+        out
+    }
+
+    /// Waits (forever) for a started thread, released or not, to stop
+    /// running. The exit wait uses it: it also waits for released threads.
+    pub fn wait_for_end(&self, handle: Handle) {
+        if let Some(slot) = self.slot(handle) {
+            let record = slot.record.lock();
+            drop(slot.wait_while_running(handle, record, None));
+        }
+    }
+
+    /// True while the record `handle` named exists, released or not: a
+    /// released thread's record lives until the thread has finished.
+    pub fn record_exists(&self, handle: Handle) -> bool {
+        self.slot(handle)
+            .is_some_and(|slot| slot.load().names(handle))
+    }
+}
+
+/// Alive as `hilo_active_count` counts: running and not released.
+fn is_listed_alive(word: Word) -> bool {
+    word.state() == RUNNING && !word.has(RELEASED)
 }
 
 pub fn index_of(handle: Handle) -> u32 {

@@ -1,158 +1,29 @@
-//! The thread manager: the life of a thread record from create to release,
-//! the main and dummy threads, and the trampoline every hilo thread runs.
+//! The life of the threads hilo starts: create, start, the trampoline every
+//! hilo thread runs, join, release, and the per-thread settings (name,
+//! daemon, stack size). The records live in the registry; the main and
+//! dummy records, which hilo does not start, in `current`.
 
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
-use crate::futex::MutexGuard;
-
-use crate::current;
 use crate::error::{Error, Kind, Result};
-use crate::exit;
-use crate::fork;
-use crate::joins;
-use crate::os;
 use crate::registry::{
-    index_of, registry, Handle, Reap, Record, Slot, Target, Word, DAEMON, DUMMY, FINISHED, MAIN,
+    default_name, index_of, registry, Handle, Reap, Slot, Target, DAEMON, DUMMY, FINISHED, MAIN,
     RELEASED, RUNNING, UNSTARTED,
 };
+use crate::{current, exit, joins, os};
 
-/// The counter behind `Thread-N` and `Dummy-N`: starts at 1 and advances
-/// only when a default name is made.
-static NAME_COUNTER: AtomicU64 = AtomicU64::new(1);
-static MAIN_HANDLE: AtomicU64 = AtomicU64::new(0);
-static INIT: Once = Once::new();
 static STACK_SIZE: AtomicUsize = AtomicUsize::new(0);
 
 /// The smallest stack size `hilo_set_stack_size` accepts (as Python's).
 pub(crate) const MIN_STACK_SIZE: usize = 32 * 1024;
 
-/// A new default name, `prefix-N`. Built on the stack, so the name costs
-/// one allocation (the `Arc`), not a `format!` and a `CString` besides.
-pub fn default_name(prefix: &str) -> Arc<CStr> {
-    let n = NAME_COUNTER.fetch_add(1, Ordering::Relaxed);
-    // "Thread-" or "Dummy-", 20 digits of a u64, and the NUL.
-    let mut buf = [0u8; 32];
-    let head = prefix.len() + 1;
-    buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
-    buf[prefix.len()] = b'-';
-    let mut digits = [0u8; 20];
-    let mut rest = n;
-    let mut count = 0;
-    loop {
-        digits[count] = b'0' + (rest % 10) as u8;
-        count += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for (i, digit) in digits[..count].iter().rev().enumerate() {
-        buf[head + i] = *digit;
-    }
-    let name = CStr::from_bytes_with_nul(&buf[..=head + count]).expect("one NUL, at the end");
-    Arc::from(name)
-}
-
-/// Registers the main thread and the exit hook, once.
-fn init() {
-    INIT.call_once(|| {
-        let handle = registry()
-            .insert(RUNNING | MAIN, |slot, record| {
-                slot.rename(record, Arc::from(c"MainThread"));
-                // The main thread's TID is the process id.
-                // SAFETY: getpid has no preconditions.
-                slot.native_id
-                    .store(i64::from(unsafe { libc::getpid() }), Ordering::Relaxed);
-            })
-            .expect("the first slot is always available");
-        MAIN_HANDLE.store(handle, Ordering::Release);
-        os::at_exit(exit::on_process_exit);
-        fork::install();
-    });
-}
-
-/// In a forked child: the forking thread (`me`, 0 when hilo never knew it)
-/// becomes the main thread, with the kernel thread id `tid`. The old main
-/// record, unless it is `me`, was marked finished by the caller.
-pub fn become_main_after_fork(me: Handle, tid: i64) {
-    let found = registry().find(me).ok().filter(|_| me != 0);
-    let handle = match found {
-        Some((slot, word)) => {
-            let mut record = slot.record.lock();
-            if word.has(DUMMY) {
-                slot.rename(&mut record, Arc::from(c"MainThread"));
-            }
-            slot.store(Word(fork::main_flags(word.0)));
-            slot.native_id.store(tid, Ordering::Release);
-            me
-        }
-        None => registry()
-            .insert(RUNNING | MAIN, |slot, record| {
-                slot.rename(record, Arc::from(c"MainThread"));
-                slot.native_id.store(tid, Ordering::Relaxed);
-            })
-            .expect("a record for the child's main thread"),
-    };
-    MAIN_HANDLE.store(handle, Ordering::Release);
-}
-
-pub fn main_handle() -> Handle {
-    let handle = MAIN_HANDLE.load(Ordering::Acquire);
-    if handle != 0 {
-        return handle;
-    }
-    init();
-    MAIN_HANDLE.load(Ordering::Acquire)
-}
-
-/// Registers the calling foreign thread as a daemon "dummy" record that
-/// leaves the registry when the thread ends.
-pub fn register_dummy() -> (Handle, &'static Slot) {
-    init();
-    let tid = os::gettid();
-    let handle = registry()
-        .insert(RUNNING | DAEMON | DUMMY, |slot, record| {
-            slot.rename(record, default_name("Dummy"));
-            slot.native_id.store(tid, Ordering::Relaxed);
-        })
-        .expect("registering a dummy thread");
-    DUMMY_GUARD.with(|guard| guard.handle.set(handle));
-    (handle, registry().slot(handle).expect("slot exists"))
-}
-
-struct DummyGuard {
-    handle: std::cell::Cell<Handle>,
-}
-
-impl Drop for DummyGuard {
-    fn drop(&mut self) {
-        let handle = self.handle.get();
-        if handle == 0 {
-            return;
-        }
-        let _ = catch_unwind(|| {
-            if let Ok((slot, _)) = registry().find(handle) {
-                let mut record = slot.record.lock();
-                if slot.load().names(handle) {
-                    registry().remove(slot, &mut record, index_of(handle));
-                }
-            }
-            current::leave();
-        });
-    }
-}
-
-thread_local! {
-    static DUMMY_GUARD: DummyGuard = const { DummyGuard { handle: std::cell::Cell::new(0) } };
-}
-
 /// `hilo_create`: a new unstarted thread record.
 pub fn create(target: Target, arg: *mut c_void, name: Option<&CStr>) -> Result<Handle> {
-    init();
+    current::init();
     let daemon = if current::is_daemon() { DAEMON } else { 0 };
     let name = match name {
         Some(name) if !name.is_empty() => Arc::from(name),
@@ -320,32 +191,6 @@ extern "C-unwind" fn trampoline(arg: *mut c_void) -> *mut c_void {
     value
 }
 
-/// Waits until the record named by `handle` is no longer running (finished,
-/// freed, or reverted to unstarted), or until `deadline`. Returns the guard
-/// and whether it stopped running.
-fn wait_while_running<'a>(
-    slot: &'a Slot,
-    handle: Handle,
-    mut record: MutexGuard<'a, Record>,
-    deadline: Option<Instant>,
-) -> (MutexGuard<'a, Record>, bool) {
-    loop {
-        let word = slot.load();
-        if !word.names(handle) || word.state() != RUNNING {
-            return (record, true);
-        }
-        match deadline {
-            None => slot.ended.wait(&mut record),
-            Some(deadline) => {
-                if Instant::now() >= deadline {
-                    return (record, false);
-                }
-                slot.ended.wait_until(&mut record, deadline);
-            }
-        }
-    }
-}
-
 /// `hilo_join`: `deadline` None waits forever.
 pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
     let (slot, word) = registry().find(handle)?;
@@ -390,7 +235,7 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
         record.reap = Reap::Pending;
         (record, true)
     } else {
-        wait_while_running(slot, handle, record, deadline)
+        slot.wait_while_running(handle, record, deadline)
     };
     if !stopped {
         return Err(Error::timed_out());
@@ -427,23 +272,6 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
             }
         }
     }
-}
-
-/// Waits (forever) for a started thread, released or not, to stop running.
-/// Used by the exit wait, which must also wait for released threads.
-pub fn wait_for_end(handle: Handle) {
-    if let Some(slot) = registry().slot(handle) {
-        let record = slot.record.lock();
-        drop(wait_while_running(slot, handle, record, None));
-    }
-}
-
-/// True while the record `handle` named exists, released or not: a released
-/// thread's record lives until the thread has finished.
-pub fn record_exists(handle: Handle) -> bool {
-    registry()
-        .slot(handle)
-        .is_some_and(|slot| slot.load().names(handle))
 }
 
 pub fn is_alive(handle: Handle) -> Result<bool> {
@@ -533,25 +361,13 @@ pub fn native_id(handle: Handle) -> Result<i64> {
 /// Handles of the threads alive now (started, not finished, not released),
 /// including the main thread and registered dummies.
 pub fn alive() -> Vec<Handle> {
-    init();
-    let mut out = Vec::new();
-    registry().for_each(|handle, _, word| {
-        if word.state() == RUNNING && !word.has(RELEASED) {
-            out.push(handle);
-        }
-    });
-    out
+    current::init();
+    registry().alive()
 }
 
 pub fn active_count() -> usize {
-    init();
-    let mut count = 0;
-    registry().for_each(|_, _, word| {
-        if word.state() == RUNNING && !word.has(RELEASED) {
-            count += 1;
-        }
-    });
-    count
+    current::init();
+    registry().active_count()
 }
 
 pub fn set_stack_size(bytes: usize) -> Result<()> {
@@ -571,16 +387,4 @@ pub fn set_stack_size(bytes: usize) -> Result<()> {
 
 pub fn stack_size() -> usize {
     STACK_SIZE.load(Ordering::Relaxed)
-}
-
-/// Started non-daemon hilo threads still running (released ones included),
-/// other than `skip`.
-pub fn running_non_daemon(skip: Handle) -> Vec<Handle> {
-    let mut out = Vec::new();
-    registry().for_each(|handle, _, word| {
-        if word.state() == RUNNING && !word.has(DAEMON | MAIN | DUMMY) && handle != skip {
-            out.push(handle);
-        }
-    });
-    out
 }

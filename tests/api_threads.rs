@@ -1,6 +1,7 @@
-//! API.md sections 1 to 4 through the exported C functions: every rule and
-//! every misuse, with the exact status and, where API.md gives one, the
-//! exact `hilo_last_error` text.
+//! The thread API (threads, names and identity, exit, stack size, version)
+//! through the exported C functions: every rule and every misuse, with the
+//! exact status and, where the header gives one, the exact
+//! `hilo_last_error` text.
 //!
 //! The test harness runs tests on threads hilo did not create, in parallel,
 //! in one process: process-wide counts and exit behaviour are tested in C

@@ -1,6 +1,6 @@
 //! C programs compiled with -Werror against the library, run in child
 //! processes, their status and output checked: exact process-wide semantics
-//! and process-exit behaviour (API.md 2-4).
+//! and process-exit behaviour (the header's thread and exit sections).
 
 mod common;
 

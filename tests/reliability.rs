@@ -1,4 +1,4 @@
-//! API.md section 6 and the reliability promises of issue 5: join cycles,
+//! What no other thread library gives C, and the reliability promises of issue 5: join cycles,
 //! fork safety, the thread dump, the OS refusing a thread.
 
 mod common;

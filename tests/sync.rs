@@ -1,4 +1,4 @@
-//! API.md section 5 through the exported C functions: Event, Lock, RLock,
+//! The sync objects through the exported C functions: Event, Lock, RLock,
 //! Condition, Semaphore, Barrier, Timer and thread-local values, with the
 //! exact status and `hilo_last_error` text of every misuse. Timeouts in the
 //! multi-thread cases are upper bounds for "should wake", never the thing

@@ -792,7 +792,7 @@ _os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # ---------------------------------------------------------------------------
-# Sync objects (API.md section 5)
+# Sync objects (Event, Lock, RLock, Condition, Semaphore, Barrier, Timer, local)
 
 _NEGATIVE_TIMEOUT_TEXT = "timeout value must be a non-negative number"
 try:

@@ -1,100 +1,116 @@
-//! The C boundary: argument checks, type conversion, status codes, and one
-//! panic boundary around every exported function. No thread logic lives here.
+//! The C boundary: argument checks, type conversion (C's seconds into
+//! deadlines, in `timeout`), status codes (`error`), and one panic boundary
+//! around every exported function. No thread logic lives here. One file per
+//! object family, mirroring the core: `thread` (src/threads.rs, with the
+//! process-wide calls), `event`, `lock`, `condition`, `semaphore`, `barrier`
+//! and `local` (src/sync/), `timer` (src/timer.rs).
 //!
 //! The exported functions take raw pointers from C and check them for NULL;
 //! they are entry points for C, where Rust's `unsafe fn` means nothing, so
 //! clippy's `not_unsafe_ptr_arg_deref` is allowed here.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 
-use crate::error::{self, Error, Result};
+use crate::error::{Error, Result};
+use crate::sync::Wait;
+
+// Declared in the order the header lists their items (cbindgen follows the
+// declarations): status codes and texts, the timeout and version constants,
+// threads, then the sync objects.
+mod error;
+mod timeout;
+mod version;
 
 mod thread;
 
-// Section 5 of API.md; declared after `thread`, which cbindgen follows, so
-// that the header lists the thread API first.
-mod sync;
+mod event;
+mod lock;
 
-pub use sync::*;
+mod condition;
+mod semaphore;
+
+mod barrier;
+mod timer;
+
+mod local;
+
+pub use barrier::*;
+pub use condition::*;
+pub use error::*;
+pub use event::*;
+pub use local::*;
+pub use lock::*;
+pub use semaphore::*;
 pub use thread::*;
+pub use timeout::HILO_FOREVER;
+pub use timer::*;
+pub use version::*;
 
-/// Success.
-pub const HILO_OK: c_int = 0;
-/// An argument is invalid: NULL where a pointer is required, a NaN timeout, a
-/// stack size out of range, and so on.
-pub const HILO_EINVAL: c_int = -1;
-/// The handle names no thread: it was never issued, or it was released.
-pub const HILO_ESRCH: c_int = -2;
-/// The thread (or object) is not in a state that allows the call: started
-/// twice, joined before start, daemon set after start, released the main
-/// thread, released an unlocked lock, ...
-pub const HILO_ESTATE: c_int = -3;
-/// The call would wait forever: joining the calling thread itself, or a join
-/// that would close a cycle of joins (A joins B while B joins A).
-pub const HILO_EDEADLK: c_int = -4;
-/// The timeout expired first.
-pub const HILO_ETIMEDOUT: c_int = -5;
-/// The operating system refused a thread (memory, limits).
-pub const HILO_EAGAIN: c_int = -6;
-/// A barrier is broken (reset, aborted, or a wait timed out).
-pub const HILO_EBROKEN: c_int = -7;
-/// A bug inside hilo was caught; hilo never unwinds into C.
-pub const HILO_EINTERNAL: c_int = -8;
-
-/// A timeout meaning "wait forever". Any negative timeout and +infinity mean
-/// the same; 0 means "do not wait"; NaN is `HILO_EINVAL`.
-pub const HILO_FOREVER: f64 = -1.0;
-
-/// The major version; `hilo_version()` gives the whole version string.
-pub const HILO_VERSION_MAJOR: u32 = 0;
-/// The minor version.
-pub const HILO_VERSION_MINOR: u32 = 1;
-/// The patch version.
-pub const HILO_VERSION_PATCH: u32 = 0;
-
-const fn parse_u32(text: &str) -> u32 {
-    let bytes = text.as_bytes();
-    let mut value = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        value = value * 10 + (bytes[i] - b'0') as u32;
-        i += 1;
-    }
-    value
+/// What an exported function returns when its body panicked, chosen once
+/// per return type: a status code says `HILO_EINTERNAL`, a handle or a count
+/// 0, a string "" (those functions never return NULL), an object pointer
+/// NULL. The panic's message is recorded as the last error either way.
+pub(crate) trait PanicOrDefault {
+    fn value() -> Self;
 }
 
-// The header's version macros must match Cargo.toml.
-const _: () = assert!(HILO_VERSION_MAJOR == parse_u32(env!("CARGO_PKG_VERSION_MAJOR")));
-const _: () = assert!(HILO_VERSION_MINOR == parse_u32(env!("CARGO_PKG_VERSION_MINOR")));
-const _: () = assert!(HILO_VERSION_PATCH == parse_u32(env!("CARGO_PKG_VERSION_PATCH")));
+impl PanicOrDefault for c_int {
+    fn value() -> c_int {
+        HILO_EINTERNAL
+    }
+}
 
-/// Runs an exported function's body, turning a Rust panic into `$fallback`
-/// with `HILO_EINTERNAL` recorded as the calling thread's last error.
+impl PanicOrDefault for i64 {
+    fn value() -> i64 {
+        i64::from(HILO_EINTERNAL)
+    }
+}
+
+/// `hilo_thread_t`: 0 is never a valid handle.
+impl PanicOrDefault for u64 {
+    fn value() -> u64 {
+        0
+    }
+}
+
+impl PanicOrDefault for usize {
+    fn value() -> usize {
+        0
+    }
+}
+
+impl PanicOrDefault for () {
+    fn value() {}
+}
+
+impl PanicOrDefault for *const c_char {
+    fn value() -> *const c_char {
+        c"".as_ptr()
+    }
+}
+
+impl<T> PanicOrDefault for *mut T {
+    fn value() -> *mut T {
+        std::ptr::null_mut()
+    }
+}
+
+/// Runs an exported function's body, turning a Rust panic into the return
+/// type's `PanicOrDefault` value with `HILO_EINTERNAL` recorded as the
+/// calling thread's last error.
 macro_rules! ffi_boundary {
-    ($fallback:expr, $body:block) => {
+    ($body:block) => {
         match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
             Ok(value) => value,
             Err(payload) => {
-                $crate::ffi::record_panic(payload);
-                $fallback
+                $crate::ffi::error::record_panic(payload);
+                $crate::ffi::PanicOrDefault::value()
             }
         }
     };
 }
 pub(crate) use ffi_boundary;
-
-pub(crate) fn record_panic(payload: Box<dyn std::any::Any + Send>) {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
-    error::record(&Error::new(
-        error::Kind::Internal,
-        format!("internal error in hilo (please report it): {what}"),
-    ));
-}
 
 /// The status code of a result, recording its error as the last error.
 pub(crate) fn status(result: Result<()>) -> c_int {
@@ -110,7 +126,7 @@ pub(crate) fn handle_out(out: *mut u64, created: Result<u64>) -> c_int {
     match created {
         Ok(handle) => {
             // SAFETY: the caller checked that `out` is not NULL; it points to
-            // a hilo_thread_t (API.md 2).
+            // a hilo_thread_t (the header's contract).
             unsafe { out.write(handle) };
             HILO_OK
         }
@@ -124,6 +140,33 @@ pub(crate) fn answer(result: Result<bool>) -> c_int {
         Ok(yes) => c_int::from(yes),
         Err(err) => error::record(&err),
     }
+}
+
+/// A count for C's int (saturating), or the error's status.
+pub(crate) fn count(result: Result<u32>) -> c_int {
+    match result {
+        Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
+        Err(err) => error::record(&err),
+    }
+}
+
+/// The `acquire` of a lock-like object, with C's `(blocking, timeout)`
+/// checked first: 1 acquired, 0 not, or the error's status.
+pub(crate) fn acquire<T>(
+    object: Result<&T>,
+    blocking: bool,
+    seconds: f64,
+    acquire: impl FnOnce(&T, Wait) -> Result<bool>,
+) -> c_int {
+    answer(object.and_then(|object| acquire(object, timeout::acquire_wait(blocking, seconds)?)))
+}
+
+/// A pointer for C, or NULL with the error recorded as the last error.
+pub(crate) fn or_null<T>(result: Result<*mut T>) -> *mut T {
+    result.unwrap_or_else(|err| {
+        error::record(&err);
+        std::ptr::null_mut()
+    })
 }
 
 /// A required C string argument.
@@ -140,4 +183,46 @@ pub(crate) unsafe fn required_str<'a>(text: *const c_char, what: &str) -> Result
 
 pub(crate) fn null_argument(what: &str) -> Error {
     Error::invalid(format!("{what} must not be NULL"))
+}
+
+/// Moves a new object to the heap and hands it to C, which owns it until
+/// the matching `*_free`.
+pub(crate) fn into_c<T>(object: T) -> *mut T {
+    Box::into_raw(Box::new(object))
+}
+
+/// Frees an object made by `into_c`; NULL is fine.
+///
+/// # Safety
+/// `ptr` is NULL or came from `into_c` and is freed once, with no thread
+/// still using it (the header documents anything else as undefined).
+pub(crate) unsafe fn free<T>(ptr: *mut T) {
+    if !ptr.is_null() {
+        // SAFETY: as the caller guarantees.
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+/// The object behind a C pointer; `HILO_EINVAL` for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or points to a live object made by the matching `*_new`.
+pub(crate) unsafe fn object<'a, T>(ptr: *const T, what: &str) -> Result<&'a T> {
+    // SAFETY: as the caller guarantees.
+    unsafe { ptr.as_ref() }.ok_or_else(|| null_argument(what))
+}
+
+/// A C pointer handed to the C function it came with, on another thread.
+pub(crate) struct CPointer(pub *mut c_void);
+
+// SAFETY: hilo never reads the pointee; it only hands the pointer back to
+// the caller's function, as pthread_create hands over its argument.
+unsafe impl Send for CPointer {}
+// SAFETY: as above.
+unsafe impl Sync for CPointer {}
+
+impl CPointer {
+    pub(crate) fn get(&self) -> *mut c_void {
+        self.0
+    }
 }

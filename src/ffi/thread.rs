@@ -1,13 +1,14 @@
-//! The C API of sections 1 to 4 of API.md: status texts, threads, names and
-//! identity, exit, stack size, version.
+//! Threads, over src/threads.rs: create, start, join, release, names and
+//! identity (src/current.rs), and the process-wide calls: the exit wait
+//! (src/exit.rs), stack size, version, the thread dump (src/dump.rs).
 
 use std::ffi::{c_char, c_int, c_void};
 
+use super::error::record;
 use super::{
-    answer, ffi_boundary, handle_out, null_argument, required_str, status, HILO_EINTERNAL, HILO_OK,
+    answer, ffi_boundary, handle_out, null_argument, required_str, status, timeout, HILO_OK,
 };
-use crate::error;
-use crate::{current, exit, threads, timeout};
+use crate::{current, dump, exit, threads};
 
 /// A thread handle. 0 is never a valid handle, and a handle is never reused
 /// within a process: a released or random handle answers `HILO_ESRCH`.
@@ -19,26 +20,6 @@ pub type hilo_thread_t = u64;
 /// `pthread_exit(value)`, which counts as a normal end.
 #[allow(non_camel_case_types)]
 pub type hilo_fn = Option<unsafe extern "C-unwind" fn(arg: *mut c_void) -> *mut c_void>;
-
-/// Returns a static, human-readable text for a status code (`HILO_OK`,
-/// `HILO_EINVAL`, ...); an unknown code gives "unknown status code".
-/// Never NULL; the caller must not free it. Thread-safe.
-#[no_mangle]
-pub extern "C" fn hilo_strerror(status: c_int) -> *const c_char {
-    ffi_boundary!(c"internal error in hilo".as_ptr(), {
-        error::strerror(status).as_ptr().cast()
-    })
-}
-
-/// Returns a message about the last failing hilo call made by the calling
-/// thread, as specific as Python's text where Python has one (for example
-/// "threads can only be started once"), or "" when no call has failed yet on
-/// this thread. A successful call does not clear it. Never NULL; owned by
-/// hilo and valid until the calling thread's next hilo call or its end.
-#[no_mangle]
-pub extern "C" fn hilo_last_error() -> *const c_char {
-    ffi_boundary!(c"".as_ptr(), { error::last_error_ptr() })
-}
 
 /// Makes a thread that has not started yet; start it with `hilo_start`.
 ///
@@ -59,7 +40,7 @@ pub extern "C" fn hilo_create(
     name: *const c_char,
     out: *mut hilo_thread_t,
 ) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, {
+    ffi_boundary!({
         let Some(target) = target else {
             return status(Err(null_argument("target")));
         };
@@ -69,7 +50,7 @@ pub extern "C" fn hilo_create(
         let name = if name.is_null() {
             None
         } else {
-            // SAFETY: a non-NULL name is a NUL-terminated C string (API.md 1).
+            // SAFETY: a non-NULL name is a NUL-terminated C string (the header's contract).
             Some(unsafe { std::ffi::CStr::from_ptr(name) })
         };
         handle_out(out, threads::create(target, arg, name))
@@ -87,7 +68,7 @@ pub extern "C" fn hilo_create(
 /// the thread then stays unstarted and a later start may succeed.
 #[no_mangle]
 pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, { status(threads::start(t)) })
+    ffi_boundary!({ status(threads::start(t)) })
 }
 
 /// Waits for the thread to finish, at most `timeout` seconds (negative or
@@ -115,7 +96,7 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// an unknown or released handle.
 #[no_mangle]
 pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_void) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, {
+    ffi_boundary!({
         let joined = timeout::deadline(timeout).and_then(|deadline| threads::join(t, deadline));
         match joined {
             Ok(value) => {
@@ -125,7 +106,7 @@ pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_
                 }
                 HILO_OK
             }
-            Err(err) => error::record(&err),
+            Err(err) => record(&err),
         }
     })
 }
@@ -135,7 +116,7 @@ pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_
 /// are alive. `HILO_ESRCH` for an unknown or released handle. Lock-free.
 #[no_mangle]
 pub extern "C" fn hilo_is_alive(t: hilo_thread_t) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, { answer(threads::is_alive(t)) })
+    ffi_boundary!({ answer(threads::is_alive(t)) })
 }
 
 /// Sets whether the thread is a daemon: the process does not wait for daemon
@@ -146,14 +127,14 @@ pub extern "C" fn hilo_is_alive(t: hilo_thread_t) -> c_int {
 /// thread"); `HILO_ESRCH` for an unknown or released handle.
 #[no_mangle]
 pub extern "C" fn hilo_set_daemon(t: hilo_thread_t, daemon: bool) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, { status(threads::set_daemon(t, daemon)) })
+    ffi_boundary!({ status(threads::set_daemon(t, daemon)) })
 }
 
 /// Returns 1 for a daemon thread, 0 for a non-daemon, `HILO_ESRCH` for an
 /// unknown or released handle. Lock-free.
 #[no_mangle]
 pub extern "C" fn hilo_is_daemon(t: hilo_thread_t) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, { answer(threads::is_daemon(t)) })
+    ffi_boundary!({ answer(threads::is_daemon(t)) })
 }
 
 /// Gives the handle up, like `pthread_detach` plus free: the handle is
@@ -167,7 +148,7 @@ pub extern "C" fn hilo_is_daemon(t: hilo_thread_t) -> c_int {
 /// `HILO_ESRCH` for an unknown or already released handle.
 #[no_mangle]
 pub extern "C" fn hilo_release(t: hilo_thread_t) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, { status(threads::release(t)) })
+    ffi_boundary!({ status(threads::release(t)) })
 }
 
 /// Renames the thread, at any time, also while it runs. The full name is
@@ -179,8 +160,8 @@ pub extern "C" fn hilo_release(t: hilo_thread_t) -> c_int {
 /// unknown or released handle.
 #[no_mangle]
 pub extern "C" fn hilo_set_name(t: hilo_thread_t, name: *const c_char) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, {
-        // SAFETY: a non-NULL name is a NUL-terminated C string (API.md 1).
+    ffi_boundary!({
+        // SAFETY: a non-NULL name is a NUL-terminated C string (the header's contract).
         let name = unsafe { required_str(name, "name") };
         status(name.and_then(|name| threads::set_name(t, name)))
     })
@@ -195,7 +176,7 @@ pub extern "C" fn hilo_set_name(t: hilo_thread_t, name: *const c_char) -> c_int 
 /// `size` is not 0; `HILO_ESRCH` for an unknown or released handle.
 #[no_mangle]
 pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, {
+    ffi_boundary!({
         if buf.is_null() && size != 0 {
             return status(Err(null_argument("buf (with a non-zero size)")));
         }
@@ -213,7 +194,7 @@ pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize)
                 }
                 c_int::try_from(bytes.len()).unwrap_or(c_int::MAX)
             }
-            Err(err) => error::record(&err),
+            Err(err) => record(&err),
         }
     })
 }
@@ -225,7 +206,7 @@ pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize)
 /// thread-local read on the common path: no lock, no system call.
 #[no_mangle]
 pub extern "C" fn hilo_current_name() -> *const c_char {
-    ffi_boundary!(c"".as_ptr(), { current::name() })
+    ffi_boundary!({ current::name() })
 }
 
 /// Returns the calling thread's handle; never 0. The first call on the main
@@ -234,7 +215,7 @@ pub extern "C" fn hilo_current_name() -> *const c_char {
 /// thread ends). Do not release the handle.
 #[no_mangle]
 pub extern "C" fn hilo_current() -> hilo_thread_t {
-    ffi_boundary!(0, { current::handle() })
+    ffi_boundary!({ current::handle() })
 }
 
 /// Returns the handle of the main thread (the process's initial thread),
@@ -243,7 +224,7 @@ pub extern "C" fn hilo_current() -> hilo_thread_t {
 /// renames it.
 #[no_mangle]
 pub extern "C" fn hilo_main_thread() -> hilo_thread_t {
-    ffi_boundary!(0, { threads::main_handle() })
+    ffi_boundary!({ current::main_handle() })
 }
 
 /// Returns the kernel thread id (Linux TID) once the thread has started; it
@@ -251,10 +232,10 @@ pub extern "C" fn hilo_main_thread() -> hilo_thread_t {
 /// `HILO_ESRCH` for an unknown or released handle.
 #[no_mangle]
 pub extern "C" fn hilo_native_id(t: hilo_thread_t) -> i64 {
-    ffi_boundary!(i64::from(HILO_EINTERNAL), {
+    ffi_boundary!({
         match threads::native_id(t) {
             Ok(tid) => tid,
-            Err(err) => i64::from(error::record(&err)),
+            Err(err) => i64::from(record(&err)),
         }
     })
 }
@@ -263,7 +244,7 @@ pub extern "C" fn hilo_native_id(t: hilo_thread_t) -> i64 {
 /// dummies, and started, unfinished, unreleased hilo threads.
 #[no_mangle]
 pub extern "C" fn hilo_active_count() -> usize {
-    ffi_boundary!(0, { threads::active_count() })
+    ffi_boundary!({ threads::active_count() })
 }
 
 /// Writes the handles of the threads alive now (as `hilo_active_count`
@@ -272,7 +253,7 @@ pub extern "C" fn hilo_active_count() -> usize {
 /// `buf` with a non-zero `cap` writes nothing and returns the count.
 #[no_mangle]
 pub extern "C" fn hilo_enumerate(buf: *mut hilo_thread_t, cap: usize) -> usize {
-    ffi_boundary!(0, {
+    ffi_boundary!({
         let alive = threads::alive();
         if !buf.is_null() {
             let n = alive.len().min(cap);
@@ -291,7 +272,7 @@ pub extern "C" fn hilo_enumerate(buf: *mut hilo_thread_t, cap: usize) -> usize {
 /// Returns `HILO_OK`.
 #[no_mangle]
 pub extern "C" fn hilo_shutdown() -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, {
+    ffi_boundary!({
         exit::shutdown();
         HILO_OK
     })
@@ -304,23 +285,21 @@ pub extern "C" fn hilo_shutdown() -> c_int {
 /// rejects the size, leaving the setting unchanged.
 #[no_mangle]
 pub extern "C" fn hilo_set_stack_size(bytes: usize) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, { status(threads::set_stack_size(bytes)) })
+    ffi_boundary!({ status(threads::set_stack_size(bytes)) })
 }
 
 /// Returns the stack size setting for new threads; 0 means the platform
 /// default.
 #[no_mangle]
 pub extern "C" fn hilo_get_stack_size() -> usize {
-    ffi_boundary!(0, { threads::stack_size() })
+    ffi_boundary!({ threads::stack_size() })
 }
 
 /// Returns the library's version, "MAJOR.MINOR.PATCH", matching
 /// `HILO_VERSION_MAJOR`, `_MINOR` and `_PATCH`. Static; never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_version() -> *const c_char {
-    ffi_boundary!(c"".as_ptr(), {
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-    })
+    ffi_boundary!({ concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast() })
 }
 
 /// Writes a readable table of every thread hilo knows to the file descriptor
@@ -334,5 +313,5 @@ pub extern "C" fn hilo_version() -> *const c_char {
 /// gone raises SIGPIPE, as any write does.
 #[no_mangle]
 pub extern "C" fn hilo_dump(fd: c_int) -> c_int {
-    ffi_boundary!(HILO_EINTERNAL, { status(crate::dump::dump(fd)) })
+    ffi_boundary!({ status(dump::dump(fd)) })
 }

@@ -3,10 +3,10 @@
 //! `Tripping`, covers the action, which runs without the barrier's mutex so
 //! that it may call the barrier's own queries.
 
-use crate::futex::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Kind, Result};
-use crate::timeout;
+use crate::futex::{Condvar, Mutex, MutexGuard};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -31,11 +31,20 @@ struct State {
 /// The action, run by the thread whose arrival trips the barrier.
 pub type Action = Box<dyn Fn() + Send + Sync>;
 
+/// How long a `wait` may block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BarrierWait {
+    /// The barrier's default timeout (Python's `None`).
+    Default,
+    /// At most until the deadline, or forever for None.
+    Until(Option<Instant>),
+}
+
 pub struct Barrier {
     parties: u32,
     action: Option<Action>,
-    /// The timeout in seconds of waits that give none (negative: forever).
-    default_timeout: f64,
+    /// The timeout of waits that give none (None: forever).
+    default_timeout: Option<Duration>,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -45,12 +54,15 @@ fn broken(message: &'static str) -> Error {
 }
 
 impl Barrier {
-    /// `default_timeout` is in seconds, negative or infinite for forever.
-    pub fn new(parties: u32, action: Option<Action>, default_timeout: f64) -> Result<Barrier> {
+    /// `default_timeout` None: waits that give no timeout wait forever.
+    pub fn new(
+        parties: u32,
+        action: Option<Action>,
+        default_timeout: Option<Duration>,
+    ) -> Result<Barrier> {
         if parties < 1 {
             return Err(Error::invalid("parties must be >= 1"));
         }
-        timeout::deadline(default_timeout)?;
         Ok(Barrier {
             parties,
             action,
@@ -63,16 +75,14 @@ impl Barrier {
         })
     }
 
-    /// Waits for all parties; returns this thread's arrival index. A
-    /// negative `seconds` means the barrier's default timeout (Python's
-    /// `None`); +infinity waits forever.
-    pub fn wait(&self, seconds: f64) -> Result<u32> {
-        let seconds = if seconds < 0.0 {
-            self.default_timeout
-        } else {
-            seconds
+    /// Waits for all parties; returns this thread's arrival index.
+    pub fn wait(&self, wait: BarrierWait) -> Result<u32> {
+        let deadline = match wait {
+            BarrierWait::Default => self
+                .default_timeout
+                .and_then(|timeout| Instant::now().checked_add(timeout)),
+            BarrierWait::Until(deadline) => deadline,
         };
-        let deadline = timeout::deadline(seconds)?;
         let mut state = self.state.lock();
         // Wait while the previous round drains, resets or trips.
         while matches!(
@@ -89,7 +99,7 @@ impl Barrier {
         let result = if index + 1 == self.parties {
             state.phase = Phase::Tripping;
             if let Some(action) = &self.action {
-                crate::futex::MutexGuard::unlocked(&mut state, action);
+                MutexGuard::unlocked(&mut state, action);
             }
             if state.phase == Phase::Tripping {
                 state.phase = Phase::Draining;
@@ -104,7 +114,7 @@ impl Barrier {
                     Phase::Draining => break Ok(index),
                     Phase::Resetting | Phase::Broken => break Err(self.why_broken(state.phase)),
                     Phase::Filling | Phase::Tripping => {
-                        let timed_out = !super::wait_on(&self.changed, &mut state, deadline);
+                        let timed_out = !self.changed.wait_until(&mut state, deadline);
                         // A wait that times out while the action runs waits
                         // on for its end, as in Python, where the action
                         // holds the barrier's lock.

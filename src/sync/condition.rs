@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::futex::{Condvar, Mutex};
 
 use super::lock::Saved;
-use super::{wait_on, Lock, RLock, Wait};
+use super::{Lock, RLock, Wait};
 use crate::error::{Error, Result};
 
 /// The lock a Condition is bound to. Shared, so the caller's lock object may
@@ -121,7 +121,7 @@ impl Condition {
                 if me.notified.load(Ordering::Relaxed) {
                     break true;
                 }
-                if !wait_on(&me.wake, &mut waiters, deadline)
+                if !me.wake.wait_until(&mut waiters, deadline)
                     && !me.notified.load(Ordering::Relaxed)
                 {
                     // Timed out and still queued: leave the queue, so no

@@ -5,8 +5,6 @@ use std::time::Instant;
 
 use crate::futex::{Condvar, Mutex};
 
-use super::wait_on;
-
 pub struct Event {
     /// The flag, readable without the lock; changed only under `sets`.
     flag: AtomicBool,
@@ -64,7 +62,7 @@ impl Event {
             if self.is_set() || *sets != seen {
                 return true;
             }
-            if !wait_on(&self.changed, &mut sets, deadline) {
+            if !self.changed.wait_until(&mut sets, deadline) {
                 return self.is_set() || *sets != seen;
             }
         }

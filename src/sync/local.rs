@@ -5,52 +5,37 @@
 use std::ffi::c_void;
 
 use crate::error::{Error, Kind, Result};
-
-/// The destructor C gives: called with a thread's value as the thread ends.
-pub type Destructor = unsafe extern "C" fn(*mut c_void);
+use crate::os::{self, Key, KeyDestructor};
 
 pub struct Local {
-    key: libc::pthread_key_t,
+    key: Key,
+}
+
+fn refused(what: &str, errno: i32) -> Error {
+    Error::new(
+        Kind::Again,
+        format!("{what}: {}", std::io::Error::from_raw_os_error(errno)),
+    )
 }
 
 impl Local {
-    pub fn new(destructor: Option<Destructor>) -> Result<Local> {
-        let mut key: libc::pthread_key_t = 0;
-        // SAFETY: `key` is a valid out-pointer; the destructor, if any, is a
-        // C function of the shape pthread calls.
-        let rc = unsafe { libc::pthread_key_create(&mut key, destructor) };
-        match rc {
-            0 => Ok(Local { key }),
-            _ => Err(Error::new(
-                Kind::Again,
-                format!(
-                    "can't make a thread-local value: {}",
-                    std::io::Error::from_raw_os_error(rc)
-                ),
-            )),
-        }
+    pub fn new(destructor: Option<KeyDestructor>) -> Result<Local> {
+        os::key_create(destructor)
+            .map(|key| Local { key })
+            .map_err(|errno| refused("can't make a thread-local value", errno))
     }
 
     /// The calling thread's value, NULL when it set none.
     pub fn get(&self) -> *mut c_void {
-        // SAFETY: the key was made by pthread_key_create and is deleted only
-        // when `self` drops.
-        unsafe { libc::pthread_getspecific(self.key) }
+        // SAFETY: the key was made by `key_create` and is deleted only when
+        // `self` drops.
+        unsafe { os::key_get(self.key) }
     }
 
     pub fn set(&self, value: *mut c_void) -> Result<()> {
-        // SAFETY: a live key, as in `get`; pthread only stores the pointer.
-        let rc = unsafe { libc::pthread_setspecific(self.key, value) };
-        match rc {
-            0 => Ok(()),
-            _ => Err(Error::new(
-                Kind::Again,
-                format!(
-                    "can't set a thread-local value: {}",
-                    std::io::Error::from_raw_os_error(rc)
-                ),
-            )),
-        }
+        // SAFETY: a live key, as in `get`.
+        unsafe { os::key_set(self.key, value) }
+            .map_err(|errno| refused("can't set a thread-local value", errno))
     }
 }
 
@@ -58,6 +43,6 @@ impl Drop for Local {
     fn drop(&mut self) {
         // SAFETY: a live key, deleted once. Values still set are not passed
         // to the destructor (POSIX), and reads of the key end here.
-        unsafe { libc::pthread_key_delete(self.key) };
+        unsafe { os::key_delete(self.key) };
     }
 }

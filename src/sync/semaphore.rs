@@ -3,7 +3,7 @@
 
 use crate::futex::{Condvar, Mutex};
 
-use super::{wait_on, Wait};
+use super::Wait;
 use crate::error::{Error, Result};
 
 struct Count {
@@ -48,7 +48,7 @@ impl Semaphore {
                 return false;
             };
             count.waiting += 1;
-            let woken = wait_on(&self.available, &mut count, deadline);
+            let woken = self.available.wait_until(&mut count, deadline);
             count.waiting -= 1;
             if !woken && count.value == 0 {
                 return false;

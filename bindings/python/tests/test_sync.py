@@ -1,4 +1,4 @@
-"""The sync objects (API.md 5) through the binding: CPython's behaviour,
+"""The sync objects through the binding: CPython's behaviour,
 exception classes and texts. Each class is skipped, and reported as skipped,
 while the loaded library does not export its C functions yet."""
 

@@ -1,4 +1,4 @@
-"""hilo.Thread and the module functions as a drop-in for threading (API.md 7)."""
+"""hilo.Thread and the module functions as a drop-in for threading."""
 
 import io
 import logging

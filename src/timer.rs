@@ -1,5 +1,6 @@
-//! Timer (Python's `threading.Timer`): a hilo thread that waits `interval`
-//! seconds on an Event and then calls the function, unless cancelled.
+//! Timer (Python's `threading.Timer`): a hilo thread that waits its delay
+//! on an Event and then calls the function, unless cancelled. A thread, not
+//! a sync object: it sits above `threads` and uses `sync::Event`.
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -7,13 +8,11 @@ use std::panic::catch_unwind;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::futex::Mutex;
-
-use super::Event;
-use crate::current;
 use crate::error::{Error, Result};
-use crate::registry::{Handle, Target};
-use crate::threads;
+use crate::futex::{ForkLock, Mutex};
+use crate::registry::{registry, Handle, Target};
+use crate::sync::Event;
+use crate::{current, threads};
 
 struct Timer {
     /// Set by `cancel`, and by the timer itself once it has run.
@@ -55,17 +54,8 @@ fn timers() -> &'static Mutex<Timers> {
 }
 
 /// `hilo_timer_create`: an unstarted thread that calls `function(arg)`
-/// `interval` seconds after its start. As in Python, an interval of 0 or
-/// less calls it at once; +infinity waits until cancelled; NaN is invalid.
-pub fn create_timer(interval: f64, function: Target, arg: *mut c_void) -> Result<Handle> {
-    if interval.is_nan() {
-        return Err(Error::invalid("interval must be a number, not NaN"));
-    }
-    let delay = if interval <= 0.0 {
-        Some(Duration::ZERO)
-    } else {
-        Duration::try_from_secs_f64(interval).ok()
-    };
+/// `delay` after its start; None waits until cancelled.
+pub fn create_timer(delay: Option<Duration>, function: Target, arg: *mut c_void) -> Result<Handle> {
     let timer = Arc::new(Timer {
         finished: Event::new(),
         delay,
@@ -76,7 +66,7 @@ pub fn create_timer(interval: f64, function: Target, arg: *mut c_void) -> Result
     if timers.by_handle.len() >= timers.sweep_at {
         timers
             .by_handle
-            .retain(|&handle, _| threads::record_exists(handle));
+            .retain(|&handle, _| registry().record_exists(handle));
         timers.sweep_at = (2 * timers.by_handle.len()).max(64);
     }
     let handle = threads::create(timer_main, std::ptr::null_mut(), None)?;
@@ -119,27 +109,9 @@ extern "C-unwind" fn timer_main(_: *mut c_void) -> *mut c_void {
     value
 }
 
-/// Holds the timer map's lock across `fork()` (see fork.rs), so that the
-/// child never sees the map half-updated. Taken before the registry's lock:
-/// `create_timer` holds it while it creates the thread.
-pub(crate) fn lock_for_fork() {
-    std::mem::forget(timers().lock());
-}
-
-/// Releases the lock taken by `lock_for_fork`, in the parent.
-///
-/// # Safety
-/// Only after `lock_for_fork`, once.
-pub(crate) unsafe fn unlock_after_fork() {
-    // SAFETY: `lock_for_fork` left the lock held for us.
-    unsafe { timers().force_unlock() };
-}
-
-/// In a forked child: the map's lock usable again.
-///
-/// # Safety
-/// Only in a forked child, after `lock_for_fork`, while it has one thread.
-pub(crate) unsafe fn reset_after_fork() {
-    // SAFETY: as the caller guarantees.
-    unsafe { crate::fork::reset_mutex(timers()) };
+/// The timer map's lock, which fork handling holds across `fork()` so that
+/// the child never sees the map half-updated. Taken before the registry's
+/// allocator lock: `create_timer` holds it while it creates the thread.
+pub fn fork_lock() -> &'static dyn ForkLock {
+    timers()
 }

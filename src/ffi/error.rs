@@ -1,0 +1,193 @@
+//! Status codes: each one's value, the core error kind it stands for and
+//! its text, in one table (as libuv's `UV_ERRNO_MAP` gives each errno its
+//! code and text in one place); the per-thread "last error" message; and
+//! `hilo_strerror` and `hilo_last_error`.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CStr, CString};
+
+use super::ffi_boundary;
+use crate::error::{Error, Kind};
+
+/// Success.
+pub const HILO_OK: c_int = 0;
+/// An argument is invalid: NULL where a pointer is required, a NaN timeout, a
+/// stack size out of range, and so on.
+pub const HILO_EINVAL: c_int = -1;
+/// The handle names no thread: it was never issued, or it was released.
+pub const HILO_ESRCH: c_int = -2;
+/// The thread (or object) is not in a state that allows the call: started
+/// twice, joined before start, daemon set after start, released the main
+/// thread, released an unlocked lock, ...
+pub const HILO_ESTATE: c_int = -3;
+/// The call would wait forever: joining the calling thread itself, or a join
+/// that would close a cycle of joins (A joins B while B joins A).
+pub const HILO_EDEADLK: c_int = -4;
+/// The timeout expired first.
+pub const HILO_ETIMEDOUT: c_int = -5;
+/// The operating system refused a thread (memory, limits).
+pub const HILO_EAGAIN: c_int = -6;
+/// A barrier is broken (reset, aborted, or a wait timed out).
+pub const HILO_EBROKEN: c_int = -7;
+/// A bug inside hilo was caught; hilo never unwinds into C.
+pub const HILO_EINTERNAL: c_int = -8;
+
+/// One status: its code, the core error kind it reports (None for
+/// `HILO_OK`), and its text for `hilo_strerror`.
+struct Status {
+    code: c_int,
+    kind: Option<Kind>,
+    text: &'static CStr,
+}
+
+/// Every status, once.
+const STATUSES: [Status; 9] = [
+    Status {
+        code: HILO_OK,
+        kind: None,
+        text: c"success",
+    },
+    Status {
+        code: HILO_EINVAL,
+        kind: Some(Kind::Invalid),
+        text: c"invalid argument",
+    },
+    Status {
+        code: HILO_ESRCH,
+        kind: Some(Kind::NoSuchThread),
+        text: c"no such thread",
+    },
+    Status {
+        code: HILO_ESTATE,
+        kind: Some(Kind::State),
+        text: c"not allowed in the current state",
+    },
+    Status {
+        code: HILO_EDEADLK,
+        kind: Some(Kind::Deadlock),
+        text: c"the call would wait forever",
+    },
+    Status {
+        code: HILO_ETIMEDOUT,
+        kind: Some(Kind::TimedOut),
+        text: c"timed out",
+    },
+    Status {
+        code: HILO_EAGAIN,
+        kind: Some(Kind::Again),
+        text: c"the operating system refused a thread",
+    },
+    Status {
+        code: HILO_EBROKEN,
+        kind: Some(Kind::Broken),
+        text: c"broken barrier",
+    },
+    Status {
+        code: HILO_EINTERNAL,
+        kind: Some(Kind::Internal),
+        text: c"internal error in hilo",
+    },
+];
+
+/// The status code of an error kind.
+fn code(kind: Kind) -> c_int {
+    STATUSES
+        .iter()
+        .find(|status| status.kind == Some(kind))
+        .map_or(HILO_EINTERNAL, |status| status.code)
+}
+
+/// The static text of a status code.
+fn text(code: c_int) -> &'static CStr {
+    STATUSES
+        .iter()
+        .find(|status| status.code == code)
+        .map_or(c"unknown status code", |status| status.text)
+}
+
+thread_local! {
+    // No value until the thread's first failing call, so threads that never
+    // fail never touch it (no allocation, no destructor registration).
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+/// Records `err` as the calling thread's last error and returns its status.
+pub(crate) fn record(err: &Error) -> c_int {
+    // Interior NUL bytes cannot come from our own texts; names quoted in a
+    // message come from C strings, which have none.
+    let text = CString::new(err.message.as_bytes().to_vec())
+        .unwrap_or_else(|_| CString::from(c"(message with a NUL byte)"));
+    // `try_with` fails only while the thread's TLS is being torn down; the
+    // status code still reaches the caller then.
+    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(text));
+    code(err.kind)
+}
+
+/// Records a caught panic as the calling thread's last error.
+pub(crate) fn record_panic(payload: Box<dyn std::any::Any + Send>) {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    record(&Error::new(
+        Kind::Internal,
+        format!("internal error in hilo (please report it): {what}"),
+    ));
+}
+
+/// Returns a static, human-readable text for a status code (`HILO_OK`,
+/// `HILO_EINVAL`, ...); an unknown code gives "unknown status code".
+/// Never NULL; the caller must not free it. Thread-safe.
+#[no_mangle]
+pub extern "C" fn hilo_strerror(status: c_int) -> *const c_char {
+    ffi_boundary!({ text(status).as_ptr() })
+}
+
+/// Returns a message about the last failing hilo call made by the calling
+/// thread, as specific as Python's text where Python has one (for example
+/// "threads can only be started once"), or "" when no call has failed yet on
+/// this thread. A successful call does not clear it. Never NULL; owned by
+/// hilo and valid until the calling thread's next hilo call or its end.
+#[no_mangle]
+pub extern "C" fn hilo_last_error() -> *const c_char {
+    ffi_boundary!({
+        LAST_ERROR
+            .try_with(|slot| match &*slot.borrow() {
+                Some(text) => text.as_ptr(),
+                None => c"".as_ptr(),
+            })
+            .unwrap_or(c"".as_ptr())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_and_every_kind_appears_once() {
+        for status in &STATUSES {
+            let same_code = STATUSES.iter().filter(|s| s.code == status.code).count();
+            assert_eq!(same_code, 1, "code {} twice", status.code);
+            if let Some(kind) = status.kind {
+                assert_eq!(code(kind), status.code);
+            }
+            assert_eq!(text(status.code), status.text);
+        }
+        for kind in [
+            Kind::Invalid,
+            Kind::NoSuchThread,
+            Kind::State,
+            Kind::Deadlock,
+            Kind::TimedOut,
+            Kind::Again,
+            Kind::Broken,
+            Kind::Internal,
+        ] {
+            let rows = STATUSES.iter().filter(|s| s.kind == Some(kind)).count();
+            assert_eq!(rows, 1, "{kind:?} has {rows} rows");
+        }
+        assert_eq!(text(12345), c"unknown status code");
+    }
+}
