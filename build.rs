@@ -18,6 +18,11 @@ fn main() {
     // The shared library's soname, as a C library's: programs record
     // libhilo.so.0 and `make install` adds the libhilo.so.0 symlink.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libhilo.so.0");
+    // Never unmapped: `dlclose` must not pull the code out from under hilo's
+    // threads (a daemon still running, a thread in its last steps after
+    // its target returned) or run the exit wait early. NODELETE makes
+    // `dlclose` keep the library loaded until the process ends.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
 
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable");

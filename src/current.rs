@@ -4,18 +4,26 @@
 //! callers hilo did not start: the main thread's, made on first use, and a
 //! "dummy" record for each foreign thread that asks who it is.
 //!
+//! A thread keeps its identity through the destructors that run as it ends
+//! (`hilo_local` values, other pthread keys, C++ `thread_local`s), so that a
+//! destructor that asks who is calling gets the thread's own handle and name
+//! and never registers a record that would outlive the thread. The identity
+//! goes, with the dummy's record or the main thread's life, in the last
+//! round of pthread's key destructors: one key of hilo's, set when a thread
+//! needs it, puts itself back for each round but the last (`teardown`).
+//!
 //! The first use also installs the process hooks: the exit wait (`atexit`,
 //! src/exit.rs) and fork handling (`pthread_atfork`, src/fork.rs), the only
 //! calls from here up to those modules.
 
 use std::cell::Cell;
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, c_void, CStr};
 use std::panic::catch_unwind;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Once, OnceLock};
 
-use crate::os;
+use crate::os::{self, Key};
 use crate::registry::{
     default_name, index_of, registry, Handle, Slot, Word, DAEMON, DUMMY, MAIN, RELEASED, RUNNING,
 };
@@ -24,9 +32,28 @@ use crate::{exit, fork};
 static MAIN_HANDLE: AtomicU64 = AtomicU64::new(0);
 static INIT: Once = Once::new();
 
+/// The key whose destructor ends a thread's identity (`teardown`). None when
+/// the system had no key left: threads then keep their identity to the end
+/// and a dummy's record is not freed.
+static TEARDOWN_KEY: OnceLock<Option<Key>> = OnceLock::new();
+
+/// How many rounds of key destructors pthread runs at most
+/// (`PTHREAD_DESTRUCTOR_ITERATIONS`, 4 in glibc).
+const DESTRUCTOR_ROUNDS: u8 = 4;
+
+/// What ends with a thread's identity (`Current::ending`).
+const ENDS_NOTHING: u8 = 0;
+/// A hilo thread: its record is already finished.
+const ENDS_HILO: u8 = 1;
+/// A foreign thread: its dummy record is freed.
+const ENDS_DUMMY: u8 = 2;
+/// The main thread, ending with `pthread_exit`: its record finishes.
+const ENDS_MAIN: u8 = 3;
+
 /// Registers the main thread's record and the process hooks, once.
 pub fn init() {
     INIT.call_once(|| {
+        TEARDOWN_KEY.get_or_init(|| os::key_create(Some(teardown)).ok());
         let pid = os::getpid();
         let handle = registry()
             .insert(RUNNING | MAIN, |slot, record| {
@@ -36,7 +63,7 @@ pub fn init() {
             })
             .expect("the first slot is always available");
         MAIN_HANDLE.store(handle, Ordering::Release);
-        os::at_exit(exit::on_process_exit);
+        exit::install();
         os::at_fork(
             fork::before_fork,
             fork::after_fork_in_parent,
@@ -69,6 +96,8 @@ pub fn become_main_after_fork(me: Handle, tid: i64) {
             }
             slot.store(Word((word.0 | MAIN) & !(DUMMY | DAEMON | RELEASED)));
             slot.native_id.store(tid, Ordering::Release);
+            // This thread's identity now ends as the main thread's does.
+            arm_teardown(ENDS_MAIN);
             me
         }
         None => registry()
@@ -92,35 +121,62 @@ fn register_dummy() -> (Handle, &'static Slot) {
             slot.native_id.store(tid, Ordering::Relaxed);
         })
         .expect("registering a dummy thread");
-    DUMMY_GUARD.with(|guard| guard.handle.set(handle));
     (handle, registry().slot(handle).expect("slot exists"))
 }
 
-/// Frees a foreign thread's dummy record when the thread ends.
-struct DummyGuard {
-    handle: Cell<Handle>,
-}
-
-impl Drop for DummyGuard {
-    fn drop(&mut self) {
-        let handle = self.handle.get();
-        if handle == 0 {
-            return;
-        }
-        let _ = catch_unwind(|| {
-            if let Ok((slot, _)) = registry().find(handle) {
-                let mut record = slot.record.lock();
-                if slot.load().names(handle) {
-                    registry().remove(slot, &mut record, index_of(handle));
-                }
-            }
-            leave();
-        });
+/// From now on, the calling thread's identity ends (and with it `ending`'s
+/// record) in the last round of its key destructors.
+fn arm_teardown(ending: u8) {
+    CURRENT.with(|current| current.ending.set(ending));
+    if let Some(Some(key)) = TEARDOWN_KEY.get() {
+        // SAFETY: a live key, never deleted; any non-NULL value will do.
+        // Setting a value of a key below 32 allocates nothing; a failure
+        // (no memory) only keeps the identity to the end.
+        let _ = unsafe { os::key_set(*key, NonNull::<c_void>::dangling().as_ptr()) };
     }
 }
 
-thread_local! {
-    static DUMMY_GUARD: DummyGuard = const { DummyGuard { handle: Cell::new(0) } };
+/// `TEARDOWN_KEY`'s destructor, on the ending thread. Puts its value back
+/// for each round but the last, so that it runs after the other keys'
+/// destructors of every round; then ends the identity.
+extern "C" fn teardown(_value: *mut c_void) {
+    let _ = catch_unwind(|| {
+        let (round, ending, handle) = CURRENT.with(|current| {
+            current.rounds.set(current.rounds.get() + 1);
+            (
+                current.rounds.get(),
+                current.ending.get(),
+                current.handle.get(),
+            )
+        });
+        if round < DESTRUCTOR_ROUNDS {
+            arm_teardown(ending);
+            return;
+        }
+        match ending {
+            ENDS_DUMMY => {
+                if let Ok((slot, _)) = registry().find(handle) {
+                    let mut record = slot.record.lock();
+                    if slot.load().names(handle) {
+                        registry().remove(slot, &mut record, index_of(handle));
+                    }
+                }
+            }
+            ENDS_MAIN => registry().finish_main(handle),
+            _ => {}
+        }
+        CURRENT.with(|current| {
+            current.ending.set(ENDS_NOTHING);
+            current.torn_down.set(true);
+            drop_name(current.name.take());
+        });
+    });
+}
+
+/// Called by a hilo thread at the end of its target, once its record is
+/// finished: its identity stays until its last destructors have run.
+pub fn finish() {
+    arm_teardown(ENDS_HILO);
 }
 
 struct Current {
@@ -130,6 +186,13 @@ struct Current {
     name_version: Cell<u32>,
     /// A strong reference to the cached name (`Arc::into_raw`), or None.
     name: Cell<Option<NonNull<CStr>>>,
+    /// What ends with this identity (`ENDS_*`), and how many rounds of key
+    /// destructors have run.
+    ending: Cell<u8>,
+    rounds: Cell<u8>,
+    /// The identity has ended: the handle stays (so `hilo_current` is never
+    /// 0 and nothing new is registered), the name is gone.
+    torn_down: Cell<bool>,
 }
 
 thread_local! {
@@ -139,6 +202,9 @@ thread_local! {
             slot: Cell::new(ptr::null()),
             name_version: Cell::new(0),
             name: Cell::new(None),
+            ending: Cell::new(ENDS_NOTHING),
+            rounds: Cell::new(0),
+            torn_down: Cell::new(false),
         }
     };
 }
@@ -151,15 +217,6 @@ pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>, name_version:
         current.slot.set(slot);
         current.name_version.set(name_version);
         replace_name(current, name);
-    });
-}
-
-/// Forgets the calling thread's identity and drops its cached name.
-pub fn leave() {
-    let _ = CURRENT.try_with(|current| {
-        current.handle.set(0);
-        current.slot.set(ptr::null());
-        drop_name(current.name.take());
     });
 }
 
@@ -223,7 +280,9 @@ fn register() -> Handle {
         return enter_main();
     }
     let (handle, slot) = register_dummy();
-    enter_registered(handle, slot)
+    enter_registered(handle, slot);
+    arm_teardown(ENDS_DUMMY);
+    handle
 }
 
 /// Marks the calling thread, the initial one, as the main thread, so that
@@ -231,7 +290,11 @@ fn register() -> Handle {
 /// (`gettid`, `getpid`) again.
 fn enter_main() -> Handle {
     let handle = main_handle();
-    enter_registered(handle, registry().slot(handle).expect("main slot exists"))
+    enter_registered(handle, registry().slot(handle).expect("main slot exists"));
+    // Its identity ends, and its joiners return, if it ends with
+    // pthread_exit (an exit() runs no key destructors).
+    arm_teardown(ENDS_MAIN);
+    handle
 }
 
 fn enter_registered(handle: Handle, slot: &'static Slot) -> Handle {
@@ -284,6 +347,10 @@ pub fn name() -> *const c_char {
 fn refresh_name() -> *const c_char {
     let handle = handle();
     CURRENT.with(|current| {
+        if current.torn_down.get() {
+            // Past its last destructor round: nothing may be cached now.
+            return c"".as_ptr();
+        }
         let slot = current.slot.get();
         // SAFETY: `handle()` set the slot; slots are never freed.
         let slot = unsafe { &*slot };

@@ -1,66 +1,136 @@
 //! Process exit: wait for every started non-daemon thread, as the Python
-//! interpreter does, and release threads that are joining the main thread.
+//! interpreter does, and let joins of the main thread (and of any thread
+//! that called `exit()`) return.
+//!
+//! Exit paths race each other, and none may hang or cut work short:
+//!
+//! - glibc runs each `atexit` handler once, so a second `exit()` from
+//!   another thread while the first waits would find hilo's handler gone and
+//!   end the process at once. The hook is therefore registered twice, and
+//!   every run that may wait registers one more copy before it waits: a
+//!   concurrent `exit()` always finds one, and waits too. The chain ends once
+//!   the wait has closed the registry.
+//! - The first `exit()` ends the process, with its status, after the wait.
+//!   A thread that calls `exit()` while another thread's `exit()` runs
+//!   blocks for good (as glibc 2.41's own `exit` does), after marking itself
+//!   so that the waits skip it and its joins return: it will never finish.
+//! - `hilo_shutdown()` callers skip every thread that is itself in an exit
+//!   wait (`hilo_shutdown()` or `exit()`), so two of them never wait for each
+//!   other; an `exit()` still waits for a `hilo_shutdown()` caller to finish
+//!   its work.
+//! - Once an exit wait finds nothing left, no thread starts any more
+//!   (`HILO_ESTATE`): an `atexit` handler registered before hilo's runs after
+//!   its wait, and a thread it started would be killed unseen.
 
 use std::panic::catch_unwind;
-use std::time::Instant;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 use crate::current;
-use crate::futex::{Condvar, ForkLock, Mutex};
-use crate::registry::registry;
+use crate::os;
+use crate::registry::{registry, EXITING, IN_SHUTDOWN, NOT_LEAVING};
 
-static EXIT_BEGAN: Mutex<bool> = Mutex::new(false);
-static EXIT_BEGAN_CV: Condvar = Condvar::new();
+/// The kernel thread id of the thread whose `exit()` came first, or 0.
+static FIRST_EXIT: AtomicI64 = AtomicI64::new(0);
+
+/// Registers the exit hook: twice, see the module's doc.
+pub fn install() {
+    os::at_exit(on_process_exit);
+    os::at_exit(on_process_exit);
+}
 
 /// The `atexit` hook. Never unwinds into libc.
 pub extern "C" fn on_process_exit() {
-    let _ = catch_unwind(shutdown);
+    let _ = catch_unwind(|| {
+        let tid = os::gettid();
+        match FIRST_EXIT.compare_exchange(0, tid, Ordering::AcqRel, Ordering::Acquire) {
+            // The first exit(), or its own next copy of this hook, or an
+            // exit() that its own handlers called.
+            Ok(_) => {}
+            Err(first) if first == tid => {}
+            Err(_) => block_for_good(),
+        }
+        if !registry().is_closed() {
+            // For an exit() that another thread calls while this one waits.
+            os::at_exit(on_process_exit);
+        }
+        wait(Leaving::Exit);
+    });
 }
 
-/// Marks the start of exit (joins of the main thread return), then waits for
-/// every started non-daemon thread other than the caller, including threads
-/// started while it waits. Idempotent.
-pub fn shutdown() {
-    {
-        let mut began = EXIT_BEGAN.lock();
-        *began = true;
-        EXIT_BEGAN_CV.notify_all();
-    }
+/// A later `exit()`: marks the caller as exiting (its joins return, the
+/// waits skip it), then sleeps until the first `exit()` ends the process.
+fn block_for_good() -> ! {
     let me = current::handle_if_known();
+    if me != 0 {
+        registry().set_exit_mark(me, EXITING);
+    }
+    static NEVER: AtomicU32 = AtomicU32::new(0);
     loop {
-        let running = registry().running_non_daemon(me);
-        if running.is_empty() {
+        os::futex_wait(&NEVER, 0, None);
+    }
+}
+
+/// `hilo_shutdown`: the exit wait, now, from any thread. The caller goes on
+/// running afterwards.
+pub fn shutdown() {
+    wait(Leaving::Shutdown);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leaving {
+    Exit,
+    Shutdown,
+}
+
+/// Marks the caller and the main thread as leaving, then waits for every
+/// started non-daemon thread other than the caller that it must not skip,
+/// including threads started while it waits.
+fn wait(leaving: Leaving) {
+    let me = current::handle_if_known();
+    let main = current::main_handle();
+    // Joins of the main thread return once the process begins to exit.
+    if registry().exit_mark(main) == NOT_LEAVING {
+        registry().set_exit_mark(main, EXITING);
+    }
+    if me != 0 && me != main {
+        let mine = match leaving {
+            Leaving::Exit => EXITING,
+            Leaving::Shutdown => IN_SHUTDOWN,
+        };
+        registry().set_exit_mark(me, mine);
+    }
+    let skip = move |other: u64| match leaving {
+        // Threads blocked for good in a later exit(). A hilo_shutdown()
+        // caller is waited for: it goes on running afterwards.
+        Leaving::Exit => other >= EXITING,
+        // Anyone in an exit wait: they would wait for this caller.
+        Leaving::Shutdown => other != NOT_LEAVING,
+    };
+    loop {
+        let pending: Vec<_> = registry()
+            .running_non_daemon(me)
+            .into_iter()
+            .filter(|&handle| !skip(registry().exit_mark(handle)))
+            .collect();
+        if pending.is_empty() {
+            if leaving == Leaving::Exit && !registry().is_closed() {
+                // Nothing left: refuse new threads, then look once more for
+                // one that started before the refusal.
+                registry().close();
+                continue;
+            }
             break;
         }
-        for handle in running {
-            registry().wait_for_end(handle);
+        for handle in pending {
+            registry().wait_for_end(handle, skip);
         }
+    }
+    if leaving == Leaving::Shutdown && me != 0 && me != main {
+        registry().set_exit_mark(me, NOT_LEAVING);
     }
 }
 
-/// Waits until exit has begun or `deadline` passes (None: forever).
-/// True when exit has begun.
-pub fn wait_until_exit_began(deadline: Option<Instant>) -> bool {
-    let mut began = EXIT_BEGAN.lock();
-    while !*began {
-        if !EXIT_BEGAN_CV.wait_until(&mut began, deadline) {
-            return *began;
-        }
-    }
-    true
-}
-
-/// The exit flag's lock, which fork handling holds across `fork()`.
-pub fn fork_lock() -> &'static dyn ForkLock {
-    &EXIT_BEGAN
-}
-
-/// In a forked child, once `fork_lock` is usable again: exit has not begun
-/// there, and nobody waits for it.
-///
-/// # Safety
-/// Only in a forked child while it has one thread.
-pub unsafe fn after_fork_in_child() {
-    // SAFETY: as the caller guarantees.
-    unsafe { EXIT_BEGAN_CV.reset_in_child() };
-    *EXIT_BEGAN.lock() = false;
+/// In a forked child: no exit has begun there.
+pub fn after_fork_in_child() {
+    FIRST_EXIT.store(0, Ordering::Relaxed);
 }

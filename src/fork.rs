@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::futex::ForkLock;
 use crate::registry::registry;
+use crate::sync::local;
 use crate::{current, exit, joins, os, timer};
 
 /// The forking thread's handle, noted before the fork (in the child,
@@ -34,19 +35,22 @@ static FORKING: AtomicU64 = AtomicU64::new(0);
 fn locks() -> [&'static dyn ForkLock; 4] {
     [
         timer::fork_lock(),
+        local::fork_lock(),
         registry().allocator_lock(),
         joins::fork_lock(),
-        exit::fork_lock(),
     ]
 }
 
 /// `pthread_atfork`'s prepare handler (installed by `current::init`).
 pub extern "C" fn before_fork() {
     let _ = catch_unwind(|| {
-        FORKING.store(current::handle_if_known(), Ordering::Relaxed);
         for lock in locks() {
             lock.hold_across_fork();
         }
+        // Only now, holding the locks: a second thread forking at the same
+        // time waits above until this fork is done, and cannot overwrite
+        // this thread's identity before the child reads it.
+        FORKING.store(current::handle_if_known(), Ordering::Relaxed);
     });
 }
 
@@ -71,10 +75,10 @@ pub extern "C" fn after_fork_in_child() {
             for lock in locks() {
                 lock.reset_in_child();
             }
-            exit::after_fork_in_child();
             registry().after_fork_in_child(me);
         }
         joins::after_fork_in_child();
+        exit::after_fork_in_child();
         current::become_main_after_fork(me, os::gettid());
     });
 }

@@ -122,6 +122,61 @@ pub unsafe fn join(thread: libc::pthread_t) -> *mut c_void {
     value
 }
 
+extern "C" {
+    // glibc 2.31 and later; the libc crate does not declare it.
+    fn pthread_clockjoin_np(
+        thread: libc::pthread_t,
+        retval: *mut *mut c_void,
+        clock: libc::clockid_t,
+        abstime: *const libc::timespec,
+    ) -> libc::c_int;
+}
+
+/// Joins a thread, waiting until `deadline` at most (None: forever), and
+/// returns the value it passed to `pthread_exit`, or None at the deadline
+/// (the thread is then still joinable).
+///
+/// # Safety
+/// `thread` must be a joinable pthread that was neither joined nor detached.
+pub unsafe fn join_until(
+    thread: libc::pthread_t,
+    deadline: Option<std::time::Instant>,
+) -> Option<*mut c_void> {
+    let Some(deadline) = deadline else {
+        // SAFETY: as the caller guarantees.
+        return Some(unsafe { join(thread) });
+    };
+    // `Instant` is CLOCK_MONOTONIC on Linux; the absolute time is now on
+    // that clock plus what is left.
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid out-pointer; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    let nanos = now.tv_nsec as u64 + u64::from(left.subsec_nanos());
+    let secs = (now.tv_sec as u64)
+        .saturating_add(left.as_secs())
+        .saturating_add(nanos / 1_000_000_000);
+    let abstime = libc::timespec {
+        tv_sec: secs.min(libc::time_t::MAX as u64) as libc::time_t,
+        tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+    };
+    let mut value: *mut c_void = std::ptr::null_mut();
+    loop {
+        // SAFETY: guaranteed by the caller; `value` and `abstime` are valid.
+        match unsafe { pthread_clockjoin_np(thread, &mut value, libc::CLOCK_MONOTONIC, &abstime) } {
+            0 => return Some(value),
+            libc::ETIMEDOUT => return None,
+            libc::EINTR => continue,
+            // EINVAL/ESRCH/EDEADLK cannot happen for a joinable thread; treat
+            // the thread as gone rather than wait for ever.
+            _ => return Some(std::ptr::null_mut()),
+        }
+    }
+}
+
 /// A thread-specific data key (`pthread_key_t`).
 pub type Key = libc::pthread_key_t;
 
@@ -203,7 +258,10 @@ pub fn set_thread_name(tid: i64, name: &CStr) {
     let len = short.iter().position(|&b| b == 0).unwrap_or(15);
     let path = format!("/proc/self/task/{tid}/comm");
     if let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(path) {
-        let _ = file.write_all(&short[..len]);
+        // One write, also of zero bytes: the kernel sets the name to what a
+        // write gives, and an empty write gives "" (`write_all` would skip
+        // it). 15 bytes at most, which a proc file takes in one write.
+        let _ = file.write(&short[..len]);
     }
 }
 

@@ -18,7 +18,7 @@
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
-use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -52,6 +52,15 @@ pub(crate) const DAEMON: u64 = 1 << 3;
 pub(crate) const RELEASED: u64 = 1 << 4;
 pub(crate) const DUMMY: u64 = 1 << 5;
 pub(crate) const MAIN: u64 = 1 << 6;
+
+// `Slot::exit_mark`: where the record's thread is in the process's exit.
+/// Not in an exit wait.
+pub(crate) const NOT_LEAVING: u64 = 0;
+/// Waiting in `hilo_shutdown()`; it goes on running afterwards.
+pub(crate) const IN_SHUTDOWN: u64 = 1;
+/// The thread called `exit()`, or it is the main thread and the process has
+/// begun to exit. It will never finish, so joins of it return as if it had.
+pub(crate) const EXITING: u64 = 2;
 
 /// A snapshot of a slot's word.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -124,6 +133,9 @@ pub struct Slot {
     /// The handle this record's thread is blocked joining, or 0; set only
     /// under the join graph's lock, cleared without it (see joins.rs).
     pub joining: AtomicU64,
+    /// `NOT_LEAVING`, `IN_SHUTDOWN` or `EXITING`; changed under the
+    /// slot's mutex, with `ended` notified, by `set_exit_mark`.
+    pub exit_mark: AtomicU64,
 }
 
 impl Slot {
@@ -142,6 +154,7 @@ impl Slot {
             }),
             ended: Condvar::new(),
             joining: AtomicU64::new(0),
+            exit_mark: AtomicU64::new(NOT_LEAVING),
         }
     }
 
@@ -181,9 +194,19 @@ impl Slot {
         self.name_version.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Waits until the record named by `handle` is no longer running
-    /// (finished, freed, or reverted to unstarted), or until `deadline`
-    /// (None: no limit). Returns the guard and whether it stopped running.
+    /// True unless the record named by `handle` still runs a thread that
+    /// may finish: finished, freed, reverted to unstarted, or exiting (its
+    /// thread called `exit()`, or it is the main thread and the process has
+    /// begun to exit), so that a join of it returns.
+    fn stopped(&self, handle: Handle) -> bool {
+        let word = self.load();
+        !word.names(handle)
+            || word.state() != RUNNING
+            || self.exit_mark.load(Ordering::Acquire) >= EXITING
+    }
+
+    /// Waits until the record named by `handle` is `stopped`, or until
+    /// `deadline` (None: no limit). Returns the guard and whether it stopped.
     pub fn wait_while_running<'a>(
         &'a self,
         handle: Handle,
@@ -191,13 +214,12 @@ impl Slot {
         deadline: Option<Instant>,
     ) -> (MutexGuard<'a, Record>, bool) {
         loop {
-            let word = self.load();
-            if !word.names(handle) || word.state() != RUNNING {
+            if self.stopped(handle) {
                 return (record, true);
             }
             if !self.ended.wait_until(&mut record, deadline) {
-                let word = self.load();
-                return (record, !word.names(handle) || word.state() != RUNNING);
+                let stopped = self.stopped(handle);
+                return (record, stopped);
             }
         }
     }
@@ -251,6 +273,9 @@ pub struct Registry {
     /// Slots below this index exist (for scans).
     high_water: AtomicU32,
     alloc: Mutex<Allocator>,
+    /// Set once the process's last exit wait has found nothing to wait for:
+    /// no thread starts after it (see `close`).
+    closed: AtomicBool,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -263,6 +288,7 @@ static REGISTRY: Registry = Registry {
         free: Vec::new(),
         next: 0,
     }),
+    closed: AtomicBool::new(false),
 };
 
 pub fn registry() -> &'static Registry {
@@ -348,6 +374,7 @@ impl Registry {
         record.reap = Reap::Done;
         record.pthread = 0;
         slot.native_id.store(0, Ordering::Relaxed);
+        slot.exit_mark.store(NOT_LEAVING, Ordering::Relaxed);
         slot.name_version.fetch_add(1, Ordering::Release);
         if generation >= MAX_GEN {
             slot.store(Word(generation << GEN_SHIFT | RETIRED));
@@ -368,7 +395,8 @@ impl Registry {
     /// when hilo did not know it): every slot's lock and condition variable
     /// usable again, and the records of threads that do not exist in the
     /// child finished (or freed, for released and dummy ones). Their pthreads
-    /// can be neither joined nor detached there.
+    /// can be neither joined nor detached there; their kernel thread ids
+    /// stay readable, as after any end. The child has not begun to exit.
     ///
     /// # Safety
     /// Only in a forked child while it has one thread, with the allocator's
@@ -382,8 +410,10 @@ impl Registry {
                     slot.record.reset_in_child();
                     slot.ended.reset_in_child();
                 }
+                slot.exit_mark.store(NOT_LEAVING, Ordering::Relaxed);
             }
         }
+        self.closed.store(false, Ordering::Relaxed);
         self.for_each(|handle, slot, word| {
             if handle == survivor {
                 return;
@@ -452,12 +482,62 @@ impl Registry {
     }
 
     /// Waits (forever) for a started thread, released or not, to stop
-    /// running. The exit wait uses it: it also waits for released threads.
-    pub fn wait_for_end(&self, handle: Handle) {
+    /// running, or for its exit mark to satisfy `skip`. The exit wait uses
+    /// it: it also waits for released threads.
+    pub fn wait_for_end(&self, handle: Handle, skip: impl Fn(u64) -> bool) {
         if let Some(slot) = self.slot(handle) {
-            let record = slot.record.lock();
-            drop(slot.wait_while_running(handle, record, None));
+            let mut record = slot.record.lock();
+            while !slot.stopped(handle) && !skip(slot.exit_mark.load(Ordering::Acquire)) {
+                slot.ended.wait(&mut record);
+            }
         }
+    }
+
+    /// The exit mark of the record `handle` names (`NOT_LEAVING` when there
+    /// is none).
+    pub fn exit_mark(&self, handle: Handle) -> u64 {
+        match self.slot(handle) {
+            Some(slot) if slot.load().names(handle) => slot.exit_mark.load(Ordering::Acquire),
+            _ => NOT_LEAVING,
+        }
+    }
+
+    /// Sets the exit mark of the record `handle` names and wakes whoever
+    /// waits on that record (its joiners, and exit waits that may now skip
+    /// it). A handle that names no record is ignored.
+    pub fn set_exit_mark(&self, handle: Handle, mark: u64) {
+        if let Some(slot) = self.slot(handle) {
+            let _record = slot.record.lock();
+            if slot.load().names(handle) {
+                slot.exit_mark.store(mark, Ordering::Release);
+                slot.ended.notify_all();
+            }
+        }
+    }
+
+    /// The main thread `handle` ended with `pthread_exit` (its thread-local
+    /// destructors have run): it is finished, and its joiners return.
+    pub fn finish_main(&self, handle: Handle) {
+        if let Some(slot) = self.slot(handle) {
+            let _record = slot.record.lock();
+            if slot.load().names(handle) && slot.load().has(MAIN) {
+                slot.set_state(FINISHED);
+                slot.ended.notify_all();
+            }
+        }
+    }
+
+    /// No thread starts from now on (`threads::start` refuses). Called by
+    /// the process's exit wait once it has found nothing left to wait for,
+    /// followed by one more scan: a start either sees this flag or its
+    /// thread is seen running by that scan (both sides use SeqCst).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// True while the record `handle` named exists, released or not: a

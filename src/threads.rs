@@ -14,7 +14,8 @@ use crate::registry::{
     default_name, index_of, registry, Handle, Reap, Slot, Target, DAEMON, DUMMY, FINISHED, MAIN,
     RELEASED, RUNNING, UNSTARTED,
 };
-use crate::{current, exit, joins, os};
+use crate::sync::local;
+use crate::{current, joins, os};
 
 static STACK_SIZE: AtomicUsize = AtomicUsize::new(0);
 
@@ -47,6 +48,17 @@ pub fn start(handle: Handle) -> Result<()> {
     }
     // Alive from here on; the thread itself publishes its TID and OS name.
     slot.set_state(RUNNING);
+    // After the process's last exit wait, a thread would die unseen with the
+    // process: refuse it. SeqCst against `Registry::close`: either this sees
+    // the registry closed, or that wait's last scan sees this thread running.
+    std::sync::atomic::fence(Ordering::SeqCst);
+    if registry().is_closed() {
+        slot.set_state(UNSTARTED);
+        slot.ended.notify_all();
+        return Err(Error::state(
+            "can't create new thread at interpreter shutdown",
+        ));
+    }
     drop(record);
     let stack = match STACK_SIZE.load(Ordering::Relaxed) {
         0 => 0,
@@ -98,6 +110,9 @@ impl Drop for EndOfThread {
         // Runs on the normal path and during forced unwinding; it must not
         // unwind itself.
         let _ = catch_unwind(AssertUnwindSafe(|| {
+            // The thread's hilo_local values first, while it is still alive
+            // and itself: a join that returns finds them destroyed.
+            local::run_destructors();
             let mut record = self.slot.record.lock();
             // A joiner inside pthread_join reaps this thread; else it detaches
             // itself below, or stays joinable after pthread_exit.
@@ -123,7 +138,9 @@ impl Drop for EndOfThread {
             }
             let returned = self.returned.is_some();
             drop(record);
-            current::leave();
+            // The identity stays for the destructors that pthread runs
+            // after this (other keys', C++ thread_locals') and goes with them.
+            current::finish();
             if returned && !joined {
                 os::detach_self();
             }
@@ -211,32 +228,14 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
     } else {
         None
     };
-    if word.has(MAIN) {
-        return if exit::wait_until_exit_began(deadline) {
-            Ok(std::ptr::null_mut())
-        } else {
-            Err(Error::timed_out())
-        };
-    }
-    let mut record = slot.lock_for(handle)?;
-    let state = slot.load().state();
-    if state == UNSTARTED {
+    let record = slot.lock_for(handle)?;
+    if slot.load().state() == UNSTARTED {
         return Err(Error::state("cannot join thread before it is started"));
     }
-    let (mut record, stopped) = if deadline.is_none()
-        && state == RUNNING
-        && record.reap == Reap::Done
-        && record.pthread != 0
-    {
-        // The first join without a timeout of a running thread reaps it
-        // with pthread_join (below): the kernel wakes it when the thread
-        // has ended, so the thread need not wake it from user space, where
-        // the woken joiner would preempt the ending thread.
-        record.reap = Reap::Pending;
-        (record, true)
-    } else {
-        slot.wait_while_running(handle, record, deadline)
-    };
+    // Every join waits on the record, none inside pthread_join while the
+    // thread runs: the thread may never end (it called exit(), which a join
+    // of it must see), and a join with a timeout must keep to it.
+    let (mut record, stopped) = slot.wait_while_running(handle, record, deadline);
     if !stopped {
         return Err(Error::timed_out());
     }
@@ -251,17 +250,29 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
         }
         match record.reap {
             Reap::Done => return Ok(record.result),
-            Reap::InProgress => slot.ended.wait(&mut record),
+            Reap::InProgress => {
+                // Another joiner is inside pthread_join: wait for it, as
+                // long as this join may.
+                if !slot.ended.wait_until(&mut record, deadline) && record.reap != Reap::Done {
+                    return Err(Error::timed_out());
+                }
+            }
             Reap::Pending => {
                 record.reap = Reap::InProgress;
                 let thread = record.pthread;
                 drop(record);
-                // SAFETY: the thread is joinable: it ended with pthread_exit,
-                // or it runs and, seeing Reap::InProgress at its end, will not
-                // detach itself. Reap::InProgress makes this the only join or
-                // detach of it.
-                let value = unsafe { os::join(thread) };
+                // SAFETY: the thread is joinable: it ended with pthread_exit
+                // and nobody joined or detached it. Reap::InProgress makes
+                // this the only join or detach of it.
+                let value = unsafe { os::join_until(thread, deadline) };
                 record = slot.record.lock();
+                let Some(value) = value else {
+                    // Still in its last steps (other keys' destructors) at
+                    // the deadline: joinable as before, by whoever comes.
+                    record.reap = Reap::Pending;
+                    slot.ended.notify_all();
+                    return Err(Error::timed_out());
+                };
                 record.result = value;
                 record.reap = Reap::Done;
                 slot.ended.notify_all();

@@ -84,12 +84,23 @@ impl Barrier {
             BarrierWait::Until(deadline) => deadline,
         };
         let mut state = self.state.lock();
-        // Wait while the previous round drains, resets or trips.
+        // Wait while the previous round drains, resets or trips: within the
+        // deadline too (Python waits here without one), since the threads
+        // that would end that phase may never come (they vanished in a fork).
         while matches!(
             state.phase,
             Phase::Draining | Phase::Resetting | Phase::Tripping
         ) {
-            self.changed.wait(&mut state);
+            if !self.changed.wait_until(&mut state, deadline)
+                && matches!(
+                    state.phase,
+                    Phase::Draining | Phase::Resetting | Phase::Tripping
+                )
+            {
+                state.phase = Phase::Broken;
+                self.changed.notify_all();
+                return Err(broken("barrier wait timed out; the barrier is now broken"));
+            }
         }
         if state.phase == Phase::Broken {
             return Err(broken("the barrier is broken"));

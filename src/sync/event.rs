@@ -1,17 +1,25 @@
 //! Event: a flag that threads wait for (Python's `threading.Event`).
+//!
+//! One atomic word and the futex on it, no internal lock: nothing a thread
+//! leaves behind (one that vanished in a fork, one killed mid-call) can block
+//! another. The word holds the flag, a bit that says a waiter may sleep, and
+//! a count of `set` calls, so that a waiter that a `set` woke returns true
+//! even if a `clear` came before it ran again (as in Python, where `wait`
+//! returns what the condition's wait returned).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use crate::futex::{Condvar, Mutex};
+use crate::os;
+
+const SET: u32 = 1;
+const SLEEPERS: u32 = 2;
+/// The count of `set` calls starts at this bit (it wraps; a waiter would
+/// have to sleep through 2^30 sets to miss one).
+const ONE_SET: u32 = 4;
 
 pub struct Event {
-    /// The flag, readable without the lock; changed only under `sets`.
-    flag: AtomicBool,
-    /// How many times `set` has been called: a waiter that sees it move was
-    /// woken by a `set`, even if a `clear` came before it ran again.
-    sets: Mutex<u64>,
-    changed: Condvar,
+    word: AtomicU32,
 }
 
 impl Default for Event {
@@ -23,48 +31,68 @@ impl Default for Event {
 impl Event {
     pub fn new() -> Event {
         Event {
-            flag: AtomicBool::new(false),
-            sets: Mutex::new(0),
-            changed: Condvar::new(),
+            word: AtomicU32::new(0),
         }
     }
 
     pub fn is_set(&self) -> bool {
-        self.flag.load(Ordering::Acquire)
+        self.word.load(Ordering::Acquire) & SET != 0
     }
 
     /// Sets the flag and wakes every waiter.
     pub fn set(&self) {
-        let mut sets = self.sets.lock();
-        *sets = sets.wrapping_add(1);
-        self.flag.store(true, Ordering::Release);
-        drop(sets);
-        // After unlocking, so that woken waiters do not find the lock held
-        // (a waiter counted itself under the lock, so none is missed).
-        self.changed.notify_all();
+        // Count the set, raise the flag, and take the sleepers bit: every
+        // thread asleep now is woken below; one that sleeps again sets the
+        // bit again.
+        let old = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |word| {
+                Some((word & !(SET | SLEEPERS)).wrapping_add(ONE_SET) | SET)
+            })
+            .unwrap_or_else(|word| word);
+        if old & SLEEPERS != 0 {
+            os::futex_wake(&self.word, i32::MAX);
+        }
     }
 
     pub fn clear(&self) {
-        let _sets = self.sets.lock();
-        self.flag.store(false, Ordering::Release);
+        self.word.fetch_and(!SET, Ordering::AcqRel);
     }
 
     /// Waits until the flag is set or `deadline` passes (None: forever).
-    /// True when the flag was set, or a `set` woke this waiter (as in
-    /// Python, where `wait` returns what the condition's wait returned).
+    /// True when the flag was set, or a `set` woke this waiter.
     pub fn wait(&self, deadline: Option<Instant>) -> bool {
-        if self.is_set() {
+        let first = self.word.load(Ordering::Acquire);
+        if first & SET != 0 {
             return true;
         }
-        let mut sets = self.sets.lock();
-        let seen = *sets;
+        let sets = first & !(SET | SLEEPERS);
+        let done = |word: u32| word & SET != 0 || word & !(SET | SLEEPERS) != sets;
         loop {
-            if self.is_set() || *sets != seen {
+            let mut word = self.word.load(Ordering::Acquire);
+            if done(word) {
                 return true;
             }
-            if !self.changed.wait_until(&mut sets, deadline) {
-                return self.is_set() || *sets != seen;
+            if word & SLEEPERS == 0 {
+                match self.word.compare_exchange(
+                    word,
+                    word | SLEEPERS,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => word |= SLEEPERS,
+                    Err(_) => continue,
+                }
             }
+            let timeout = match deadline {
+                None => None,
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return done(self.word.load(Ordering::Acquire)),
+                },
+            };
+            // Returns at once if the word changed since it was read.
+            os::futex_wait(&self.word, word, timeout);
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 mod barrier;
 mod condition;
 mod event;
-mod local;
+pub mod local;
 mod lock;
 mod semaphore;
 

@@ -1,20 +1,23 @@
 //! Semaphore and bounded semaphore (Python's `threading.Semaphore` and
 //! `threading.BoundedSemaphore`).
+//!
+//! An atomic count, a count of sleepers, and the futex on the count: no
+//! internal lock, so nothing a vanished thread (a fork) left behind blocks a
+//! `release` or an `acquire`; a sleeper counted by a thread that vanished
+//! costs at most one futex wake that finds nobody.
 
-use crate::futex::{Condvar, Mutex};
+use std::sync::atomic::{fence, AtomicU32, Ordering};
+use std::time::Instant;
 
 use super::Wait;
 use crate::error::{Error, Result};
-
-struct Count {
-    value: u32,
-    /// Threads blocked in `acquire`, so `release(n)` wakes no more than it can.
-    waiting: usize,
-}
+use crate::os;
 
 pub struct Semaphore {
-    count: Mutex<Count>,
-    available: Condvar,
+    value: AtomicU32,
+    /// Threads that may sleep in `acquire`, so `release` makes no system
+    /// call when nobody waits, and `release(n)` wakes no more than `n`.
+    sleepers: AtomicU32,
     /// The initial value of a bounded semaphore: `release` never goes past it.
     bound: Option<u32>,
 }
@@ -30,27 +33,53 @@ impl Semaphore {
 
     fn with_bound(value: u32, bound: Option<u32>) -> Semaphore {
         Semaphore {
-            count: Mutex::new(Count { value, waiting: 0 }),
-            available: Condvar::new(),
+            value: AtomicU32::new(value),
+            sleepers: AtomicU32::new(0),
             bound,
         }
     }
 
+    /// Takes one unit if there is one.
+    fn try_take(&self) -> bool {
+        self.value
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |value| {
+                value.checked_sub(1)
+            })
+            .is_ok()
+    }
+
     /// Takes one unit: true when taken, false when `wait` ran out first.
     pub fn acquire(&self, wait: Wait) -> bool {
-        let mut count = self.count.lock();
+        if self.try_take() {
+            return true;
+        }
+        let Wait::Until(deadline) = wait else {
+            return false;
+        };
         loop {
-            if count.value > 0 {
-                count.value -= 1;
+            // Count this thread as a sleeper before the last look at the
+            // value (SeqCst, against `release`'s add then look at sleepers):
+            // either that look sees the release's unit, or the release sees
+            // this sleeper and wakes it.
+            self.sleepers.fetch_add(1, Ordering::SeqCst);
+            let timeout = match deadline {
+                None => Some(None),
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(Some(left)),
+                    _ => None,
+                },
+            };
+            if let Some(timeout) = timeout {
+                if self.value.load(Ordering::SeqCst) == 0 {
+                    // Returns at once if a release came meanwhile.
+                    os::futex_wait(&self.value, 0, timeout);
+                }
+            }
+            self.sleepers.fetch_sub(1, Ordering::Relaxed);
+            if self.try_take() {
                 return true;
             }
-            let Wait::Until(deadline) = wait else {
-                return false;
-            };
-            count.waiting += 1;
-            let woken = self.available.wait_until(&mut count, deadline);
-            count.waiting -= 1;
-            if !woken && count.value == 0 {
+            if timeout.is_none() {
                 return false;
             }
         }
@@ -61,32 +90,37 @@ impl Semaphore {
         if n < 1 {
             return Err(Error::invalid("n must be one or more"));
         }
-        let mut count = self.count.lock();
-        let value = match (count.value.checked_add(n), self.bound) {
-            (Some(value), Some(bound)) if value <= bound => value,
-            (_, Some(_)) => return Err(Error::state("Semaphore released too many times")),
-            (Some(value), None) => value,
-            (None, None) => {
-                return Err(Error::state(format!(
-                    "Semaphore value would overflow: {} + {n} > {}",
-                    count.value,
-                    u32::MAX
-                )))
+        let mut value = self.value.load(Ordering::Relaxed);
+        loop {
+            let new = match (value.checked_add(n), self.bound) {
+                (Some(new), Some(bound)) if new <= bound => new,
+                (_, Some(_)) => return Err(Error::state("Semaphore released too many times")),
+                (Some(new), None) => new,
+                (None, None) => {
+                    return Err(Error::state(format!(
+                        "Semaphore value would overflow: {value} + {n} > {}",
+                        u32::MAX
+                    )))
+                }
+            };
+            match self
+                .value
+                .compare_exchange_weak(value, new, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => break,
+                Err(now) => value = now,
             }
-        };
-        count.value = value;
-        let wake = count.waiting.min(n as usize);
-        drop(count);
-        // After unlocking, so that woken waiters do not find the lock held
-        // (a waiter counted itself under the lock, so none is missed).
-        for _ in 0..wake {
-            self.available.notify_one();
+        }
+        fence(Ordering::SeqCst);
+        let sleepers = self.sleepers.load(Ordering::SeqCst);
+        if sleepers > 0 {
+            os::futex_wake(&self.value, sleepers.min(n).min(i32::MAX as u32) as i32);
         }
         Ok(())
     }
 
     /// The current value (Python's `_value`).
     pub fn value(&self) -> u32 {
-        self.count.lock().value
+        self.value.load(Ordering::Acquire)
     }
 }

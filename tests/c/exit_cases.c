@@ -110,7 +110,8 @@ int main(int argc, char **argv) {
     if (strcmp(which, "exit_from_thread") == 0) {
         hilo_thread_t w = spawn(slow_worker, "Worker", -1);
         hilo_thread_t e = spawn(exit_three, "Exiter", -1);
-        hilo_join(e, HILO_FOREVER, NULL); /* never returns: e calls exit(3) */
+        /* Returns once e has called exit(3): e will never finish. */
+        hilo_join(e, HILO_FOREVER, NULL);
         hilo_join(w, HILO_FOREVER, NULL);
         say("main returns");
         return 0;
