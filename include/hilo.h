@@ -19,6 +19,17 @@
  *    threads start and join. Sync objects keep the state the fork found: a
  *    lock held by a thread that is not in the child stays held, as a pthread
  *    mutex does (a hilo_lock, which no thread owns, the child may release).
+ *    No hilo call in the child blocks on hilo's own internal state left by a
+ *    thread that is not there (an Event's set, a Semaphore's release, a
+ *    Barrier's timed wait work); two threads forking at once each get a child
+ *    whose main thread is its own forker.
+ *  - Exit paths racing each other never hang and never cut a non-daemon
+ *    thread's work short: the first exit() waits and ends the process with
+ *    its status; an exit() from another thread meanwhile blocks for good
+ *    (joins of it return); hilo_shutdown() callers never wait for each other.
+ *    A thread started after the exit wait is refused with HILO_ESTATE.
+ *  - libhilo.so is linked with NODELETE: dlclose() never unmaps it under its
+ *    threads (it stays loaded until the process ends).
  */
 
 #ifndef HILO_H
@@ -192,7 +203,8 @@ const char *hilo_last_error(void);
  * `*out`; the caller owns it and gives it up with `hilo_release`.
  *
  * Returns `HILO_OK`; `HILO_EINVAL` when `target` or `out` is NULL (nothing
- * is written); `HILO_EAGAIN` when too many thread records exist.
+ * is written); `HILO_EAGAIN` when too many thread records exist, or when
+ * there is no memory for the name's copy (never an abort).
  */
 int hilo_create(hilo_fn target, void *arg, const char *name, hilo_thread_t *out);
 
@@ -205,7 +217,11 @@ int hilo_create(hilo_fn target, void *arg, const char *name, hilo_thread_t *out)
  * `HILO_ESTATE` when it was started before, even if it has finished, or is
  * the main thread or a dummy ("threads can only be started once");
  * `HILO_EAGAIN` when the operating system refuses a thread (memory, limits):
- * the thread then stays unstarted and a later start may succeed.
+ * the thread then stays unstarted and a later start may succeed;
+ * `HILO_ESTATE` ("can't create new thread at interpreter shutdown") once
+ * the process's exit wait has finished (an `atexit` handler registered
+ * before hilo's first use runs after it): the thread would die unseen with
+ * the process.
  */
 int hilo_start(hilo_thread_t t);
 
@@ -217,13 +233,18 @@ int hilo_start(hilo_thread_t t);
  * (or the value given to `pthread_exit`) to `*result` when `result` is not
  * NULL. Any number of threads may join the same thread, at once or later;
  * each gets `HILO_OK` and the same result. Joining the main thread returns
- * `HILO_OK` (result NULL) once the process has begun to exit.
+ * `HILO_OK` (result NULL) once the process has begun to exit, or once the
+ * main thread has ended with `pthread_exit`. Joining a thread that called
+ * `exit()` returns `HILO_OK` (result NULL) once that exit has begun: the
+ * thread will never finish.
  *
- * "Finished" means the target has returned. The first join without a
- * timeout of a running thread also waits, as `pthread_join` does, until the
- * OS thread has fully ended (its thread-local destructors, `hilo_local` ones
- * included, have run); other joins return as soon as the target has
- * returned, and such destructors may still be running.
+ * "Finished" means the target has returned and the thread's `hilo_local`
+ * destructors have run (hilo runs them at the end of the target, as CPython
+ * clears a thread's locals before its join returns). A join with a timeout
+ * returns near its timeout whatever other joiners do; a thread that ended
+ * with `pthread_exit` is reaped with `pthread_clockjoin_np` within the
+ * timeout. Other pthread keys' destructors and C++ `thread_local`s may
+ * still be running when a join returns.
  *
  * Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
  * timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
@@ -276,10 +297,12 @@ int hilo_release(hilo_thread_t t);
  * Renames the thread, at any time, also while it runs. The full name is
  * copied and kept; the operating system's copy (`ps`, `top -H`, `gdb`,
  * `/proc/<pid>/task/<tid>/comm`) follows it for a running thread, cut to 15
- * bytes without splitting a UTF-8 character. "" is a valid name.
+ * bytes without splitting a UTF-8 character. "" is a valid name (the OS
+ * name becomes empty too).
  *
  * Returns `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
- * unknown or released handle.
+ * unknown or released handle; `HILO_EAGAIN` when there is no memory for the
+ * copy (never an abort; the old name stays).
  */
 int hilo_set_name(hilo_thread_t t, const char *name);
 
@@ -299,7 +322,10 @@ int hilo_get_name(hilo_thread_t t, char *buf, size_t size);
  * thread, "Dummy-N" on a thread hilo did not create (registering it), the
  * thread's name on a hilo thread. Never NULL; owned by hilo; valid until
  * the same thread calls `hilo_current_name` again or ends. Costs a
- * thread-local read on the common path: no lock, no system call.
+ * thread-local read on the common path: no lock, no system call. In the
+ * destructors that run as a thread ends (`hilo_local`, other pthread keys,
+ * C++ `thread_local`s) it is still the thread's own name; "" only in the
+ * last of pthread's destructor rounds.
  */
 const char *hilo_current_name(void);
 
@@ -307,7 +333,11 @@ const char *hilo_current_name(void);
  * Returns the calling thread's handle; never 0. The first call on the main
  * thread or on a thread hilo did not create registers it (the latter as a
  * daemon "dummy" named "Dummy-N", which leaves the registry when that
- * thread ends). Do not release the handle.
+ * thread ends, after its destructors). Do not release the handle. In the
+ * destructors that run as a thread ends it is still the thread's own
+ * handle, and nothing new is registered (the handle may already be invalid
+ * there: `HILO_ESRCH`). A foreign thread whose first hilo call comes in the
+ * last of pthread's four destructor rounds leaves its dummy record behind.
  */
 hilo_thread_t hilo_current(void);
 
@@ -346,6 +376,10 @@ size_t hilo_enumerate(hilo_thread_t *buf, size_t cap);
  * including threads they start meanwhile, as the process does at exit; also
  * lets threads joining the main thread return. Idempotent. For hosts whose
  * own exit path runs before C's (an interpreter that loads hilo with ctypes).
+ * Threads that are themselves in `hilo_shutdown` or `exit()` are not waited
+ * for, so several callers at once never wait for each other. The caller
+ * goes on running afterwards; threads may still start (only the exit wait
+ * at `exit()` closes the door).
  * Returns `HILO_OK`.
  */
 int hilo_shutdown(void);
@@ -738,12 +772,14 @@ int hilo_timer_cancel(hilo_thread_t t);
  * it sets one. When a thread that set a non-NULL value ends (a hilo thread,
  * or any other thread, such as one made by `pthread_create`), `dtor` (if
  * not NULL) is called on that thread with the value. It is not called for
- * the thread that calls `exit()` or returns from `main`. It runs as the OS
- * thread exits, after the thread's target has returned, so `hilo_join` on
- * that thread may return before it has run.
+ * the thread that calls `exit()` or returns from `main`. On a hilo thread
+ * it runs right after the target returns (or calls `pthread_exit`), on that
+ * thread, which is still alive and itself (`hilo_current_name` gives its
+ * name): every `hilo_join` that returns `HILO_OK` returns after it. On other
+ * threads it runs as pthread runs key destructors.
  *
- * Returns NULL when the operating system has no thread-local key left
- * (`hilo_last_error()` says so). The caller owns the object and frees it
+ * Returns NULL when the operating system has no thread-local key left, or
+ * no memory (`hilo_last_error()` says so). The caller owns the object and frees it
  * with `hilo_local_free`. Built on `pthread_key_create`, so the usual limit
  * of `PTHREAD_KEYS_MAX` (1024 on Linux, shared with the rest of the
  * process) applies.

@@ -256,6 +256,28 @@ pub fn default_name(prefix: &str) -> Arc<CStr> {
     Arc::from(name)
 }
 
+/// A caller's name, copied for a record. Allocation failure is a status
+/// (`HILO_EAGAIN`), never an abort: the copy's size is first tried with a
+/// fallible allocation, so only a name that fits a moment before and not a
+/// moment later (another thread took the memory meanwhile) could still
+/// abort in the copy itself.
+pub fn copy_name(name: &CStr) -> Result<Arc<CStr>> {
+    let bytes = name.to_bytes_with_nul().len();
+    let mut probe: Vec<u8> = Vec::new();
+    // An Arc's header is two words.
+    if probe
+        .try_reserve_exact(bytes.saturating_add(2 * size_of::<usize>()))
+        .is_err()
+    {
+        return Err(Error::new(
+            Kind::Again,
+            format!("out of memory for a name of {} bytes", bytes - 1),
+        ));
+    }
+    drop(probe);
+    Ok(Arc::from(name))
+}
+
 /// The name of a free slot: one shared empty string, so that freeing a
 /// record allocates nothing.
 fn empty_name() -> Arc<CStr> {

@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use crate::error::{Error, Kind, Result};
 use crate::registry::{
-    default_name, index_of, registry, Handle, Reap, Slot, Target, DAEMON, DUMMY, FINISHED, MAIN,
-    RELEASED, RUNNING, UNSTARTED,
+    copy_name, default_name, index_of, registry, Handle, Reap, Slot, Target, DAEMON, DUMMY,
+    FINISHED, MAIN, RELEASED, RUNNING, UNSTARTED,
 };
 use crate::sync::local;
 use crate::{current, joins, os};
@@ -27,7 +27,7 @@ pub fn create(target: Target, arg: *mut c_void, name: Option<&CStr>) -> Result<H
     current::init();
     let daemon = if current::is_daemon() { DAEMON } else { 0 };
     let name = match name {
-        Some(name) if !name.is_empty() => Arc::from(name),
+        Some(name) if !name.is_empty() => copy_name(name)?,
         _ => default_name("Thread"),
     };
     registry().insert(UNSTARTED | daemon, |slot, record| {
@@ -336,14 +336,16 @@ pub fn release(handle: Handle) -> Result<()> {
 
 pub fn set_name(handle: Handle, name: &CStr) -> Result<()> {
     let (slot, _) = registry().find(handle)?;
+    // Copied before the record is locked: the copy may be large.
+    let name = copy_name(name)?;
     let mut record = slot.lock_for(handle)?;
-    slot.rename(&mut record, Arc::from(name));
+    slot.rename(&mut record, name.clone());
     // A running thread whose TID is known has named itself already and must
     // be renamed; one that has not reached its trampoline will read the new
     // name there. The lock keeps the thread from ending meanwhile.
     let tid = slot.native_id.load(Ordering::Acquire);
     if slot.load().state() == RUNNING && tid != 0 {
-        os::set_thread_name(tid, name);
+        os::set_thread_name(tid, &name);
     }
     Ok(())
 }

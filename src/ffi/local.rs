@@ -19,12 +19,14 @@ pub struct hilo_local {
 /// it sets one. When a thread that set a non-NULL value ends (a hilo thread,
 /// or any other thread, such as one made by `pthread_create`), `dtor` (if
 /// not NULL) is called on that thread with the value. It is not called for
-/// the thread that calls `exit()` or returns from `main`. It runs as the OS
-/// thread exits, after the thread's target has returned, so `hilo_join` on
-/// that thread may return before it has run.
+/// the thread that calls `exit()` or returns from `main`. On a hilo thread
+/// it runs right after the target returns (or calls `pthread_exit`), on that
+/// thread, which is still alive and itself (`hilo_current_name` gives its
+/// name): every `hilo_join` that returns `HILO_OK` returns after it. On other
+/// threads it runs as pthread runs key destructors.
 ///
-/// Returns NULL when the operating system has no thread-local key left
-/// (`hilo_last_error()` says so). The caller owns the object and frees it
+/// Returns NULL when the operating system has no thread-local key left, or
+/// no memory (`hilo_last_error()` says so). The caller owns the object and frees it
 /// with `hilo_local_free`. Built on `pthread_key_create`, so the usual limit
 /// of `PTHREAD_KEYS_MAX` (1024 on Linux, shared with the rest of the
 /// process) applies.

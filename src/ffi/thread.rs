@@ -32,7 +32,8 @@ pub type hilo_fn = Option<unsafe extern "C-unwind" fn(arg: *mut c_void) -> *mut 
 /// `*out`; the caller owns it and gives it up with `hilo_release`.
 ///
 /// Returns `HILO_OK`; `HILO_EINVAL` when `target` or `out` is NULL (nothing
-/// is written); `HILO_EAGAIN` when too many thread records exist.
+/// is written); `HILO_EAGAIN` when too many thread records exist, or when
+/// there is no memory for the name's copy (never an abort).
 #[no_mangle]
 pub extern "C" fn hilo_create(
     target: hilo_fn,
@@ -65,7 +66,11 @@ pub extern "C" fn hilo_create(
 /// `HILO_ESTATE` when it was started before, even if it has finished, or is
 /// the main thread or a dummy ("threads can only be started once");
 /// `HILO_EAGAIN` when the operating system refuses a thread (memory, limits):
-/// the thread then stays unstarted and a later start may succeed.
+/// the thread then stays unstarted and a later start may succeed;
+/// `HILO_ESTATE` ("can't create new thread at interpreter shutdown") once
+/// the process's exit wait has finished (an `atexit` handler registered
+/// before hilo's first use runs after it): the thread would die unseen with
+/// the process.
 #[no_mangle]
 pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
     ffi_boundary!({ status(threads::start(t)) })
@@ -78,13 +83,18 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// (or the value given to `pthread_exit`) to `*result` when `result` is not
 /// NULL. Any number of threads may join the same thread, at once or later;
 /// each gets `HILO_OK` and the same result. Joining the main thread returns
-/// `HILO_OK` (result NULL) once the process has begun to exit.
+/// `HILO_OK` (result NULL) once the process has begun to exit, or once the
+/// main thread has ended with `pthread_exit`. Joining a thread that called
+/// `exit()` returns `HILO_OK` (result NULL) once that exit has begun: the
+/// thread will never finish.
 ///
-/// "Finished" means the target has returned. The first join without a
-/// timeout of a running thread also waits, as `pthread_join` does, until the
-/// OS thread has fully ended (its thread-local destructors, `hilo_local` ones
-/// included, have run); other joins return as soon as the target has
-/// returned, and such destructors may still be running.
+/// "Finished" means the target has returned and the thread's `hilo_local`
+/// destructors have run (hilo runs them at the end of the target, as CPython
+/// clears a thread's locals before its join returns). A join with a timeout
+/// returns near its timeout whatever other joiners do; a thread that ended
+/// with `pthread_exit` is reaped with `pthread_clockjoin_np` within the
+/// timeout. Other pthread keys' destructors and C++ `thread_local`s may
+/// still be running when a join returns.
 ///
 /// Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
 /// timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
@@ -154,10 +164,12 @@ pub extern "C" fn hilo_release(t: hilo_thread_t) -> c_int {
 /// Renames the thread, at any time, also while it runs. The full name is
 /// copied and kept; the operating system's copy (`ps`, `top -H`, `gdb`,
 /// `/proc/<pid>/task/<tid>/comm`) follows it for a running thread, cut to 15
-/// bytes without splitting a UTF-8 character. "" is a valid name.
+/// bytes without splitting a UTF-8 character. "" is a valid name (the OS
+/// name becomes empty too).
 ///
 /// Returns `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
-/// unknown or released handle.
+/// unknown or released handle; `HILO_EAGAIN` when there is no memory for the
+/// copy (never an abort; the old name stays).
 #[no_mangle]
 pub extern "C" fn hilo_set_name(t: hilo_thread_t, name: *const c_char) -> c_int {
     ffi_boundary!({
@@ -203,7 +215,10 @@ pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize)
 /// thread, "Dummy-N" on a thread hilo did not create (registering it), the
 /// thread's name on a hilo thread. Never NULL; owned by hilo; valid until
 /// the same thread calls `hilo_current_name` again or ends. Costs a
-/// thread-local read on the common path: no lock, no system call.
+/// thread-local read on the common path: no lock, no system call. In the
+/// destructors that run as a thread ends (`hilo_local`, other pthread keys,
+/// C++ `thread_local`s) it is still the thread's own name; "" only in the
+/// last of pthread's destructor rounds.
 #[no_mangle]
 pub extern "C" fn hilo_current_name() -> *const c_char {
     ffi_boundary!({ current::name() })
@@ -212,7 +227,11 @@ pub extern "C" fn hilo_current_name() -> *const c_char {
 /// Returns the calling thread's handle; never 0. The first call on the main
 /// thread or on a thread hilo did not create registers it (the latter as a
 /// daemon "dummy" named "Dummy-N", which leaves the registry when that
-/// thread ends). Do not release the handle.
+/// thread ends, after its destructors). Do not release the handle. In the
+/// destructors that run as a thread ends it is still the thread's own
+/// handle, and nothing new is registered (the handle may already be invalid
+/// there: `HILO_ESRCH`). A foreign thread whose first hilo call comes in the
+/// last of pthread's four destructor rounds leaves its dummy record behind.
 #[no_mangle]
 pub extern "C" fn hilo_current() -> hilo_thread_t {
     ffi_boundary!({ current::handle() })
@@ -269,6 +288,10 @@ pub extern "C" fn hilo_enumerate(buf: *mut hilo_thread_t, cap: usize) -> usize {
 /// including threads they start meanwhile, as the process does at exit; also
 /// lets threads joining the main thread return. Idempotent. For hosts whose
 /// own exit path runs before C's (an interpreter that loads hilo with ctypes).
+/// Threads that are themselves in `hilo_shutdown` or `exit()` are not waited
+/// for, so several callers at once never wait for each other. The caller
+/// goes on running afterwards; threads may still start (only the exit wait
+/// at `exit()` closes the door).
 /// Returns `HILO_OK`.
 #[no_mangle]
 pub extern "C" fn hilo_shutdown() -> c_int {
