@@ -20,6 +20,7 @@
 
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::futex::ForkLock;
 use crate::registry::registry;
@@ -44,6 +45,9 @@ fn locks() -> [&'static dyn ForkLock; 4] {
 /// `pthread_atfork`'s prepare handler (installed by `current::init`).
 pub extern "C" fn before_fork() {
     let _ = catch_unwind(|| {
+        // Outside the locks: a new thread publishes its id under its slot's
+        // lock only. Bounded, in case a start is stuck in the OS.
+        registry().await_native_ids(Instant::now() + Duration::from_millis(200));
         for lock in locks() {
             lock.hold_across_fork();
         }

@@ -453,6 +453,26 @@ impl Registry {
         });
     }
 
+    /// Waits (by yielding, at most until `deadline`) until every started
+    /// thread has published its kernel thread id, which is the first thing a
+    /// new thread does. Fork handling calls it, so that a thread started just
+    /// before a fork, which the child will never see run, still has its id
+    /// there, as every other ended thread has.
+    pub fn await_native_ids(&self, deadline: Instant) {
+        self.for_each(|handle, slot, _| {
+            while Instant::now() < deadline {
+                let word = slot.load();
+                if !word.names(handle)
+                    || word.state() != RUNNING
+                    || slot.native_id.load(Ordering::Acquire) != 0
+                {
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        });
+    }
+
     /// How many slots exist (an upper bound on the records in use).
     pub fn capacity(&self) -> usize {
         self.high_water.load(Ordering::Acquire) as usize
