@@ -1,0 +1,154 @@
+//! Adversarial reproducers (issue 10 and hunts for new defects): C programs
+//! in tests/edges, compiled with -Werror against the library and run in
+//! child processes under a time limit. Racy cases loop inside one run so a
+//! defect shows reliably. A test for a defect still open is `#[ignore]`d
+//! with the defect it reproduces; run them with `--ignored`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::{compile_c, lib_dir, root, run_with_limit, scratch, stdout_of, Link, C_FLAGS};
+
+fn source(name: &str) -> PathBuf {
+    root().join("tests/edges").join(format!("{name}.c"))
+}
+
+/// Compiles `tests/edges/<name>.c` once per test binary, linked with the
+/// shared library.
+fn program(name: &'static str) -> PathBuf {
+    static PROGRAMS: OnceLock<std::sync::Mutex<Vec<(&'static str, PathBuf)>>> = OnceLock::new();
+    let programs = PROGRAMS.get_or_init(Default::default);
+    let mut programs = programs.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = programs.iter().find(|(n, _)| *n == name) {
+        return path.clone();
+    }
+    let path = compile_c(&source(name), Link::Shared);
+    programs.push((name, path.clone()));
+    path
+}
+
+/// Runs `<name> <case>`; the status code (a death by signal panics, saying
+/// which) and stdout; stderr must be empty.
+fn run_case(name: &'static str, case: &str, limit: u64) -> (i32, String) {
+    let out = run_with_limit(&program(name), &[case], limit);
+    code_and_stdout(&format!("{name} {case}"), &out)
+}
+
+fn code_and_stdout(what: &str, out: &Output) -> (i32, String) {
+    use std::os::unix::process::ExitStatusExt;
+    let stdout = stdout_of(out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Some(code) = out.status.code() else {
+        panic!(
+            "{what}: killed by signal {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            out.status.signal()
+        );
+    };
+    assert!(
+        stderr.is_empty(),
+        "{what}: status {code}, stderr:\n{stderr}\nstdout:\n{stdout}"
+    );
+    (code, stdout)
+}
+
+// ---------------------------------------------------------------------------
+// Exit races (exit_races.c)
+// ---------------------------------------------------------------------------
+
+fn exit_case(case: &str) -> (i32, String) {
+    run_case("exit_races", case, 20)
+}
+
+#[test]
+#[ignore = "issue 10 defect 2: exit() from a thread during the exit wait loses the other threads' work"]
+fn exit_from_a_thread_during_the_exit_wait_still_waits_for_the_others() {
+    let (code, out) = exit_case("exit_during_exit_wait");
+    assert_eq!(out, "main returns\nW2 done\n", "W2's work was lost");
+    assert_eq!(code, 3);
+}
+
+#[test]
+#[ignore = "issue 10 defect 2: exit() from a thread as main returns loses the other threads' work"]
+fn exit_from_a_thread_as_main_returns_still_waits_for_the_others() {
+    for round in 0..20 {
+        let (code, out) = exit_case("exit_as_main_returns");
+        assert_eq!(out, "W2 done\n", "round {round}: W2's work was lost");
+        assert!(code == 3 || code == 0, "round {round}: status {code}");
+    }
+}
+
+#[test]
+#[ignore = "issue 10 defect 3: exit() while a non-daemon thread joins the exiter forever hangs"]
+fn exit_while_another_thread_joins_the_exiter_forever_ends() {
+    let (code, _) = exit_case("exit_while_joined_forever");
+    assert_eq!(code, 3);
+}
+
+#[test]
+#[ignore = "issue 10 defect 3: exit() while a non-daemon thread polls a join of the exiter hangs"]
+fn exit_while_another_thread_polls_a_join_of_the_exiter_ends() {
+    let (code, _) = exit_case("exit_while_joined_polling");
+    assert_eq!(code, 3);
+}
+
+#[test]
+#[ignore = "issue 10 defect 4: two threads calling hilo_shutdown deadlock"]
+fn two_threads_calling_shutdown_at_once_both_return() {
+    let (code, out) = exit_case("two_shutdowns");
+    assert_eq!(code, 0);
+    assert_eq!(out, "shutdown: 0\nshutdown: 0\nmain returns\n");
+}
+
+#[test]
+#[ignore = "issue 10 defect 4: hilo_shutdown racing exit() deadlocks"]
+fn shutdown_racing_exit_ends() {
+    let (code, _) = exit_case("shutdown_and_exit");
+    assert_eq!(code, 4);
+}
+
+#[test]
+#[ignore = "issue 10 defect 9: joining the main thread after main's pthread_exit hangs"]
+fn joining_main_returns_after_main_ends_with_pthread_exit() {
+    let (code, out) = exit_case("pthread_exit_main");
+    assert_eq!(code, 0);
+    assert_eq!(out, "main pthread_exits\njoined main: 0\n");
+}
+
+#[test]
+#[ignore = "issue 10 defect 12: a thread can start after the exit wait"]
+fn a_start_from_an_atexit_handler_after_the_exit_wait_is_refused() {
+    let (code, out) = exit_case("atexit_before_hilo");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "main returns\nstart: -3 can't create new thread at interpreter shutdown\n"
+    );
+}
+
+#[test]
+fn exit_from_a_timer_callback_waits_for_the_other_threads() {
+    let (code, out) = exit_case("exit_from_timer");
+    assert_eq!(out, "W2 done\n");
+    assert_eq!(code, 6);
+}
+
+#[test]
+fn exit_racing_thread_starts_waits_for_every_started_thread() {
+    for round in 0..10 {
+        let (code, out) = exit_case("exit_racing_starts");
+        assert_eq!(out, "began == finished: yes\n", "round {round}");
+        assert_eq!(code, 7, "round {round}");
+    }
+}
+
+#[test]
+fn main_returning_while_threads_start_waits_for_every_started_thread() {
+    for round in 0..10 {
+        let (code, out) = exit_case("main_returns_racing_starts");
+        assert_eq!(out, "began == finished: yes\n", "round {round}");
+        assert_eq!(code, 0, "round {round}");
+    }
+}
