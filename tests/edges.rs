@@ -152,3 +152,56 @@ fn main_returning_while_threads_start_waits_for_every_started_thread() {
         assert_eq!(code, 0, "round {round}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Fork races (fork_races.c): each case forks many children and prints
+// "<case>: bad B hung H of N".
+// ---------------------------------------------------------------------------
+
+fn fork_case(case: &str) {
+    let (code, out) = run_case("fork_races", case, 120);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with(&format!("{case}: bad 0 hung 0 of ")),
+        "children that failed (status) or hung (> 5 s, killed): {out}"
+    );
+}
+
+#[test]
+#[ignore = "issue 10 defect 5: after a fork during hilo_event_set/clear, the child's hilo_event_set blocks"]
+fn fork_while_threads_set_and_clear_an_event_leaves_it_usable_in_the_child() {
+    fork_case("event");
+}
+
+#[test]
+#[ignore = "issue 10 defect 5: after a fork during hilo_sem_release/acquire, the child's hilo_sem_release blocks"]
+fn fork_while_threads_use_a_semaphore_leaves_it_usable_in_the_child() {
+    fork_case("sem");
+}
+
+#[test]
+#[ignore = "issue 10 defect 5: after a fork during barrier waits, the child's timed barrier wait never returns"]
+fn fork_while_threads_wait_on_a_barrier_leaves_its_timeout_working_in_the_child() {
+    fork_case("barrier");
+}
+
+#[test]
+#[ignore = "issue 10 defect 7: when two threads fork at once, a child's current thread is not its main thread"]
+fn two_threads_forking_at_once_each_child_is_its_own_main_thread() {
+    fork_case("two_forkers");
+}
+
+#[test]
+fn native_ids_of_the_parents_other_threads_stay_readable_in_the_child() {
+    fork_case("native_id");
+}
+
+#[test]
+fn fork_from_a_thread_while_main_joins_it_gives_a_working_child() {
+    fork_case("fork_from_thread_while_main_joins");
+}
+
+#[test]
+fn fork_during_hilo_dump_and_thread_churn_gives_a_working_child() {
+    fork_case("dump_during_fork");
+}
