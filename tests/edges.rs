@@ -197,6 +197,12 @@ fn native_ids_of_the_parents_other_threads_stay_readable_in_the_child() {
 }
 
 #[test]
+#[ignore = "issue 10: native id of a thread started just before fork() reads 0 in the child"]
+fn native_id_of_a_thread_started_just_before_fork_is_not_0_in_the_child() {
+    fork_case("native_id_at_start");
+}
+
+#[test]
 fn fork_from_a_thread_while_main_joins_it_gives_a_working_child() {
     fork_case("fork_from_thread_while_main_joins");
 }

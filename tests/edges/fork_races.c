@@ -346,6 +346,22 @@ int main(int argc, char **argv) {
         report(which);
         return 0;
     }
+    if (strcmp(which, "native_id_at_start") == 0) {
+        /* Fork right after hilo_start, before the new thread may have
+         * published its TID: the child must still read a TID, not 0. */
+        for (int i = 0; i < 300 && !enough_hung(); i++) {
+            hilo_thread_t t = spawn(nothing, NULL, "Fresh", 0);
+            pid_t pid = fork();
+            if (pid == 0) {
+                _exit(hilo_native_id(t) > 0 ? 0 : 1);
+            }
+            reap(pid);
+            hilo_join(t, HILO_FOREVER, NULL);
+            hilo_release(t);
+        }
+        report(which);
+        return 0;
+    }
     if (strcmp(which, "fork_from_thread_while_main_joins") == 0) {
         release_sleeper = hilo_event_new();
         hilo_thread_t me = hilo_current();
