@@ -211,3 +211,76 @@ fn fork_from_a_thread_while_main_joins_it_gives_a_working_child() {
 fn fork_during_hilo_dump_and_thread_churn_gives_a_working_child() {
     fork_case("dump_during_fork");
 }
+
+// ---------------------------------------------------------------------------
+// Joins and thread-local destructors (destructors.c)
+// ---------------------------------------------------------------------------
+
+fn destructor_case(case: &str) -> String {
+    let (code, out) = run_case("destructors", case, 30);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+#[test]
+#[ignore = "issue 10 defect 6: a timed join waits behind another joiner for a slow hilo_local destructor"]
+fn a_timed_join_returns_in_time_while_another_joiner_waits_for_slow_destructors() {
+    let out = destructor_case("timed_join_behind_slow_destructor");
+    assert!(out.contains("took < 0.9 s: yes"), "{out}");
+    assert!(out.ends_with("violations: 0\n"), "{out}");
+}
+
+#[test]
+#[ignore = "issue 10 defect 6: a timed join of a pthread_exit thread waits for its slow destructor"]
+fn a_timed_join_of_a_thread_that_called_pthread_exit_returns_in_time() {
+    let out = destructor_case("timed_join_of_pthread_exit_thread");
+    assert!(out.contains("took < 0.6 s: yes"), "{out}");
+    assert!(out.ends_with("violations: 0\n"), "{out}");
+}
+
+#[test]
+#[ignore = "issue 10 defect 6: joins with a timeout return HILO_OK before the thread's hilo_local destructors ran"]
+fn every_successful_join_returns_after_the_threads_destructors() {
+    let out = destructor_case("ok_joins_follow_destructors");
+    assert_eq!(out, "violations: 0\n");
+}
+
+#[test]
+#[ignore = "issue 10 defect 8: in a hilo_local destructor a hilo thread is \"Dummy-N\""]
+fn a_hilo_thread_keeps_its_name_in_its_local_destructors() {
+    let out = destructor_case("name_in_destructor");
+    assert_eq!(
+        out,
+        "name in destructor: Named-T\ncurrent in destructor is the thread: yes\n"
+    );
+}
+
+const NO_LEAK: &str = "\
+destructor calls: 64, zero handles: 0
+active: before 1 after 1
+enumerate: before 1 after 1, others listed 0
+";
+
+#[test]
+#[ignore = "issue 10 defect 8: hilo_current in a pthread key destructor of a registered foreign thread panics (stderr), returns 0, leaks"]
+fn hilo_current_in_a_key_destructor_of_a_registered_foreign_thread() {
+    assert_eq!(destructor_case("foreign_key_registered"), NO_LEAK);
+}
+
+#[test]
+#[ignore = "issue 10 defect 8: hilo_current in a pthread key destructor of a foreign thread leaks its record"]
+fn hilo_current_in_a_key_destructor_of_an_unregistered_foreign_thread() {
+    assert_eq!(destructor_case("foreign_key_unregistered"), NO_LEAK);
+}
+
+#[test]
+#[ignore = "issue 10 defect 8: hilo_current in a hilo_local destructor of a registered foreign thread panics (stderr), returns 0, leaks"]
+fn hilo_current_in_a_local_destructor_of_a_registered_foreign_thread() {
+    assert_eq!(destructor_case("foreign_local_registered"), NO_LEAK);
+}
+
+#[test]
+#[ignore = "issue 10 defect 8: hilo_current in a hilo_local destructor of a foreign thread leaks its record"]
+fn hilo_current_in_a_local_destructor_of_an_unregistered_foreign_thread() {
+    assert_eq!(destructor_case("foreign_local_unregistered"), NO_LEAK);
+}
