@@ -284,3 +284,86 @@ fn hilo_current_in_a_local_destructor_of_a_registered_foreign_thread() {
 fn hilo_current_in_a_local_destructor_of_an_unregistered_foreign_thread() {
     assert_eq!(destructor_case("foreign_local_unregistered"), NO_LEAK);
 }
+
+// ---------------------------------------------------------------------------
+// Unloading the library (unload.c, a host that dlopens libhilo.so)
+// ---------------------------------------------------------------------------
+
+/// unload.c, compiled without hilo: it dlopens the library itself.
+fn unload_host() -> &'static PathBuf {
+    static HOST: OnceLock<PathBuf> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let program = scratch().join("unload-host");
+        let out = Command::new("cc")
+            .args(C_FLAGS)
+            .arg("-D_POSIX_C_SOURCE=200809L")
+            .arg("-g")
+            .arg("-I")
+            .arg(root().join("include"))
+            .arg(source("unload"))
+            .arg("-o")
+            .arg(&program)
+            .args(["-ldl", "-lpthread"])
+            .output()
+            .expect("run cc");
+        assert!(
+            out.status.success(),
+            "compiling unload.c failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        program
+    })
+}
+
+fn unload_case(case: &str) -> (i32, String) {
+    let library = lib_dir().join("libhilo.so");
+    let library = library.to_str().expect("UTF-8 path");
+    let out = run_with_limit(unload_host(), &[library, case], 30);
+    code_and_stdout(&format!("unload {case}"), &out)
+}
+
+#[test]
+#[ignore = "issue 10 defect 1: dlclose with a daemon thread running crashes (SIGSEGV)"]
+fn dlclose_with_a_running_daemon_thread_does_not_crash() {
+    let (code, out) = unload_case("daemon");
+    assert_eq!(code, 0);
+    assert_eq!(out, "dlclosed\nworker done\nsurvived\n");
+}
+
+/// Passes on the current code too: dlclose runs hilo's atexit hook
+/// (`__cxa_finalize`), which waits for the non-daemon threads first.
+#[test]
+fn dlclose_with_running_non_daemon_threads_does_not_crash() {
+    for round in 0..10 {
+        let case = if round % 2 == 0 {
+            "nondaemons"
+        } else {
+            "nondaemons_ending"
+        };
+        let (code, out) = unload_case(case);
+        assert_eq!(code, 0, "round {round}");
+        // dlclose may wait for them, or (NODELETE) the exit does.
+        assert_eq!(
+            out.matches("worker done\n").count(),
+            8,
+            "round {round}: {out}"
+        );
+        assert!(out.contains("dlclosed\n"), "round {round}: {out}");
+    }
+}
+
+#[test]
+#[ignore = "issue 10 defect 1: libhilo.so is not linked with -z nodelete"]
+fn the_shared_library_is_marked_nodelete() {
+    let library = lib_dir().join("libhilo.so");
+    let Ok(out) = Command::new("readelf").arg("-d").arg(&library).output() else {
+        println!("skipped: no readelf");
+        return;
+    };
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dynamic.contains("NODELETE"),
+        "readelf -d {}:\n{dynamic}",
+        library.display()
+    );
+}
