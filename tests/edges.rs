@@ -367,3 +367,42 @@ fn the_shared_library_is_marked_nodelete() {
         library.display()
     );
 }
+
+// ---------------------------------------------------------------------------
+// Names, memory exhaustion, many threads (misc.c)
+// ---------------------------------------------------------------------------
+
+#[test]
+#[ignore = "issue 10 defect 10: renaming a running thread to \"\" leaves its OS name unchanged"]
+fn renaming_a_running_thread_to_empty_empties_its_os_name() {
+    let (code, out) = run_case("misc", "rename_to_empty", 20);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "before: [Worker]\nrenamed: [Other]\nset \"\": 0, comm [], name []\n"
+    );
+}
+
+#[test]
+#[ignore = "issue 10 defect 11: hilo_create aborts when the name cannot be copied (no memory)"]
+fn create_with_a_name_too_big_for_memory_fails_with_eagain() {
+    let (code, out) = run_case("misc", "create_with_huge_name", 20);
+    assert_eq!((code, out.as_str()), (0, "create: -6\n"));
+}
+
+#[test]
+#[ignore = "issue 10 defect 11: hilo_set_name aborts when the name cannot be copied (no memory)"]
+fn set_name_with_a_name_too_big_for_memory_fails_with_eagain() {
+    let (code, out) = run_case("misc", "set_name_huge", 20);
+    assert_eq!((code, out.as_str()), (0, "set_name: -6, name [Small]\n"));
+}
+
+#[test]
+fn a_thousand_threads_start_and_join() {
+    let (code, out) = run_case("misc", "thousand_threads", 60);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "failed starts 0, active while running 1001, wrong joins 0, active after 1\n"
+    );
+}
