@@ -406,3 +406,19 @@ fn a_thousand_threads_start_and_join() {
         "failed starts 0, active while running 1001, wrong joins 0, active after 1\n"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Signals during waits (signals.c)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn waits_end_correctly_under_a_storm_of_sa_restart_signals() {
+    let (code, out) = run_case("signals", "restart", 30);
+    assert_eq!((code, out.as_str()), (0, "failures: 0, signals: many\n"));
+}
+
+#[test]
+fn waits_end_correctly_under_a_storm_of_interrupting_signals() {
+    let (code, out) = run_case("signals", "norestart", 30);
+    assert_eq!((code, out.as_str()), (0, "failures: 0, signals: many\n"));
+}
