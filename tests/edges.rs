@@ -422,3 +422,62 @@ fn waits_end_correctly_under_a_storm_of_interrupting_signals() {
     let (code, out) = run_case("signals", "norestart", 30);
     assert_eq!((code, out.as_str()), (0, "failures: 0, signals: many\n"));
 }
+
+// ---------------------------------------------------------------------------
+// Hunts for new defects (hunts.c)
+// ---------------------------------------------------------------------------
+
+fn hunt(case: &str) -> String {
+    let (code, out) = run_case("hunts", case, 60);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+#[test]
+fn pthread_cancel_of_a_hilo_thread_ends_it_like_pthread_exit() {
+    assert_eq!(hunt("cancel"), "join: 0, cancelled result: yes, alive: 0\n");
+}
+
+#[test]
+fn hilo_calls_work_on_the_smallest_stack_hilo_accepts() {
+    assert_eq!(hunt("small_stack"), "small stack failures: 0\n");
+}
+
+#[test]
+fn a_freed_local_leaves_no_value_or_destructor_behind_for_a_new_one() {
+    assert_eq!(
+        hunt("local_freed_and_key_reused"),
+        "value seen through the new local: (nil), first dtor calls 0, second 0\n"
+    );
+}
+
+#[test]
+fn releases_and_joins_racing_the_end_of_threads_leave_no_records() {
+    assert_eq!(
+        hunt("release_race"),
+        "bad join results 0, active 1, listed 1\n"
+    );
+}
+
+#[test]
+fn timers_cancelled_as_they_fire_run_at_most_once_and_join_with_their_result() {
+    let out = hunt("timer_cancel_race");
+    let fired: Vec<&str> = out
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(fired.len(), 3, "{out}");
+    assert_eq!(
+        fired[0], fired[1],
+        "a timer ran without its join giving its result: {out}"
+    );
+    assert_eq!(fired[2], "0", "{out}");
+}
+
+#[test]
+fn enumerating_while_records_come_and_go_gives_sane_answers() {
+    assert_eq!(
+        hunt("enumerate_churn"),
+        "odd answers 0, active 1, listed 1\n"
+    );
+}

@@ -1,0 +1,341 @@
+/* Hunts for new defects, one case per run: `hunts <case>`. Each case
+ * prints what it found; tests/edges.rs checks it. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hilo.h"
+
+static void sleep_us(long us) {
+    struct timespec t = {us / 1000000L, (us % 1000000L) * 1000L};
+    while (nanosleep(&t, &t) != 0) {
+    }
+}
+
+static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name, int daemon) {
+    hilo_thread_t t;
+    if (hilo_create(fn, arg, name, &t) != HILO_OK) {
+        fprintf(stderr, "create: %s\n", hilo_last_error());
+        exit(90);
+    }
+    if (daemon >= 0) {
+        hilo_set_daemon(t, daemon);
+    }
+    if (hilo_start(t) != HILO_OK) {
+        fprintf(stderr, "start: %s\n", hilo_last_error());
+        exit(91);
+    }
+    return t;
+}
+
+static volatile int stop;
+
+/* ---- pthread_cancel of a hilo thread ---- */
+
+static pthread_t cancel_me;
+static hilo_event *ready;
+
+static void *sleep_until_cancelled(void *arg) {
+    (void)arg;
+    cancel_me = pthread_self();
+    hilo_event_set(ready);
+    for (;;) {
+        struct timespec t = {10, 0};
+        nanosleep(&t, NULL); /* a cancellation point */
+    }
+    return NULL;
+}
+
+/* ---- small stacks ---- */
+
+static hilo_thread_t partner_a, partner_b;
+static hilo_barrier *both;
+static int small_stack_failures;
+static int devnull;
+
+static void fail(const char *what) {
+    printf("small stack: %s failed\n", what);
+    __atomic_add_fetch(&small_stack_failures, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *nothing(void *arg) {
+    return arg;
+}
+
+static void *join_partner(void *arg) {
+    int am_a = arg != NULL;
+    hilo_barrier_wait(both, HILO_FOREVER);
+    if (am_a) {
+        /* B joins A with a timeout meanwhile: one of them gets EDEADLK. */
+        int rc = hilo_join(partner_b, 2.0, NULL);
+        if (rc != HILO_OK && rc != HILO_EDEADLK) {
+            fail("join A->B");
+        }
+        (void)hilo_last_error();
+        return NULL;
+    }
+    int rc = hilo_join(partner_a, 2.0, NULL);
+    if (rc != HILO_OK && rc != HILO_EDEADLK) {
+        fail("join B->A");
+    }
+    (void)hilo_last_error();
+    return NULL;
+}
+
+static void local_dtor(void *value) {
+    (void)value;
+    (void)hilo_current_name();
+}
+
+static void *small_stack_body(void *arg) {
+    (void)arg;
+    if (strcmp(hilo_current_name(), "Small-stack-thread-with-a-long-name") != 0) {
+        fail("current name");
+    }
+    if (hilo_join(hilo_current(), 1.0, NULL) != HILO_EDEADLK || hilo_last_error()[0] == '\0') {
+        fail("self join");
+    }
+    if (hilo_release(hilo_main_thread()) != HILO_ESTATE) {
+        fail("release main");
+    }
+    if (hilo_dump(devnull) != HILO_OK) {
+        fail("dump");
+    }
+    hilo_local *l = hilo_local_new(local_dtor);
+    hilo_local_set(l, (void *)1);
+    hilo_thread_t t = spawn(nothing, (void *)7, "Nested", 0);
+    void *r = NULL;
+    if (hilo_join(t, HILO_FOREVER, &r) != HILO_OK || r != (void *)7) {
+        fail("nested join");
+    }
+    hilo_release(t);
+    hilo_timer_cancel(hilo_current());
+    (void)hilo_last_error();
+    return NULL;
+}
+
+/* ---- hilo_local freed while a thread holds a value; key reuse ---- */
+
+static hilo_local *first_local, *second_local;
+static int first_dtor_calls, second_dtor_calls;
+static void *seen_in_second = (void *)0xbad;
+static hilo_event *value_set, *freed;
+
+static void first_dtor(void *value) {
+    (void)value;
+    __atomic_add_fetch(&first_dtor_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static void second_dtor(void *value) {
+    (void)value;
+    __atomic_add_fetch(&second_dtor_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *hold_value(void *arg) {
+    (void)arg;
+    hilo_local_set(first_local, (void *)0x11);
+    hilo_event_set(value_set);
+    hilo_event_wait(freed, HILO_FOREVER);
+    seen_in_second = hilo_local_get(second_local);
+    return NULL;
+}
+
+/* ---- release and join racing the end of a thread ---- */
+
+static void *maybe_sleep(void *arg) {
+    if (arg != NULL) {
+        sleep_us((long)(size_t)arg);
+    }
+    return (void *)0x1;
+}
+
+static hilo_thread_t joined;
+static int bad_join_results;
+
+static void *join_joined(void *arg) {
+    (void)arg;
+    void *r = NULL;
+    int rc = hilo_join(joined, HILO_FOREVER, &r);
+    if (!(rc == HILO_OK && r == (void *)0x1) && rc != HILO_ESRCH) {
+        __atomic_add_fetch(&bad_join_results, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+/* ---- timers cancelled as they fire ---- */
+
+static int fired;
+
+static void *fire(void *arg) {
+    (void)arg;
+    __atomic_add_fetch(&fired, 1, __ATOMIC_SEQ_CST);
+    return (void *)0x2;
+}
+
+/* ---- enumerate while records come and go ---- */
+
+static void *ask_name(void *arg) {
+    (void)arg;
+    (void)hilo_current_name();
+    return NULL;
+}
+
+static void *foreign_churn(void *arg) {
+    (void)arg;
+    while (!stop) {
+        pthread_t p;
+        if (pthread_create(&p, NULL, ask_name, NULL) == 0) {
+            pthread_join(p, NULL);
+        }
+    }
+    return NULL;
+}
+
+static void *hilo_churn(void *arg) {
+    (void)arg;
+    while (!stop) {
+        hilo_thread_t t;
+        if (hilo_create(nothing, NULL, "Churn", &t) == HILO_OK) {
+            hilo_start(t);
+            hilo_release(t);
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    const char *which = argc > 1 ? argv[1] : "";
+    ready = hilo_event_new();
+    devnull = open("/dev/null", O_WRONLY);
+    if (strcmp(which, "cancel") == 0) {
+        hilo_thread_t t = spawn(sleep_until_cancelled, NULL, "Cancelled", 0);
+        hilo_event_wait(ready, HILO_FOREVER);
+        sleep_us(20000);
+        pthread_cancel(cancel_me);
+        void *result = NULL;
+        int rc = hilo_join(t, 5.0, &result);
+        printf("join: %d, cancelled result: %s, alive: %d\n", rc,
+               result == PTHREAD_CANCELED ? "yes" : "no", hilo_is_alive(t));
+        return 0;
+    }
+    if (strcmp(which, "small_stack") == 0) {
+        if (hilo_set_stack_size(32768) != HILO_OK) {
+            printf("set_stack_size failed\n");
+            return 1;
+        }
+        hilo_thread_t t = spawn(small_stack_body, NULL, "Small-stack-thread-with-a-long-name", 0);
+        hilo_join(t, HILO_FOREVER, NULL);
+        both = hilo_barrier_new(2, NULL, NULL, HILO_FOREVER);
+        for (int i = 0; i < 20; i++) {
+            char name[4096];
+            memset(name, 'x', sizeof name - 1);
+            name[sizeof name - 1] = '\0';
+            hilo_create(join_partner, (void *)1, name, &partner_a);
+            hilo_create(join_partner, NULL, name, &partner_b);
+            hilo_start(partner_a);
+            hilo_start(partner_b);
+            hilo_join(partner_a, HILO_FOREVER, NULL);
+            hilo_join(partner_b, HILO_FOREVER, NULL);
+            hilo_release(partner_a);
+            hilo_release(partner_b);
+        }
+        printf("small stack failures: %d\n", small_stack_failures);
+        return 0;
+    }
+    if (strcmp(which, "local_freed_and_key_reused") == 0) {
+        value_set = hilo_event_new();
+        freed = hilo_event_new();
+        first_local = hilo_local_new(first_dtor);
+        hilo_thread_t t = spawn(hold_value, NULL, "Holder", 0);
+        hilo_event_wait(value_set, HILO_FOREVER);
+        hilo_local_free(first_local);
+        second_local = hilo_local_new(second_dtor);
+        hilo_event_set(freed);
+        hilo_join(t, HILO_FOREVER, NULL);
+        sleep_us(50000);
+        printf("value seen through the new local: %p, first dtor calls %d, second %d\n",
+               seen_in_second, first_dtor_calls, second_dtor_calls);
+        return 0;
+    }
+    if (strcmp(which, "release_race") == 0) {
+        for (int i = 0; i < 2000; i++) {
+            hilo_thread_t t = spawn(maybe_sleep, (void *)(size_t)(i % 4 == 0 ? 0 : i % 50), "R", 0);
+            hilo_release(t);
+        }
+        for (int i = 0; i < 500; i++) {
+            joined = spawn(maybe_sleep, (void *)(size_t)(i % 7 == 0 ? 0 : i % 300), "J", 0);
+            hilo_thread_t j = spawn(join_joined, NULL, "Joiner", 0);
+            sleep_us(i % 200);
+            hilo_release(joined);
+            hilo_join(j, HILO_FOREVER, NULL);
+            hilo_release(j);
+        }
+        hilo_shutdown();
+        sleep_us(20000);
+        printf("bad join results %d, active %zu, listed %zu\n", bad_join_results,
+               hilo_active_count(), hilo_enumerate(NULL, 0));
+        return 0;
+    }
+    if (strcmp(which, "timer_cancel_race") == 0) {
+        int with_result = 0, cancel_errors = 0;
+        for (int i = 0; i < 600; i++) {
+            hilo_thread_t t;
+            hilo_timer_create(0.0005 * (i % 4), fire, NULL, &t);
+            hilo_start(t);
+            sleep_us(i % 1500);
+            if (hilo_timer_cancel(t) != HILO_OK) {
+                cancel_errors++;
+            }
+            void *r = NULL;
+            if (hilo_join(t, 5.0, &r) == HILO_OK && r == (void *)0x2) {
+                with_result++;
+            }
+            hilo_release(t);
+        }
+        printf("fired %d, joins with its result %d, cancel errors %d\n", fired, with_result,
+               cancel_errors);
+        return 0;
+    }
+    if (strcmp(which, "enumerate_churn") == 0) {
+        pthread_t foreign[3];
+        for (int i = 0; i < 3; i++) {
+            pthread_create(&foreign[i], NULL, foreign_churn, NULL);
+        }
+        hilo_thread_t churners[3];
+        for (int i = 0; i < 3; i++) {
+            churners[i] = spawn(hilo_churn, NULL, "Churner", 1);
+        }
+        int odd = 0;
+        for (int i = 0; i < 3000; i++) {
+            hilo_thread_t listed[256];
+            size_t n = hilo_enumerate(listed, 256);
+            for (size_t k = 0; k < n && k < 256; k++) {
+                char name[32];
+                int rc = hilo_get_name(listed[k], name, sizeof name);
+                int alive = hilo_is_alive(listed[k]);
+                int daemon = hilo_is_daemon(listed[k]);
+                int64_t id = hilo_native_id(listed[k]);
+                if ((rc < 0 && rc != HILO_ESRCH) || (alive < 0 && alive != HILO_ESRCH) ||
+                    (daemon < 0 && daemon != HILO_ESRCH) || (id < 0 && id != HILO_ESRCH)) {
+                    odd++;
+                }
+            }
+        }
+        stop = 1;
+        for (int i = 0; i < 3; i++) {
+            pthread_join(foreign[i], NULL);
+            hilo_join(churners[i], HILO_FOREVER, NULL);
+            hilo_release(churners[i]);
+        }
+        sleep_us(50000);
+        printf("odd answers %d, active %zu, listed %zu\n", odd, hilo_active_count(),
+               hilo_enumerate(NULL, 0));
+        return 0;
+    }
+    fprintf(stderr, "unknown case '%s'\n", which);
+    return 99;
+}
