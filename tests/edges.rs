@@ -481,3 +481,39 @@ fn enumerating_while_records_come_and_go_gives_sane_answers() {
         "odd answers 0, active 1, listed 1\n"
     );
 }
+
+#[test]
+fn a_thread_started_by_an_atexit_handler_before_the_exit_wait_is_waited_for() {
+    let (code, out) = exit_case("atexit_after_hilo_starts_thread");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "main returns\nearly atexit start: 0\nlate worker done\n"
+    );
+}
+
+#[test]
+fn shutdown_after_the_exit_wait_returns_at_once() {
+    let (code, out) = exit_case("shutdown_in_late_atexit");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "main returns\nW2 done\nshutdown after the exit wait: 0\n"
+    );
+}
+
+#[test]
+fn a_join_of_the_main_thread_returns_when_main_calls_shutdown() {
+    let (code, out) = exit_case("join_main_during_shutdown");
+    assert_eq!(code, 0);
+    assert_eq!(out, "joined main: 0\nshutdown: 0\n");
+}
+
+#[test]
+fn fork_during_the_exit_wait_gives_working_children() {
+    let (code, out) = exit_case("fork_during_exit_wait");
+    assert_eq!(code, 0);
+    assert_eq!(out.matches("late worker done\n").count(), 20, "{out}");
+    assert!(out.contains("bad children: 0\n"), "{out}");
+    assert!(out.starts_with("main returns\n"), "{out}");
+}

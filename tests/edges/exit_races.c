@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hilo.h"
@@ -202,6 +204,74 @@ static void *exit7_soon(void *arg) {
     exit(7);
 }
 
+static void *late_worker(void *arg) {
+    (void)arg;
+    sleep_ms(200);
+    say("late worker done");
+    return NULL;
+}
+
+/* Registered after hilo's hook, so it runs before the exit wait: the
+ * non-daemon thread it starts is waited for. */
+static void start_before_wait(void) {
+    hilo_thread_t t;
+    int rc = hilo_create(late_worker, NULL, "LateWorker", &t);
+    if (rc == HILO_OK) {
+        rc = hilo_start(t);
+    }
+    char line[64];
+    snprintf(line, sizeof line, "early atexit start: %d", rc);
+    say(line);
+}
+
+static void shutdown_after_wait(void) {
+    char line[64];
+    snprintf(line, sizeof line, "shutdown after the exit wait: %d", hilo_shutdown());
+    say(line);
+}
+
+static void *join_main_then_say(void *arg) {
+    (void)arg;
+    int rc = hilo_join(hilo_main_thread(), HILO_FOREVER, NULL);
+    char line[64];
+    snprintf(line, sizeof line, "joined main: %d", rc);
+    say(line);
+    return NULL;
+}
+
+static hilo_thread_t parent_main;
+
+static void *fork_during_exit_wait(void *arg) {
+    (void)arg;
+    sleep_ms(100); /* main has returned: the exit wait is under way */
+    int bad = 0;
+    for (int i = 0; i < 20; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            hilo_thread_t t;
+            if (hilo_create(late_worker, NULL, "InChild", &t) != HILO_OK || hilo_start(t) != HILO_OK) {
+                _exit(2);
+            }
+            if (hilo_join(t, 2.0, NULL) != HILO_OK) {
+                _exit(3);
+            }
+            if (hilo_join(parent_main, 1.0, NULL) != HILO_OK) {
+                _exit(4);
+            }
+            _exit(0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            bad++;
+        }
+    }
+    char line[64];
+    snprintf(line, sizeof line, "bad children: %d", bad);
+    say(line);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
     if (strcmp(which, "exit_during_exit_wait") == 0) {
@@ -281,6 +351,32 @@ int main(int argc, char **argv) {
             spawn(starter_loop, NULL, "Starter", 1);
         }
         sleep_ms(30);
+        return 0;
+    }
+    if (strcmp(which, "atexit_after_hilo_starts_thread") == 0) {
+        (void)hilo_current();
+        atexit(start_before_wait);
+        say("main returns");
+        return 0;
+    }
+    if (strcmp(which, "shutdown_in_late_atexit") == 0) {
+        atexit(shutdown_after_wait);
+        hilo_release(spawn(w2_quick, NULL, "W2", 0));
+        say("main returns");
+        return 0;
+    }
+    if (strcmp(which, "join_main_during_shutdown") == 0) {
+        spawn(join_main_then_say, NULL, "Joiner", 0);
+        sleep_ms(50);
+        char line[64];
+        snprintf(line, sizeof line, "shutdown: %d", hilo_shutdown());
+        say(line);
+        return 0;
+    }
+    if (strcmp(which, "fork_during_exit_wait") == 0) {
+        parent_main = hilo_main_thread();
+        spawn(fork_during_exit_wait, NULL, "Forker", 0);
+        say("main returns");
         return 0;
     }
     fprintf(stderr, "unknown case '%s'\n", which);
