@@ -330,11 +330,16 @@ fn dlclose_with_a_running_daemon_thread_does_not_crash() {
     assert_eq!(out, "dlclosed\nworker done\nsurvived\n");
 }
 
-/// Passes on the current code too: dlclose runs hilo's atexit hook
-/// (`__cxa_finalize`), which waits for the non-daemon threads first.
+/// dlclose runs hilo's atexit hook (`__cxa_finalize`), which waits for
+/// the non-daemon threads' targets, then unmaps the library while some of
+/// them are still in its code (about 1 run in 100 of "nondaemons" crashes;
+/// most runs of "reload_loop" do).
 #[test]
+#[ignore = "issue 10 defect 1: dlclose with non-daemon threads ending crashes (SIGSEGV)"]
 fn dlclose_with_running_non_daemon_threads_does_not_crash() {
-    for round in 0..10 {
+    let (code, out) = unload_case("reload_loop");
+    assert_eq!((code, out.as_str()), (0, "1000 rounds\n"));
+    for round in 0..6 {
         let case = if round % 2 == 0 {
             "nondaemons"
         } else {

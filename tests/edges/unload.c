@@ -15,9 +15,11 @@ static void sleep_ms(long ms) {
     }
 }
 
+/* One write per line, so that lines of different threads do not mix. */
 static void say(const char *text) {
-    size_t n = strlen(text);
-    if (write(1, text, n) != (ssize_t)n || write(1, "\n", 1) != 1) {
+    char line[256];
+    int n = snprintf(line, sizeof line, "%s\n", text);
+    if (n < 0 || (size_t)n >= sizeof line || write(1, line, (size_t)n) != n) {
         _exit(97);
     }
 }
@@ -37,7 +39,12 @@ static void *worker(void *arg) {
     if (local != NULL) {
         local_set(local, arg);
     }
-    sleep_ms((long)(size_t)arg);
+    long ms = (long)(size_t)arg;
+    if (ms < 0) {
+        sleep_ms(-ms); /* quietly */
+        return NULL;
+    }
+    sleep_ms(ms);
     say("worker done");
     return NULL;
 }
@@ -64,15 +71,11 @@ static void spawn(long ms, int daemon) {
     }
 }
 
-int main(int argc, char **argv) {
-    if (argc < 3) {
-        fprintf(stderr, "usage: unload <libhilo.so> <case>\n");
-        return 99;
-    }
-    void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+static void *load(const char *path) {
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (lib == NULL) {
         fprintf(stderr, "dlopen: %s\n", dlerror());
-        return 98;
+        _exit(98);
     }
     /* Object-to-function pointer conversion through memcpy (ISO C). */
     void *sym = need(lib, "hilo_create");
@@ -85,6 +88,29 @@ int main(int argc, char **argv) {
     memcpy(&local_new, &sym, sizeof sym);
     sym = need(lib, "hilo_local_set");
     memcpy(&local_set, &sym, sizeof sym);
+    return lib;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: unload <libhilo.so> <case>\n");
+        return 99;
+    }
+    void *lib = load(argv[1]);
+    if (strcmp(argv[2], "reload_loop") == 0) {
+        /* Load, start 16 non-daemon threads that end at once, unload; 1000
+         * times: a thread still in hilo's code after the wait at dlclose
+         * meets an unmapped library. */
+        for (int round = 0; round < 1000; round++) {
+            for (int i = 0; i < 16; i++) {
+                spawn(-2, 0);
+            }
+            dlclose(lib);
+            lib = load(argv[1]);
+        }
+        say("1000 rounds");
+        return 0;
+    }
     if (strcmp(argv[2], "daemon") == 0) {
         spawn(200, 1);
         dlclose(lib);
