@@ -522,3 +522,28 @@ fn fork_during_the_exit_wait_gives_working_children() {
     assert!(out.contains("bad children: 0\n"), "{out}");
     assert!(out.starts_with("main returns\n"), "{out}");
 }
+
+#[test]
+fn two_threads_starting_and_releasing_one_handle_at_once_each_win_once() {
+    assert_eq!(
+        hunt("start_release_race"),
+        "starts ok 200, releases ok 200 of 200, active 1\n"
+    );
+}
+
+#[test]
+fn a_start_the_os_refuses_leaves_the_thread_startable_and_its_joiner_answered() {
+    assert_eq!(
+        hunt("refused_start_with_joiner"),
+        "first start -6, joiner -3, second start 0, join 0, result 0x5\n"
+    );
+}
+
+#[test]
+fn a_timer_can_cancel_itself_and_an_endless_one_ends_when_cancelled() {
+    assert_eq!(
+        hunt("timer_edges"),
+        "cancel from inside: join 0, result 0x3\n\
+         infinite interval cancelled: join 0, result (nil), quick: yes\n"
+    );
+}

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -207,6 +208,66 @@ static void *hilo_churn(void *arg) {
     return NULL;
 }
 
+/* ---- start and release racing on one handle ---- */
+
+static hilo_thread_t contested;
+static int arrivals;
+static int start_ok, release_ok;
+
+static void spin_together(int round) {
+    __atomic_add_fetch(&arrivals, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&arrivals, __ATOMIC_SEQ_CST) < 2 * (round + 1)) {
+        sched_yield();
+    }
+}
+
+static void *contend(void *arg) {
+    int rounds = *(int *)arg;
+    for (int i = 0; i < rounds; i++) {
+        spin_together(2 * i);
+        if (hilo_start(contested) == HILO_OK) {
+            __atomic_add_fetch(&start_ok, 1, __ATOMIC_SEQ_CST);
+        }
+        spin_together(2 * i + 1);
+        if (hilo_release(contested) == HILO_OK) {
+            __atomic_add_fetch(&release_ok, 1, __ATOMIC_SEQ_CST);
+        }
+    }
+    return NULL;
+}
+
+/* ---- a start the OS refuses, with a joiner waiting ---- */
+
+static hilo_thread_t refused;
+static int joiner_rc = 1;
+
+static void *join_refused(void *arg) {
+    (void)arg;
+    hilo_event_set(ready);
+    int rc;
+    /* Joins before the start answer HILO_ESTATE; keep trying until the
+     * start has been tried, then report what the join says. */
+    while ((rc = hilo_join(refused, 2.0, NULL)) == HILO_ESTATE && !stop) {
+    }
+    joiner_rc = rc;
+    return NULL;
+}
+
+/* ---- timers: cancel from inside, and an infinite interval ---- */
+
+static hilo_thread_t self_timer;
+
+static void *cancel_self(void *arg) {
+    (void)arg;
+    return (void *)(size_t)(hilo_timer_cancel(self_timer) == HILO_OK ? 0x3 : 0x4);
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
     ready = hilo_event_new();
@@ -334,6 +395,65 @@ int main(int argc, char **argv) {
         sleep_us(50000);
         printf("odd answers %d, active %zu, listed %zu\n", odd, hilo_active_count(),
                hilo_enumerate(NULL, 0));
+        return 0;
+    }
+    if (strcmp(which, "start_release_race") == 0) {
+        /* Each round, two threads start one unstarted handle at the same
+         * moment, then both release it: one start and one release win. */
+        enum { ROUNDS = 200 };
+        int rounds = ROUNDS;
+        for (int i = 0; i < rounds; i++) {
+            hilo_create(nothing, NULL, "Contested", &contested);
+            hilo_set_daemon(contested, 1);
+            hilo_thread_t x, y;
+            int one = 1;
+            arrivals = 0;
+            hilo_create(contend, &one, "A", &x);
+            hilo_create(contend, &one, "B", &y);
+            hilo_start(x);
+            hilo_start(y);
+            hilo_join(x, HILO_FOREVER, NULL);
+            hilo_join(y, HILO_FOREVER, NULL);
+            hilo_release(x);
+            hilo_release(y);
+        }
+        sleep_us(50000);
+        printf("starts ok %d, releases ok %d of %d, active %zu\n", start_ok, release_ok, rounds,
+               hilo_active_count());
+        return 0;
+    }
+    if (strcmp(which, "refused_start_with_joiner") == 0) {
+        hilo_create(nothing, (void *)5, "Refused", &refused);
+        hilo_thread_t j = spawn(join_refused, NULL, "Joiner", 0);
+        hilo_event_wait(ready, HILO_FOREVER);
+        /* A stack the address space cannot hold: pthread_create fails. */
+        hilo_set_stack_size((size_t)1 << 46);
+        int first = hilo_start(refused);
+        stop = 1;
+        hilo_join(j, HILO_FOREVER, NULL);
+        hilo_set_stack_size(0);
+        int second = hilo_start(refused);
+        void *r = NULL;
+        int joined = hilo_join(refused, 5.0, &r);
+        printf("first start %d, joiner %d, second start %d, join %d, result %p\n", first,
+               joiner_rc, second, joined, r);
+        return 0;
+    }
+    if (strcmp(which, "timer_edges") == 0) {
+        hilo_timer_create(0.0, cancel_self, NULL, &self_timer);
+        hilo_start(self_timer);
+        void *r = NULL;
+        int rc = hilo_join(self_timer, 5.0, &r);
+        printf("cancel from inside: join %d, result %p\n", rc, r);
+        hilo_thread_t forever;
+        hilo_timer_create(1.0 / 0.0, fire, NULL, &forever);
+        hilo_start(forever);
+        sleep_us(50000);
+        double t0 = now();
+        hilo_timer_cancel(forever);
+        rc = hilo_join(forever, 5.0, &r);
+        printf("infinite interval cancelled: join %d, result %p, quick: %s\n", rc, r,
+               now() - t0 < 0.5 ? "yes" : "no");
         return 0;
     }
     fprintf(stderr, "unknown case '%s'\n", which);
