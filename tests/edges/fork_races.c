@@ -133,6 +133,65 @@ static void *barrier_churn(void *arg) {
     return NULL;
 }
 
+static hilo_lock *lock;
+static hilo_cond *cond;
+static hilo_rlock *rlock;
+
+static void *cond_churn(void *arg) {
+    (void)arg;
+    while (!stop) {
+        if (hilo_cond_acquire(cond, true, 0.01) == 1) {
+            hilo_cond_notify(cond, 1);
+            hilo_cond_wait(cond, 0.0005);
+            hilo_cond_release(cond);
+        }
+    }
+    return NULL;
+}
+
+static void *rlock_churn(void *arg) {
+    (void)arg;
+    while (!stop) {
+        if (hilo_rlock_acquire(rlock, true, 0.01) == 1) {
+            hilo_rlock_acquire(rlock, true, HILO_FOREVER);
+            hilo_rlock_release(rlock);
+            hilo_rlock_release(rlock);
+        }
+    }
+    return NULL;
+}
+
+/* The condition's lock is a hilo_lock, which the child may release if a
+ * thread that is not in the child held it. */
+static int child_cond(void) {
+    double t0 = now();
+    if (hilo_lock_locked(lock) == 1 && hilo_lock_release(lock) != HILO_OK) {
+        return 2;
+    }
+    if (hilo_cond_acquire(cond, true, 0.5) != 1) {
+        return 3;
+    }
+    if (hilo_cond_notify_all(cond) != HILO_OK || hilo_cond_wait(cond, 0.05) != 0) {
+        return 4;
+    }
+    if (hilo_cond_release(cond) != HILO_OK || hilo_lock_acquire(lock, true, 0.5) != 1) {
+        return 5;
+    }
+    return now() - t0 < 1.0 ? 0 : 6;
+}
+
+/* An rlock held by a thread that is not in the child stays held: a timed
+ * acquire must time out in time, and a free one must work. */
+static int child_rlock(void) {
+    double t0 = now();
+    int rc = hilo_rlock_acquire(rlock, true, 0.2);
+    double took = now() - t0;
+    if (rc == 1) {
+        return hilo_rlock_release(rlock) == HILO_OK && took < 0.5 ? 0 : 2;
+    }
+    return rc == 0 && took >= 0.19 && took < 0.7 ? 0 : 3;
+}
+
 static int child_event(void) {
     double t0 = now();
     if (hilo_event_set(event) != HILO_OK || hilo_event_wait(event, 0.0) != 1) {
@@ -315,6 +374,17 @@ int main(int argc, char **argv) {
     if (strcmp(which, "barrier") == 0) {
         busy_barrier = hilo_barrier_new(5, NULL, NULL, HILO_FOREVER);
         fork_during_churn(which, barrier_churn, child_barrier, 40);
+        return 0;
+    }
+    if (strcmp(which, "cond") == 0) {
+        lock = hilo_lock_new();
+        cond = hilo_cond_new_with_lock(lock);
+        fork_during_churn(which, cond_churn, child_cond, 60);
+        return 0;
+    }
+    if (strcmp(which, "rlock") == 0) {
+        rlock = hilo_rlock_new();
+        fork_during_churn(which, rlock_churn, child_rlock, 40);
         return 0;
     }
     if (strcmp(which, "two_forkers") == 0) {
