@@ -558,3 +558,20 @@ fn a_timer_can_cancel_itself_and_an_endless_one_ends_when_cancelled() {
          infinite interval cancelled: join 0, result (nil), quick: yes\n"
     );
 }
+
+#[test]
+fn a_join_of_the_main_thread_that_closes_a_cycle_is_refused() {
+    assert_eq!(
+        hunt("join_cycle_through_main"),
+        "main joins T: 0, T joins main (forever): -4\n\
+         main joins T: 0, T joins main (timeout): -4\n"
+    );
+}
+
+#[test]
+fn the_current_name_stays_valid_while_other_threads_rename_the_thread() {
+    assert_eq!(
+        hunt("current_name_stays_valid"),
+        "current name changed under its holder: 0 times\n"
+    );
+}

@@ -35,6 +35,12 @@ static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name, int daemon) 
 
 static volatile int stop;
 
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 /* ---- pthread_cancel of a hilo thread ---- */
 
 static pthread_t cancel_me;
@@ -262,10 +268,42 @@ static void *cancel_self(void *arg) {
     return (void *)(size_t)(hilo_timer_cancel(self_timer) == HILO_OK ? 0x3 : 0x4);
 }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+
+/* ---- a join of the main thread that closes a cycle ---- */
+
+static hilo_thread_t main_handle;
+static int join_main_rc = 1;
+
+static void *join_main_late(void *arg) {
+    double timeout = *(double *)arg;
+    sleep_us(50000); /* main is joining this thread by now */
+    double t0 = now();
+    join_main_rc = hilo_join(main_handle, timeout, NULL);
+    if (now() - t0 > 0.3) {
+        join_main_rc = 100;
+    }
+    return NULL;
+}
+
+/* ---- the current name stays valid while others rename the thread ---- */
+
+static hilo_event *renamed;
+static int name_changed_under_us;
+
+static void *hold_current_name(void *arg) {
+    (void)arg;
+    for (int round = 0; round < 50; round++) {
+        const char *mine = hilo_current_name();
+        char copy[128];
+        snprintf(copy, sizeof copy, "%s", mine);
+        hilo_event_set(ready);
+        hilo_event_wait(renamed, HILO_FOREVER);
+        hilo_event_clear(renamed);
+        if (strcmp(copy, mine) != 0) {
+            name_changed_under_us++;
+        }
+    }
+    return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -454,6 +492,36 @@ int main(int argc, char **argv) {
         rc = hilo_join(forever, 5.0, &r);
         printf("infinite interval cancelled: join %d, result %p, quick: %s\n", rc, r,
                now() - t0 < 0.5 ? "yes" : "no");
+        return 0;
+    }
+    if (strcmp(which, "join_cycle_through_main") == 0) {
+        main_handle = hilo_main_thread();
+        double timeouts[] = {HILO_FOREVER, 5.0};
+        for (int i = 0; i < 2; i++) {
+            hilo_thread_t t = spawn(join_main_late, &timeouts[i], "JoinsMain", 0);
+            int rc = hilo_join(t, 10.0, NULL);
+            printf("main joins T: %d, T joins main (%s): %d\n", rc, i ? "timeout" : "forever",
+                   join_main_rc);
+            hilo_release(t);
+        }
+        return 0;
+    }
+    if (strcmp(which, "current_name_stays_valid") == 0) {
+        renamed = hilo_event_new();
+        hilo_thread_t t = spawn(hold_current_name, NULL, "Original-name-of-the-thread", 0);
+        for (int round = 0; round < 50; round++) {
+            hilo_event_wait(ready, HILO_FOREVER);
+            hilo_event_clear(ready);
+            for (int i = 0; i < 20; i++) {
+                char name[100];
+                snprintf(name, sizeof name, "Renamed-%d-%d-%080d", round, i, 0);
+                hilo_set_name(t, name);
+                free(malloc(90));
+            }
+            hilo_event_set(renamed);
+        }
+        hilo_join(t, HILO_FOREVER, NULL);
+        printf("current name changed under its holder: %d times\n", name_changed_under_us);
         return 0;
     }
     fprintf(stderr, "unknown case '%s'\n", which);
