@@ -274,6 +274,27 @@ static void *fork_during_exit_wait(void *arg) {
     return NULL;
 }
 
+static void start_from_dtor(void *value) {
+    (void)value;
+    sleep_ms(50);
+    hilo_thread_t t;
+    int rc = hilo_create(late_worker, NULL, "FromDtor", &t);
+    if (rc == HILO_OK) {
+        rc = hilo_start(t);
+    }
+    char line[64];
+    snprintf(line, sizeof line, "destructor start: %d", rc);
+    say(line);
+}
+
+static hilo_local *dtor_local;
+
+static void *set_dtor_local(void *arg) {
+    (void)arg;
+    hilo_local_set(dtor_local, (void *)1);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
     if (strcmp(which, "exit_during_exit_wait") == 0) {
@@ -373,6 +394,15 @@ int main(int argc, char **argv) {
         char line[64];
         snprintf(line, sizeof line, "shutdown: %d", hilo_shutdown());
         say(line);
+        return 0;
+    }
+    if (strcmp(which, "start_from_destructor_at_exit") == 0) {
+        /* A non-daemon thread's hilo_local destructor starts a non-daemon
+         * thread while the exit wait runs: it is started by a thread the
+         * wait waits for, so it is waited for too. */
+        dtor_local = hilo_local_new(start_from_dtor);
+        spawn(set_dtor_local, NULL, "Worker", 0);
+        say("main returns");
         return 0;
     }
     if (strcmp(which, "fork_during_exit_wait") == 0) {
