@@ -214,6 +214,11 @@ fn native_id_of_a_thread_started_just_before_fork_is_not_0_in_the_child() {
 }
 
 #[test]
+fn fork_from_a_hilo_local_destructor_gives_a_working_child() {
+    fork_case("fork_in_destructor");
+}
+
+#[test]
 fn fork_from_a_thread_while_main_joins_it_gives_a_working_child() {
     fork_case("fork_from_thread_while_main_joins");
 }

@@ -359,6 +359,49 @@ static int child_after_dump(void) {
     return 0;
 }
 
+/* ---- fork from a hilo_local destructor ---- */
+
+static int child_in_dtor(void) {
+    if (hilo_current() != hilo_main_thread()) {
+        return 2;
+    }
+    if (strcmp(hilo_current_name(), "MainThread") != 0 &&
+        strcmp(hilo_current_name(), "DtorForker") != 0) {
+        return 3;
+    }
+    hilo_thread_t t = spawn(nothing, NULL, "InChild", 0);
+    if (hilo_join(t, 2.0, NULL) != HILO_OK) {
+        return 4;
+    }
+    return hilo_active_count() == 1 ? 0 : 5;
+}
+
+static void fork_in_dtor(void *value) {
+    (void)value;
+    pid_t pid = fork();
+    if (pid == 0) {
+        _exit(child_in_dtor());
+    }
+    if (pid > 0) {
+        reap(pid);
+    }
+}
+
+static hilo_local *forking_local;
+
+static void *set_forking_local(void *arg) {
+    (void)arg;
+    hilo_local_set(forking_local, (void *)1);
+    return NULL;
+}
+
+static void *foreign_set_forking_local(void *arg) {
+    (void)arg;
+    (void)hilo_current(); /* registered as a dummy */
+    hilo_local_set(forking_local, (void *)1);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
     if (strcmp(which, "event") == 0) {
@@ -385,6 +428,19 @@ int main(int argc, char **argv) {
     if (strcmp(which, "rlock") == 0) {
         rlock = hilo_rlock_new();
         fork_during_churn(which, rlock_churn, child_rlock, 40);
+        return 0;
+    }
+    if (strcmp(which, "fork_in_destructor") == 0) {
+        forking_local = hilo_local_new(fork_in_dtor);
+        for (int i = 0; i < 20; i++) {
+            hilo_thread_t t = spawn(set_forking_local, NULL, "DtorForker", 0);
+            hilo_join(t, HILO_FOREVER, NULL);
+            hilo_release(t);
+            pthread_t p;
+            pthread_create(&p, NULL, foreign_set_forking_local, NULL);
+            pthread_join(p, NULL);
+        }
+        report(which);
         return 0;
     }
     if (strcmp(which, "two_forkers") == 0) {
