@@ -16,18 +16,29 @@ fn source(name: &str) -> PathBuf {
     root().join("tests/edges").join(format!("{name}.c"))
 }
 
-/// Compiles `tests/edges/<name>.c` once per test binary, linked with the
-/// shared library.
-fn program(name: &'static str) -> PathBuf {
-    static PROGRAMS: OnceLock<std::sync::Mutex<Vec<(&'static str, PathBuf)>>> = OnceLock::new();
+/// Compiles `tests/edges/<name>.c` once per test binary and link kind.
+fn compiled(name: &'static str, link: Link) -> PathBuf {
+    type Programs = Vec<(&'static str, bool, PathBuf)>;
+    static PROGRAMS: OnceLock<std::sync::Mutex<Programs>> = OnceLock::new();
     let programs = PROGRAMS.get_or_init(Default::default);
     let mut programs = programs.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, path)) = programs.iter().find(|(n, _)| *n == name) {
+    let shared = link == Link::Shared;
+    if let Some((_, _, path)) = programs.iter().find(|(n, s, _)| *n == name && *s == shared) {
         return path.clone();
     }
-    let path = compile_c(&source(name), Link::Shared);
-    programs.push((name, path.clone()));
+    let path = compile_c(&source(name), link);
+    programs.push((name, shared, path.clone()));
     path
+}
+
+/// `tests/edges/<name>.c` linked with the shared library.
+fn program(name: &'static str) -> PathBuf {
+    compiled(name, Link::Shared)
+}
+
+/// `tests/edges/<name>.c` linked with the static library.
+fn static_program(name: &'static str) -> PathBuf {
+    compiled(name, Link::Static)
 }
 
 /// Runs `<name> <case>`; the status code (a death by signal panics, saying
@@ -591,4 +602,34 @@ fn the_exit_wait_includes_destructors_and_the_threads_they_start() {
     let (code, out) = exit_case("start_from_destructor_at_exit");
     assert_eq!(code, 0);
     assert_eq!(out, "main returns\ndestructor start: 0\nlate worker done\n");
+}
+
+/// The exit hunts that pass, again with hilo linked statically (its atexit
+/// hook then belongs to the program, not to a shared object).
+#[test]
+fn exit_hunts_with_the_static_library() {
+    let program = static_program("exit_races");
+    let cases: [(&str, i32, &str); 4] = [
+        ("exit_from_timer", 6, "W2 done\n"),
+        (
+            "atexit_after_hilo_starts_thread",
+            0,
+            "main returns\nearly atexit start: 0\nlate worker done\n",
+        ),
+        (
+            "shutdown_in_late_atexit",
+            0,
+            "main returns\nW2 done\nshutdown after the exit wait: 0\n",
+        ),
+        (
+            "join_main_during_shutdown",
+            0,
+            "joined main: 0\nshutdown: 0\n",
+        ),
+    ];
+    for (case, code, expected) in cases {
+        let out = run_with_limit(&program, &[case], 20);
+        let (got, stdout) = code_and_stdout(&format!("exit_races (static) {case}"), &out);
+        assert_eq!((got, stdout.as_str()), (code, expected), "{case}");
+    }
 }
