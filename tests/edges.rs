@@ -450,6 +450,12 @@ fn waits_end_correctly_under_a_storm_of_sa_restart_signals() {
 }
 
 #[test]
+fn the_exit_wait_still_waits_under_a_storm_of_interrupting_signals() {
+    let (code, out) = run_case("signals", "exit_wait", 30);
+    assert_eq!((code, out.as_str()), (0, "main returns\nworker done\n"));
+}
+
+#[test]
 fn waits_end_correctly_under_a_storm_of_interrupting_signals() {
     let (code, out) = run_case("signals", "norestart", 30);
     assert_eq!((code, out.as_str()), (0, "failures: 0, signals: many\n"));

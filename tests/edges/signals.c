@@ -133,8 +133,33 @@ static void *later_barrier(void *arg) {
 #define LOW (TIMEOUT - 0.005)
 #define HIGH (TIMEOUT + 0.35)
 
+static void *worker_300ms(void *arg) {
+    (void)arg;
+    sleep_ms(300);
+    printf("worker done\n");
+    fflush(stdout);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "exit_wait") == 0) {
+        /* The exit wait (in main's exit) under a storm of interrupting
+         * signals still waits for the worker. */
+        struct sigaction quick;
+        memset(&quick, 0, sizeof quick);
+        quick.sa_handler = on_signal;
+        sigemptyset(&quick.sa_mask);
+        sigaction(SIGUSR1, &quick, NULL);
+        main_thread = pthread_self();
+        hilo_thread_t w = spawn(worker_300ms, NULL);
+        hilo_release(w);
+        pthread_t pelter;
+        pthread_create(&pelter, NULL, pelt, NULL);
+        printf("main returns\n");
+        fflush(stdout);
+        return 0;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
