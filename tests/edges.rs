@@ -364,8 +364,12 @@ fn dlclose_with_a_running_daemon_thread_does_not_crash() {
 #[test]
 #[ignore = "issue 10 defect 1: dlclose with non-daemon threads ending crashes (SIGSEGV)"]
 fn dlclose_with_running_non_daemon_threads_does_not_crash() {
-    let (code, out) = unload_case("reload_loop");
-    assert_eq!((code, out.as_str()), (0, "1000 rounds\n"));
+    // About 11 runs in 12 crash on the current code; three runs make it
+    // near certain.
+    for run in 0..3 {
+        let (code, out) = unload_case("reload_loop");
+        assert_eq!((code, out.as_str()), (0, "1000 rounds\n"), "run {run}");
+    }
     for round in 0..6 {
         let case = if round % 2 == 0 {
             "nondaemons"
