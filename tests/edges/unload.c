@@ -52,6 +52,7 @@ static void *worker(void *arg) {
 static int (*create)(hilo_fn, void *, const char *, hilo_thread_t *);
 static int (*set_daemon)(hilo_thread_t, bool);
 static int (*start)(hilo_thread_t);
+static int (*release)(hilo_thread_t);
 
 static void *need(void *lib, const char *name) {
     void *sym = dlsym(lib, name);
@@ -65,7 +66,7 @@ static void *need(void *lib, const char *name) {
 static void spawn(long ms, int daemon) {
     hilo_thread_t t;
     if (create(worker, (void *)(size_t)ms, NULL, &t) != HILO_OK || set_daemon(t, daemon) != HILO_OK ||
-        start(t) != HILO_OK) {
+        start(t) != HILO_OK || release(t) != HILO_OK) {
         fprintf(stderr, "could not start a thread\n");
         _exit(93);
     }
@@ -84,6 +85,8 @@ static void *load(const char *path) {
     memcpy(&set_daemon, &sym, sizeof sym);
     sym = need(lib, "hilo_start");
     memcpy(&start, &sym, sizeof sym);
+    sym = need(lib, "hilo_release");
+    memcpy(&release, &sym, sizeof sym);
     sym = need(lib, "hilo_local_new");
     memcpy(&local_new, &sym, sizeof sym);
     sym = need(lib, "hilo_local_set");
