@@ -235,6 +235,11 @@ fn fork_from_a_thread_while_main_joins_it_gives_a_working_child() {
 }
 
 #[test]
+fn fork_while_threads_rename_each_other_gives_a_working_child() {
+    fork_case("rename_during_fork");
+}
+
+#[test]
 fn fork_during_hilo_dump_and_thread_churn_gives_a_working_child() {
     fork_case("dump_during_fork");
 }

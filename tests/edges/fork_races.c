@@ -344,6 +344,37 @@ static void *create_loop(void *arg) {
     return NULL;
 }
 
+static hilo_thread_t renamed_threads[2];
+
+static void *rename_loop(void *arg) {
+    (void)arg;
+    unsigned n = 0;
+    while (!stop) {
+        char name[64];
+        snprintf(name, sizeof name, "Renamed-%u-with-a-longer-tail", n++);
+        hilo_set_name(renamed_threads[n % 2], name);
+        char back[64];
+        hilo_get_name(renamed_threads[(n + 1) % 2], back, sizeof back);
+    }
+    return NULL;
+}
+
+static int child_after_renames(void) {
+    for (int i = 0; i < 2; i++) {
+        if (hilo_set_name(renamed_threads[i], "InChild") != HILO_OK) {
+            return 2;
+        }
+        char back[16];
+        if (hilo_get_name(renamed_threads[i], back, sizeof back) != 7 || strcmp(back, "InChild") != 0) {
+            return 3;
+        }
+    }
+    if (hilo_dump(devnull) != HILO_OK) {
+        return 4;
+    }
+    return 0;
+}
+
 static int child_after_dump(void) {
     if (hilo_dump(devnull) != HILO_OK) {
         return 2;
@@ -493,6 +524,32 @@ int main(int argc, char **argv) {
         hilo_thread_t me = hilo_current();
         hilo_thread_t f = spawn(fork_from_thread, &me, "Forker", 0);
         hilo_join(f, HILO_FOREVER, NULL);
+        report(which);
+        return 0;
+    }
+    if (strcmp(which, "rename_during_fork") == 0) {
+        devnull = open("/dev/null", O_WRONLY);
+        release_sleeper = hilo_event_new();
+        for (int i = 0; i < 2; i++) {
+            renamed_threads[i] = spawn(wait_for_release, NULL, "Renamed", 1);
+        }
+        hilo_thread_t renamers[2];
+        for (int i = 0; i < 2; i++) {
+            renamers[i] = spawn(rename_loop, NULL, "Renamer", 1);
+        }
+        for (int i = 0; i < 100 && !enough_hung(); i++) {
+            sleep_ms(1);
+            pid_t pid = fork();
+            if (pid == 0) {
+                _exit(child_after_renames());
+            }
+            reap(pid);
+        }
+        stop = 1;
+        for (int i = 0; i < 2; i++) {
+            hilo_join(renamers[i], HILO_FOREVER, NULL);
+        }
+        hilo_event_set(release_sleeper);
         report(which);
         return 0;
     }
