@@ -1,0 +1,650 @@
+//! Adversarial reproducers (issue 10 and hunts for new defects): C programs
+//! in tests/edges, compiled with -Werror against the library and run in
+//! child processes under a time limit. Racy cases loop inside one run so a
+//! defect shows reliably. A test for a defect still open is `#[ignore]`d
+//! with the defect it reproduces; run them with `--ignored`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::{compile_c, lib_dir, root, run_with_limit, scratch, stdout_of, Link, C_FLAGS};
+
+fn source(name: &str) -> PathBuf {
+    root().join("tests/edges").join(format!("{name}.c"))
+}
+
+/// Compiles `tests/edges/<name>.c` once per test binary and link kind.
+fn compiled(name: &'static str, link: Link) -> PathBuf {
+    type Programs = Vec<(&'static str, bool, PathBuf)>;
+    static PROGRAMS: OnceLock<std::sync::Mutex<Programs>> = OnceLock::new();
+    let programs = PROGRAMS.get_or_init(Default::default);
+    let mut programs = programs.lock().unwrap_or_else(|e| e.into_inner());
+    let shared = link == Link::Shared;
+    if let Some((_, _, path)) = programs.iter().find(|(n, s, _)| *n == name && *s == shared) {
+        return path.clone();
+    }
+    let path = compile_c(&source(name), link);
+    programs.push((name, shared, path.clone()));
+    path
+}
+
+/// `tests/edges/<name>.c` linked with the shared library.
+fn program(name: &'static str) -> PathBuf {
+    compiled(name, Link::Shared)
+}
+
+/// `tests/edges/<name>.c` linked with the static library.
+fn static_program(name: &'static str) -> PathBuf {
+    compiled(name, Link::Static)
+}
+
+/// Runs `<name> <case>`; the status code (a death by signal panics, saying
+/// which) and stdout; stderr must be empty.
+fn run_case(name: &'static str, case: &str, limit: u64) -> (i32, String) {
+    let out = run_with_limit(&program(name), &[case], limit);
+    code_and_stdout(&format!("{name} {case}"), &out)
+}
+
+fn code_and_stdout(what: &str, out: &Output) -> (i32, String) {
+    use std::os::unix::process::ExitStatusExt;
+    let stdout = stdout_of(out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Some(code) = out.status.code() else {
+        panic!(
+            "{what}: killed by signal {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            out.status.signal()
+        );
+    };
+    assert!(
+        stderr.is_empty(),
+        "{what}: status {code}, stderr:\n{stderr}\nstdout:\n{stdout}"
+    );
+    (code, stdout)
+}
+
+// ---------------------------------------------------------------------------
+// Exit races (exit_races.c)
+// ---------------------------------------------------------------------------
+
+fn exit_case(case: &str) -> (i32, String) {
+    run_case("exit_races", case, 20)
+}
+
+#[test]
+#[ignore = "issue 10 defect 2: exit() from a thread during the exit wait loses the other threads' work"]
+fn exit_from_a_thread_during_the_exit_wait_still_waits_for_the_others() {
+    let (code, out) = exit_case("exit_during_exit_wait");
+    assert_eq!(out, "main returns\nW2 done\n", "W2's work was lost");
+    assert_eq!(code, 3);
+}
+
+#[test]
+#[ignore = "issue 10 defect 2: exit() from a thread as main returns loses the other threads' work"]
+fn exit_from_a_thread_as_main_returns_still_waits_for_the_others() {
+    for round in 0..20 {
+        let (code, out) = exit_case("exit_as_main_returns");
+        assert_eq!(out, "W2 done\n", "round {round}: W2's work was lost");
+        assert!(code == 3 || code == 0, "round {round}: status {code}");
+    }
+}
+
+#[test]
+#[ignore = "issue 10 defect 3: exit() while a non-daemon thread joins the exiter forever hangs"]
+fn exit_while_another_thread_joins_the_exiter_forever_ends() {
+    let (code, _) = exit_case("exit_while_joined_forever");
+    assert_eq!(code, 3);
+}
+
+#[test]
+#[ignore = "issue 10 defect 3: exit() while a non-daemon thread polls a join of the exiter hangs"]
+fn exit_while_another_thread_polls_a_join_of_the_exiter_ends() {
+    let (code, _) = exit_case("exit_while_joined_polling");
+    assert_eq!(code, 3);
+}
+
+#[test]
+#[ignore = "issue 10 defect 4: two threads calling hilo_shutdown deadlock"]
+fn two_threads_calling_shutdown_at_once_both_return() {
+    let (code, out) = exit_case("two_shutdowns");
+    assert_eq!(code, 0);
+    assert_eq!(out, "shutdown: 0\nshutdown: 0\nmain returns\n");
+}
+
+#[test]
+#[ignore = "issue 10 defect 4: hilo_shutdown racing exit() deadlocks"]
+fn shutdown_racing_exit_ends() {
+    let (code, _) = exit_case("shutdown_and_exit");
+    assert_eq!(code, 4);
+}
+
+#[test]
+#[ignore = "issue 10 defect 9: joining the main thread after main's pthread_exit hangs"]
+fn joining_main_returns_after_main_ends_with_pthread_exit() {
+    let (code, out) = exit_case("pthread_exit_main");
+    assert_eq!(code, 0);
+    assert_eq!(out, "main pthread_exits\njoined main: 0\n");
+}
+
+#[test]
+#[ignore = "issue 10 defect 12: a thread can start after the exit wait"]
+fn a_start_from_an_atexit_handler_after_the_exit_wait_is_refused() {
+    let (code, out) = exit_case("atexit_before_hilo");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "main returns\nstart: -3 can't create new thread at interpreter shutdown\n"
+    );
+}
+
+#[test]
+fn exit_from_a_timer_callback_waits_for_the_other_threads() {
+    let (code, out) = exit_case("exit_from_timer");
+    assert_eq!(out, "W2 done\n");
+    assert_eq!(code, 6);
+}
+
+#[test]
+fn exit_racing_thread_starts_waits_for_every_started_thread() {
+    for round in 0..10 {
+        let (code, out) = exit_case("exit_racing_starts");
+        assert_eq!(out, "began == finished: yes\n", "round {round}");
+        assert_eq!(code, 7, "round {round}");
+    }
+}
+
+#[test]
+fn main_returning_while_threads_start_waits_for_every_started_thread() {
+    for round in 0..10 {
+        let (code, out) = exit_case("main_returns_racing_starts");
+        assert_eq!(out, "began == finished: yes\n", "round {round}");
+        assert_eq!(code, 0, "round {round}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Fork races (fork_races.c): each case forks many children and prints
+// "<case>: bad B hung H of N".
+// ---------------------------------------------------------------------------
+
+fn fork_case(case: &str) {
+    let (code, out) = run_case("fork_races", case, 120);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with(&format!("{case}: bad 0 hung 0 of ")),
+        "children that failed (status) or hung (> 5 s, killed): {out}"
+    );
+}
+
+#[test]
+#[ignore = "issue 10 defect 5: after a fork during hilo_event_set/clear, the child's hilo_event_set blocks"]
+fn fork_while_threads_set_and_clear_an_event_leaves_it_usable_in_the_child() {
+    fork_case("event");
+}
+
+#[test]
+#[ignore = "issue 10 defect 5: after a fork during hilo_sem_release/acquire, the child's hilo_sem_release blocks"]
+fn fork_while_threads_use_a_semaphore_leaves_it_usable_in_the_child() {
+    fork_case("sem");
+}
+
+#[test]
+#[ignore = "issue 10 defect 5: after a fork during barrier waits, the child's timed barrier wait never returns"]
+fn fork_while_threads_wait_on_a_barrier_leaves_its_timeout_working_in_the_child() {
+    fork_case("barrier");
+}
+
+#[test]
+#[ignore = "new defect: after a fork while other threads use a condition, the child's hilo_cond_notify_all blocks for ever (waiter-queue mutex held by a thread not in the child)"]
+fn fork_while_threads_use_a_condition_leaves_it_usable_in_the_child() {
+    fork_case("cond");
+}
+
+#[test]
+fn fork_while_threads_use_an_rlock_leaves_its_timed_acquire_working_in_the_child() {
+    fork_case("rlock");
+}
+
+#[test]
+#[ignore = "issue 10 defect 7: when two threads fork at once, a child's current thread is not its main thread"]
+fn two_threads_forking_at_once_each_child_is_its_own_main_thread() {
+    fork_case("two_forkers");
+}
+
+#[test]
+fn native_ids_of_the_parents_other_threads_stay_readable_in_the_child() {
+    fork_case("native_id");
+}
+
+#[test]
+#[ignore = "issue 10: native id of a thread started just before fork() reads 0 in the child"]
+fn native_id_of_a_thread_started_just_before_fork_is_not_0_in_the_child() {
+    fork_case("native_id_at_start");
+}
+
+#[test]
+fn fork_from_a_hilo_local_destructor_gives_a_working_child() {
+    fork_case("fork_in_destructor");
+}
+
+#[test]
+fn fork_from_a_thread_while_main_joins_it_gives_a_working_child() {
+    fork_case("fork_from_thread_while_main_joins");
+}
+
+#[test]
+fn fork_while_threads_rename_each_other_gives_a_working_child() {
+    fork_case("rename_during_fork");
+}
+
+#[test]
+fn fork_during_hilo_dump_and_thread_churn_gives_a_working_child() {
+    fork_case("dump_during_fork");
+}
+
+// ---------------------------------------------------------------------------
+// Joins and thread-local destructors (destructors.c)
+// ---------------------------------------------------------------------------
+
+fn destructor_case(case: &str) -> String {
+    let (code, out) = run_case("destructors", case, 30);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+#[test]
+#[ignore = "issue 10 defect 6: a timed join waits behind another joiner for a slow hilo_local destructor"]
+fn a_timed_join_returns_in_time_while_another_joiner_waits_for_slow_destructors() {
+    let out = destructor_case("timed_join_behind_slow_destructor");
+    assert!(out.contains("took < 0.9 s: yes"), "{out}");
+    assert!(out.ends_with("violations: 0\n"), "{out}");
+}
+
+#[test]
+#[ignore = "issue 10 defect 6: a timed join of a pthread_exit thread waits for its slow destructor"]
+fn a_timed_join_of_a_thread_that_called_pthread_exit_returns_in_time() {
+    let out = destructor_case("timed_join_of_pthread_exit_thread");
+    assert!(out.contains("took < 0.6 s: yes"), "{out}");
+    assert!(out.ends_with("violations: 0\n"), "{out}");
+}
+
+#[test]
+#[ignore = "issue 10 defect 6: joins with a timeout return HILO_OK before the thread's hilo_local destructors ran"]
+fn every_successful_join_returns_after_the_threads_destructors() {
+    let out = destructor_case("ok_joins_follow_destructors");
+    assert_eq!(out, "violations: 0\n");
+}
+
+#[test]
+#[ignore = "issue 10 defect 8: in a hilo_local destructor a hilo thread is \"Dummy-N\""]
+fn a_hilo_thread_keeps_its_name_in_its_local_destructors() {
+    let out = destructor_case("name_in_destructor");
+    assert_eq!(
+        out,
+        "name in destructor: Named-T\ncurrent in destructor is the thread: yes\n"
+    );
+}
+
+const NO_LEAK: &str = "\
+destructor calls: 64, zero handles: 0
+active: before 1 after 1
+enumerate: before 1 after 1, others listed 0
+";
+
+#[test]
+#[ignore = "issue 10 defect 8: hilo_current in a pthread key destructor of a registered foreign thread panics (stderr), returns 0, leaks"]
+fn hilo_current_in_a_key_destructor_of_a_registered_foreign_thread() {
+    assert_eq!(destructor_case("foreign_key_registered"), NO_LEAK);
+}
+
+#[test]
+#[ignore = "issue 10 defect 8: hilo_current in a pthread key destructor of a foreign thread leaks its record"]
+fn hilo_current_in_a_key_destructor_of_an_unregistered_foreign_thread() {
+    assert_eq!(destructor_case("foreign_key_unregistered"), NO_LEAK);
+}
+
+#[test]
+#[ignore = "issue 10 defect 8: hilo_current in a hilo_local destructor of a registered foreign thread panics (stderr), returns 0, leaks"]
+fn hilo_current_in_a_local_destructor_of_a_registered_foreign_thread() {
+    assert_eq!(destructor_case("foreign_local_registered"), NO_LEAK);
+}
+
+#[test]
+#[ignore = "issue 10 defect 8: hilo_current in a hilo_local destructor of a foreign thread leaks its record"]
+fn hilo_current_in_a_local_destructor_of_an_unregistered_foreign_thread() {
+    assert_eq!(destructor_case("foreign_local_unregistered"), NO_LEAK);
+}
+
+// ---------------------------------------------------------------------------
+// Unloading the library (unload.c, a host that dlopens libhilo.so)
+// ---------------------------------------------------------------------------
+
+/// unload.c, compiled without hilo: it dlopens the library itself.
+fn unload_host() -> &'static PathBuf {
+    static HOST: OnceLock<PathBuf> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let program = scratch().join("unload-host");
+        let out = Command::new("cc")
+            .args(C_FLAGS)
+            .arg("-D_POSIX_C_SOURCE=200809L")
+            .arg("-g")
+            .arg("-I")
+            .arg(root().join("include"))
+            .arg(source("unload"))
+            .arg("-o")
+            .arg(&program)
+            .args(["-ldl", "-lpthread"])
+            .output()
+            .expect("run cc");
+        assert!(
+            out.status.success(),
+            "compiling unload.c failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        program
+    })
+}
+
+fn unload_case(case: &str) -> (i32, String) {
+    let library = lib_dir().join("libhilo.so");
+    let library = library.to_str().expect("UTF-8 path");
+    let out = run_with_limit(unload_host(), &[library, case], 30);
+    code_and_stdout(&format!("unload {case}"), &out)
+}
+
+#[test]
+#[ignore = "issue 10 defect 1: dlclose with a daemon thread running crashes (SIGSEGV)"]
+fn dlclose_with_a_running_daemon_thread_does_not_crash() {
+    let (code, out) = unload_case("daemon");
+    assert_eq!(code, 0);
+    assert_eq!(out, "dlclosed\nworker done\nsurvived\n");
+}
+
+/// dlclose runs hilo's atexit hook (`__cxa_finalize`), which waits for
+/// the non-daemon threads' targets, then unmaps the library while some of
+/// them are still in its code (about 1 run in 100 of "nondaemons" crashes;
+/// most runs of "reload_loop" do).
+#[test]
+#[ignore = "issue 10 defect 1: dlclose with non-daemon threads ending crashes (SIGSEGV)"]
+fn dlclose_with_running_non_daemon_threads_does_not_crash() {
+    // About 11 runs in 12 crash on the current code; three runs make it
+    // near certain.
+    for run in 0..3 {
+        let (code, out) = unload_case("reload_loop");
+        assert_eq!((code, out.as_str()), (0, "1000 rounds\n"), "run {run}");
+    }
+    for round in 0..6 {
+        let case = if round % 2 == 0 {
+            "nondaemons"
+        } else {
+            "nondaemons_ending"
+        };
+        let (code, out) = unload_case(case);
+        assert_eq!(code, 0, "round {round}");
+        // dlclose may wait for them, or (NODELETE) the exit does.
+        assert_eq!(
+            out.matches("worker done\n").count(),
+            8,
+            "round {round}: {out}"
+        );
+        assert!(out.contains("dlclosed\n"), "round {round}: {out}");
+    }
+}
+
+#[test]
+#[ignore = "issue 10 defect 1: libhilo.so is not linked with -z nodelete"]
+fn the_shared_library_is_marked_nodelete() {
+    let library = lib_dir().join("libhilo.so");
+    let Ok(out) = Command::new("readelf").arg("-d").arg(&library).output() else {
+        println!("skipped: no readelf");
+        return;
+    };
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dynamic.contains("NODELETE"),
+        "readelf -d {}:\n{dynamic}",
+        library.display()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Names, memory exhaustion, many threads (misc.c)
+// ---------------------------------------------------------------------------
+
+#[test]
+#[ignore = "issue 10 defect 10: renaming a running thread to \"\" leaves its OS name unchanged"]
+fn renaming_a_running_thread_to_empty_empties_its_os_name() {
+    let (code, out) = run_case("misc", "rename_to_empty", 20);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "before: [Worker]\nrenamed: [Other]\nset \"\": 0, comm [], name []\n"
+    );
+}
+
+#[test]
+#[ignore = "issue 10 defect 11: hilo_create aborts when the name cannot be copied (no memory)"]
+fn create_with_a_name_too_big_for_memory_fails_with_eagain() {
+    let (code, out) = run_case("misc", "create_with_huge_name", 20);
+    assert_eq!((code, out.as_str()), (0, "create: -6\n"));
+}
+
+#[test]
+#[ignore = "issue 10 defect 11: hilo_set_name aborts when the name cannot be copied (no memory)"]
+fn set_name_with_a_name_too_big_for_memory_fails_with_eagain() {
+    let (code, out) = run_case("misc", "set_name_huge", 20);
+    assert_eq!((code, out.as_str()), (0, "set_name: -6, name [Small]\n"));
+}
+
+#[test]
+fn a_thousand_threads_start_and_join() {
+    let (code, out) = run_case("misc", "thousand_threads", 60);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "failed starts 0, active while running 1001, wrong joins 0, active after 1\n"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Signals during waits (signals.c)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn waits_end_correctly_under_a_storm_of_sa_restart_signals() {
+    let (code, out) = run_case("signals", "restart", 30);
+    assert_eq!((code, out.as_str()), (0, "failures: 0, signals: many\n"));
+}
+
+#[test]
+fn the_exit_wait_still_waits_under_a_storm_of_interrupting_signals() {
+    let (code, out) = run_case("signals", "exit_wait", 30);
+    assert_eq!((code, out.as_str()), (0, "main returns\nworker done\n"));
+}
+
+#[test]
+fn waits_end_correctly_under_a_storm_of_interrupting_signals() {
+    let (code, out) = run_case("signals", "norestart", 30);
+    assert_eq!((code, out.as_str()), (0, "failures: 0, signals: many\n"));
+}
+
+// ---------------------------------------------------------------------------
+// Hunts for new defects (hunts.c)
+// ---------------------------------------------------------------------------
+
+fn hunt(case: &str) -> String {
+    let (code, out) = run_case("hunts", case, 60);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+#[test]
+fn pthread_cancel_of_a_hilo_thread_ends_it_like_pthread_exit() {
+    assert_eq!(hunt("cancel"), "join: 0, cancelled result: yes, alive: 0\n");
+}
+
+#[test]
+fn hilo_calls_work_on_the_smallest_stack_hilo_accepts() {
+    assert_eq!(hunt("small_stack"), "small stack failures: 0\n");
+}
+
+#[test]
+fn a_freed_local_leaves_no_value_or_destructor_behind_for_a_new_one() {
+    assert_eq!(
+        hunt("local_freed_and_key_reused"),
+        "value seen through the new local: (nil), first dtor calls 0, second 0\n"
+    );
+}
+
+#[test]
+fn releases_and_joins_racing_the_end_of_threads_leave_no_records() {
+    assert_eq!(
+        hunt("release_race"),
+        "bad join results 0, active 1, listed 1\n"
+    );
+}
+
+#[test]
+fn timers_cancelled_as_they_fire_run_at_most_once_and_join_with_their_result() {
+    let out = hunt("timer_cancel_race");
+    let fired: Vec<&str> = out
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(fired.len(), 3, "{out}");
+    assert_eq!(
+        fired[0], fired[1],
+        "a timer ran without its join giving its result: {out}"
+    );
+    assert_eq!(fired[2], "0", "{out}");
+}
+
+#[test]
+fn enumerating_while_records_come_and_go_gives_sane_answers() {
+    assert_eq!(
+        hunt("enumerate_churn"),
+        "odd answers 0, active 1, listed 1\n"
+    );
+}
+
+#[test]
+fn a_thread_started_by_an_atexit_handler_before_the_exit_wait_is_waited_for() {
+    let (code, out) = exit_case("atexit_after_hilo_starts_thread");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "main returns\nearly atexit start: 0\nlate worker done\n"
+    );
+}
+
+#[test]
+fn shutdown_after_the_exit_wait_returns_at_once() {
+    let (code, out) = exit_case("shutdown_in_late_atexit");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "main returns\nW2 done\nshutdown after the exit wait: 0\n"
+    );
+}
+
+#[test]
+fn a_join_of_the_main_thread_returns_when_main_calls_shutdown() {
+    let (code, out) = exit_case("join_main_during_shutdown");
+    assert_eq!(code, 0);
+    assert_eq!(out, "joined main: 0\nshutdown: 0\n");
+}
+
+#[test]
+fn fork_during_the_exit_wait_gives_working_children() {
+    let (code, out) = exit_case("fork_during_exit_wait");
+    assert_eq!(code, 0);
+    assert_eq!(out.matches("late worker done\n").count(), 20, "{out}");
+    assert!(out.contains("bad children: 0\n"), "{out}");
+    assert!(out.starts_with("main returns\n"), "{out}");
+}
+
+#[test]
+fn two_threads_starting_and_releasing_one_handle_at_once_each_win_once() {
+    assert_eq!(
+        hunt("start_release_race"),
+        "starts ok 200, releases ok 200 of 200, active 1\n"
+    );
+}
+
+#[test]
+fn a_start_the_os_refuses_leaves_the_thread_startable_and_its_joiner_answered() {
+    assert_eq!(
+        hunt("refused_start_with_joiner"),
+        "first start -6, joiner -3, second start 0, join 0, result 0x5\n"
+    );
+}
+
+#[test]
+fn a_timer_can_cancel_itself_and_an_endless_one_ends_when_cancelled() {
+    assert_eq!(
+        hunt("timer_edges"),
+        "cancel from inside: join 0, result 0x3\n\
+         infinite interval cancelled: join 0, result (nil), quick: yes\n"
+    );
+}
+
+#[test]
+fn a_join_of_the_main_thread_that_closes_a_cycle_is_refused() {
+    assert_eq!(
+        hunt("join_cycle_through_main"),
+        "main joins T: 0, T joins main (forever): -4\n\
+         main joins T: 0, T joins main (timeout): -4\n"
+    );
+}
+
+#[test]
+fn the_current_name_stays_valid_while_other_threads_rename_the_thread() {
+    assert_eq!(
+        hunt("current_name_stays_valid"),
+        "current name changed under its holder: 0 times\n"
+    );
+}
+
+/// The exit wait ends when the targets have returned, so a non-daemon
+/// thread's hilo_local destructors are cut off by the exit, and a thread
+/// one of them starts never runs. Joins are to wait for the destructors
+/// (issue 10 defect 6); the exit wait should too.
+#[test]
+#[ignore = "new defect: the exit wait does not wait for non-daemon threads' hilo_local destructors (nor threads they start)"]
+fn the_exit_wait_includes_destructors_and_the_threads_they_start() {
+    let (code, out) = exit_case("start_from_destructor_at_exit");
+    assert_eq!(code, 0);
+    assert_eq!(out, "main returns\ndestructor start: 0\nlate worker done\n");
+}
+
+/// The exit hunts that pass, again with hilo linked statically (its atexit
+/// hook then belongs to the program, not to a shared object).
+#[test]
+fn exit_hunts_with_the_static_library() {
+    let program = static_program("exit_races");
+    let cases: [(&str, i32, &str); 4] = [
+        ("exit_from_timer", 6, "W2 done\n"),
+        (
+            "atexit_after_hilo_starts_thread",
+            0,
+            "main returns\nearly atexit start: 0\nlate worker done\n",
+        ),
+        (
+            "shutdown_in_late_atexit",
+            0,
+            "main returns\nW2 done\nshutdown after the exit wait: 0\n",
+        ),
+        (
+            "join_main_during_shutdown",
+            0,
+            "joined main: 0\nshutdown: 0\n",
+        ),
+    ];
+    for (case, code, expected) in cases {
+        let out = run_with_limit(&program, &[case], 20);
+        let (got, stdout) = code_and_stdout(&format!("exit_races (static) {case}"), &out);
+        assert_eq!((got, stdout.as_str()), (code, expected), "{case}");
+    }
+}

@@ -1,0 +1,282 @@
+/* Joins and thread-local destructors (issue 10 defects 6 and 8), one case
+ * per run: `destructors <case>`. tests/edges.rs checks the output. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hilo.h"
+
+static void sleep_ms(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0) {
+    }
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name, int daemon) {
+    hilo_thread_t t;
+    if (hilo_create(fn, arg, name, &t) != HILO_OK) {
+        fprintf(stderr, "create: %s\n", hilo_last_error());
+        exit(90);
+    }
+    if (daemon >= 0) {
+        hilo_set_daemon(t, daemon);
+    }
+    if (hilo_start(t) != HILO_OK) {
+        fprintf(stderr, "start: %s\n", hilo_last_error());
+        exit(91);
+    }
+    return t;
+}
+
+static int dtor_done;
+static long dtor_sleep_ms;
+
+static void slow_dtor(void *value) {
+    (void)value;
+    sleep_ms(dtor_sleep_ms);
+    __atomic_store_n(&dtor_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static hilo_local *slow_local;
+static hilo_event *go;
+
+/* Waits for `go`, sets a value whose destructor is slow, returns. */
+static void *set_slow_local(void *arg) {
+    hilo_event_wait(go, HILO_FOREVER);
+    hilo_local_set(slow_local, (void *)1);
+    if (arg != NULL) {
+        pthread_exit(arg);
+    }
+    return (void *)0x5a;
+}
+
+static hilo_thread_t target;
+static int violations;
+
+/* Every successful join must come after the destructors have run. */
+static void check_ok(int rc) {
+    if (rc == HILO_OK && !__atomic_load_n(&dtor_done, __ATOMIC_SEQ_CST)) {
+        __atomic_add_fetch(&violations, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static void *join_forever(void *arg) {
+    (void)arg;
+    check_ok(hilo_join(target, HILO_FOREVER, NULL));
+    return NULL;
+}
+
+static void *join_with_timeout(void *arg) {
+    (void)arg;
+    check_ok(hilo_join(target, 5.0, NULL));
+    return NULL;
+}
+
+static void *join_polling(void *arg) {
+    (void)arg;
+    int rc;
+    while ((rc = hilo_join(target, 0.01, NULL)) == HILO_ETIMEDOUT) {
+    }
+    check_ok(rc);
+    return NULL;
+}
+
+static void *join_zero_polling(void *arg) {
+    (void)arg;
+    int rc;
+    while ((rc = hilo_join(target, 0.0, NULL)) == HILO_ETIMEDOUT) {
+    }
+    check_ok(rc);
+    return NULL;
+}
+
+/* ---- defect 8 ---- */
+
+static char dtor_name[64];
+static hilo_thread_t dtor_current;
+
+static void name_dtor(void *value) {
+    (void)value;
+    snprintf(dtor_name, sizeof dtor_name, "%s", hilo_current_name());
+    dtor_current = hilo_current();
+}
+
+static hilo_local *name_local;
+
+static void *set_name_local(void *arg) {
+    (void)arg;
+    hilo_local_set(name_local, (void *)1);
+    return NULL;
+}
+
+static int zero_currents, dtor_calls;
+
+static void current_in_dtor(void *value) {
+    (void)value;
+    __atomic_add_fetch(&dtor_calls, 1, __ATOMIC_SEQ_CST);
+    if (hilo_current() == 0) {
+        __atomic_add_fetch(&zero_currents, 1, __ATOMIC_SEQ_CST);
+    }
+    (void)hilo_current_name();
+}
+
+static pthread_key_t key;
+static hilo_local *current_local;
+
+struct foreign_mode {
+    int register_first; /* call hilo_current() in the body first */
+    int use_key;        /* a pthread key destructor calls hilo_current() */
+    int use_local;      /* a hilo_local destructor calls hilo_current() */
+};
+
+static void *foreign_body(void *arg) {
+    struct foreign_mode *mode = arg;
+    if (mode->register_first) {
+        (void)hilo_current();
+    }
+    if (mode->use_key) {
+        pthread_setspecific(key, (void *)1);
+    }
+    if (mode->use_local) {
+        hilo_local_set(current_local, (void *)1);
+    }
+    return NULL;
+}
+
+static void foreign_case(struct foreign_mode mode) {
+    pthread_key_create(&key, current_in_dtor);
+    current_local = hilo_local_new(current_in_dtor);
+    size_t before = hilo_active_count();
+    size_t enumerated_before = hilo_enumerate(NULL, 0);
+    for (int round = 0; round < 8; round++) {
+        pthread_t threads[8];
+        for (int i = 0; i < 8; i++) {
+            pthread_create(&threads[i], NULL, foreign_body, &mode);
+        }
+        for (int i = 0; i < 8; i++) {
+            pthread_join(threads[i], NULL);
+        }
+    }
+    sleep_ms(50);
+    hilo_thread_t listed[64];
+    size_t n = hilo_enumerate(listed, 64);
+    int dead_listed = 0;
+    for (size_t i = 0; i < n && i < 64; i++) {
+        if (listed[i] != hilo_main_thread()) {
+            dead_listed++;
+        }
+    }
+    printf("destructor calls: %d, zero handles: %d\n", dtor_calls, zero_currents);
+    printf("active: before %zu after %zu\n", before, hilo_active_count());
+    printf("enumerate: before %zu after %zu, others listed %d\n", enumerated_before, n,
+           dead_listed);
+}
+
+int main(int argc, char **argv) {
+    const char *which = argc > 1 ? argv[1] : "";
+    go = hilo_event_new();
+    if (strcmp(which, "timed_join_behind_slow_destructor") == 0) {
+        /* J joins T forever (the join that waits for T's destructors); the
+         * main thread's 0.5 s join must still return near 0.5 s. */
+        dtor_sleep_ms = 2500;
+        slow_local = hilo_local_new(slow_dtor);
+        target = spawn(set_slow_local, NULL, "T", 0);
+        hilo_thread_t j = spawn(join_forever, NULL, "J", 0);
+        sleep_ms(100);
+        hilo_event_set(go);
+        while (hilo_is_alive(target) == 1) {
+            sleep_ms(1);
+        }
+        sleep_ms(100);
+        double t0 = now();
+        int rc = hilo_join(target, 0.5, NULL);
+        double took = now() - t0;
+        printf("rc %d, destructor done %d, took < 0.9 s: %s\n", rc, dtor_done,
+               took < 0.9 ? "yes" : "no");
+        check_ok(rc);
+        hilo_join(j, HILO_FOREVER, NULL);
+        printf("violations: %d\n", violations);
+        return 0;
+    }
+    if (strcmp(which, "timed_join_of_pthread_exit_thread") == 0) {
+        dtor_sleep_ms = 2500;
+        slow_local = hilo_local_new(slow_dtor);
+        hilo_event_set(go);
+        target = spawn(set_slow_local, (void *)0x77, "T", 0);
+        while (hilo_is_alive(target) == 1) {
+            sleep_ms(1);
+        }
+        sleep_ms(100);
+        double t0 = now();
+        int rc = hilo_join(target, 0.2, NULL);
+        double took = now() - t0;
+        printf("rc %d, destructor done %d, took < 0.6 s: %s\n", rc, dtor_done,
+               took < 0.6 ? "yes" : "no");
+        check_ok(rc);
+        printf("violations: %d\n", violations);
+        return 0;
+    }
+    if (strcmp(which, "ok_joins_follow_destructors") == 0) {
+        dtor_sleep_ms = 200;
+        slow_local = hilo_local_new(slow_dtor);
+        /* Rounds 0-3: two joins without a timeout among the joiners; rounds
+         * 4-7: only joins with a timeout, or polling ones. */
+        for (int round = 0; round < 8; round++) {
+            hilo_event_clear(go);
+            __atomic_store_n(&dtor_done, 0, __ATOMIC_SEQ_CST);
+            target = spawn(set_slow_local, round % 2 ? (void *)0x77 : NULL, "T", 0);
+            hilo_fn joins[] = {join_forever, join_forever, join_with_timeout, join_polling,
+                               join_zero_polling};
+            hilo_thread_t joiners[5];
+            for (int i = 0; i < 5; i++) {
+                joiners[i] = spawn(round >= 4 && i < 2 ? join_polling : joins[i], NULL, "Joiner", 0);
+            }
+            sleep_ms(50);
+            hilo_event_set(go);
+            check_ok(hilo_join(target, 5.0, NULL));
+            for (int i = 0; i < 5; i++) {
+                hilo_join(joiners[i], HILO_FOREVER, NULL);
+                hilo_release(joiners[i]);
+            }
+            hilo_release(target);
+        }
+        printf("violations: %d\n", violations);
+        return 0;
+    }
+    if (strcmp(which, "name_in_destructor") == 0) {
+        name_local = hilo_local_new(name_dtor);
+        hilo_thread_t t = spawn(set_name_local, NULL, "Named-T", 0);
+        hilo_join(t, HILO_FOREVER, NULL);
+        sleep_ms(100); /* in case the join did not wait for the destructor */
+        printf("name in destructor: %s\n", dtor_name);
+        printf("current in destructor is the thread: %s\n", dtor_current == t ? "yes" : "no");
+        return 0;
+    }
+    if (strcmp(which, "foreign_key_registered") == 0) {
+        foreign_case((struct foreign_mode){1, 1, 0});
+        return 0;
+    }
+    if (strcmp(which, "foreign_key_unregistered") == 0) {
+        foreign_case((struct foreign_mode){0, 1, 0});
+        return 0;
+    }
+    if (strcmp(which, "foreign_local_registered") == 0) {
+        foreign_case((struct foreign_mode){1, 0, 1});
+        return 0;
+    }
+    if (strcmp(which, "foreign_local_unregistered") == 0) {
+        foreign_case((struct foreign_mode){0, 0, 1});
+        return 0;
+    }
+    fprintf(stderr, "unknown case '%s'\n", which);
+    return 99;
+}
