@@ -11,17 +11,24 @@ use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
 
-/// Preemptions explored per execution: enough for the bugs these locks
-/// could have (a wake-up lost between two steps of two threads), small
-/// enough that the whole run stays within minutes.
-const PREEMPTIONS: usize = 3;
+/// Preemptions explored per execution (LOOM_MAX_PREEMPTIONS overrides):
+/// enough for the bugs these locks could have (a wake-up lost between two
+/// steps of two threads), small enough that the whole run takes seconds.
+const PREEMPTIONS: usize = 4;
 
 fn check<F: Fn() + Sync + Send + 'static>(model: F) {
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(PREEMPTIONS);
     }
-    builder.check(model);
+    let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&executions);
+    builder.check(move || {
+        counted.fetch_add(1, Ordering::Relaxed);
+        model();
+    });
+    let name = std::thread::current().name().unwrap_or("?").to_owned();
+    println!("{name}: {} executions", executions.load(Ordering::Relaxed));
 }
 
 /// A deadline no model reaches: a timed wait that returns early then stands
@@ -80,23 +87,34 @@ fn mutex_two_threads_twice_each_exclude_and_wake() {
     });
 }
 
-#[test]
-fn mutex_three_threads_exclude_and_wake() {
-    check(|| {
+/// Three threads, each taking the lock `times` times: a sleeper woken by
+/// one unlock can lose the race to a newcomer and must sleep again.
+fn three_threads_exclude_and_wake(times: u32) {
+    check(move || {
         let counter = counter();
         let others: Vec<_> = (0..2)
             .map(|_| {
                 let counter = Arc::clone(&counter);
-                thread::spawn(move || add_one(&counter))
+                thread::spawn(move || (0..times).for_each(|_| add_one(&counter)))
             })
             .collect();
-        add_one(&counter);
+        (0..times).for_each(|_| add_one(&counter));
         for other in others {
             other.join().unwrap();
         }
-        assert_eq!(total(&counter), 3);
+        assert_eq!(total(&counter), 3 * times);
         assert!(!counter.is_locked());
     });
+}
+
+#[test]
+fn mutex_three_threads_exclude_and_wake() {
+    three_threads_exclude_and_wake(1);
+}
+
+#[test]
+fn mutex_three_threads_twice_each_exclude_and_wake() {
+    three_threads_exclude_and_wake(2);
 }
 
 /// A timed locker that gives up (its deadline passed after it marked the
