@@ -24,11 +24,15 @@ pub use model::{last_outcome, set_early_returns, Outcome};
 ///
 /// A word's waiters queue under a loom mutex, as the kernel's do under its
 /// hash bucket's lock: `futex_wait` compares the word and queues itself in
-/// one critical section, `futex_wake` dequeues (oldest first) in one, so a
-/// waker that changed the word before it wakes either finds the waiter
-/// queued or made the waiter's comparison fail. A woken waiter is off the
-/// queue before it runs again; one that gives up takes itself off, so a
-/// wake is never spent on a thread that left.
+/// one critical section, `futex_wake` acts in one, so a waker that changed
+/// the word before it wakes either finds the waiter queued or made the
+/// waiter's comparison fail. Which waiters a wake takes is left open, as the
+/// kernel leaves it: a wake of n records n tokens (no more than the waiters
+/// it finds that earlier wakes have not taken) that only the waiters queued
+/// at that moment may claim, each its oldest such wake; which of them claim
+/// is the order in which loom runs them. A waiter that gives up claims a
+/// token if one is there for it (the kernel had woken it) and otherwise
+/// leaves the queue, so a wake is never spent on a thread that left.
 ///
 /// When a wait returns: at once when the word differs from `expected`;
 /// when woken; and, for a wait with a timeout or on a thread that asked for
@@ -68,6 +72,45 @@ mod model {
     struct Queue {
         next_ticket: u64,
         sleeping: Vec<u64>,
+        wakes: Vec<Wake>,
+    }
+
+    /// A `futex_wake` whose tokens are not all claimed yet.
+    struct Wake {
+        /// The waiters queued when it was called.
+        eligible: Vec<u64>,
+        tokens: usize,
+    }
+
+    impl Queue {
+        /// Takes `ticket` off the queue, claiming a token of the oldest wake
+        /// that may take it, if any: true when it claimed one.
+        fn leave(&mut self, ticket: u64) -> bool {
+            let claimed = match self
+                .wakes
+                .iter_mut()
+                .find(|wake| wake.tokens > 0 && wake.eligible.contains(&ticket))
+            {
+                Some(wake) => {
+                    wake.tokens -= 1;
+                    true
+                }
+                None => false,
+            };
+            self.sleeping.retain(|&t| t != ticket);
+            for wake in &mut self.wakes {
+                wake.eligible.retain(|&t| t != ticket);
+            }
+            self.wakes
+                .retain(|wake| wake.tokens > 0 && !wake.eligible.is_empty());
+            claimed
+        }
+
+        fn may_claim(&self, ticket: u64) -> bool {
+            self.wakes
+                .iter()
+                .any(|wake| wake.tokens > 0 && wake.eligible.contains(&ticket))
+        }
     }
 
     /// How a `futex_wait` ended.
@@ -173,19 +216,18 @@ mod model {
             drop(queue);
             loom::thread::yield_now();
             let mut queue = futex.queue.lock().unwrap();
-            let outcome = match queue.sleeping.iter().position(|&t| t == ticket) {
-                Some(at) => {
-                    queue.sleeping.remove(at);
-                    Outcome::Left
-                }
-                None => Outcome::Woken,
+            let outcome = if queue.leave(ticket) {
+                Outcome::Woken
+            } else {
+                Outcome::Left
             };
             drop(queue);
             return record(word, outcome);
         }
-        while queue.sleeping.contains(&ticket) {
+        while !queue.may_claim(ticket) {
             queue = futex.woken.wait(queue).unwrap();
         }
+        assert!(queue.leave(ticket));
         drop(queue);
         record(word, Outcome::Woken);
     }
@@ -193,11 +235,13 @@ mod model {
     pub fn futex_wake(word: &AtomicU32, count: i32) {
         let futex = word.word();
         let mut queue = futex.queue.lock().unwrap();
-        let count = usize::try_from(count)
+        let taken: usize = queue.wakes.iter().map(|wake| wake.tokens).sum();
+        let tokens = usize::try_from(count)
             .unwrap_or(0)
-            .min(queue.sleeping.len());
-        if count > 0 {
-            queue.sleeping.drain(..count);
+            .min(queue.sleeping.len().saturating_sub(taken));
+        if tokens > 0 {
+            let eligible = queue.sleeping.clone();
+            queue.wakes.push(Wake { eligible, tokens });
             futex.woken.notify_all();
         }
     }
