@@ -21,7 +21,9 @@
 #   each, 3 threads once and twice each (a woken sleeper losing the race to
 #   a newcomer and sleeping again); a timed locker whose deadline has passed
 #   after it marked the word CONTENDED, and one whose futex waits return
-#   early and retry, take nothing and strand nobody.
+#   early and retry, take nothing and strand nobody; hilo_lock's release by
+#   any thread: two threads racing to release a held lock while its holder
+#   sleeps to take it again undo each hold exactly once, and wake it.
 # - Condvar: notify_one after a state change (made under the lock, notified
 #   under it or after unlocking) wakes a waiter that checked the state under
 #   the lock, also when the waiter's futex waits return spuriously;

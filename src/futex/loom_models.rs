@@ -150,6 +150,30 @@ fn mutex_a_timed_locker_that_gives_up_strands_nobody() {
     });
 }
 
+/// hilo_lock's use (src/sync/lock.rs): any thread may release. Two threads
+/// race to release a lock that is held while its holder takes it again
+/// (sleeping until a release): every hold is undone by exactly one
+/// successful release or still held at the end, and the sleeper wakes.
+#[test]
+fn mutex_racing_releases_by_other_threads_undo_each_hold_once() {
+    check(|| {
+        let lock = Arc::new(FutexMutex::INIT);
+        assert!(lock.try_lock());
+        let releasers: Vec<_> = (0..2)
+            .map(|_| {
+                let lock = Arc::clone(&lock);
+                thread::spawn(move || lock.release())
+            })
+            .collect();
+        lock.lock();
+        let released: u32 = releasers
+            .into_iter()
+            .map(|releaser| u32::from(releaser.join().unwrap()))
+            .sum();
+        assert_eq!(released + u32::from(lock.is_locked()), 2);
+    });
+}
+
 /// The caller's pattern: change the state under the lock, notify (here
 /// after unlocking, the harder case); a waiter checks the state under the
 /// lock and waits in a loop.
