@@ -2,7 +2,7 @@
 # Loom model checking of hilo's own locks (src/futex.rs): every interleaving
 # of a few threads, up to 4 preemptions each run (LOOM_MAX_PREEMPTIONS
 # overrides), over loom's model of the C11 memory orderings. On 2 cores:
-# 74 s in all from an empty target/loom (the build), about 20 s after.
+# 73 s in all from an empty target/loom (the build included), 30 s after.
 #
 # How: under RUSTFLAGS="--cfg loom" the crate's unit tests build src/futex.rs
 # on src/futex/shim.rs's loom side: loom's atomics for the lock words and a
@@ -29,7 +29,9 @@
 #   the lock, also when the waiter's futex waits return spuriously;
 #   notify_one with a timed waiter that leaves (a timeout, modelled as an
 #   early return at any point after it queued) reaches the live waiter
-#   unless the timed one was really woken by it; notify_all wakes 2 waiters.
+#   unless the timed one was really woken by it; two notify_one calls, each
+#   after adding a token under the lock, wake two waiters that take one
+#   each (a semaphore's pattern); notify_all wakes 2 waiters.
 # - Fork: hold_across_fork then release_in_parent wakes a thread that slept
 #   on the lock meanwhile; a child's copy of a mutex word in any state
 #   (UNLOCKED, LOCKED, CONTENDED) and condvar waiter count (0, 2), with no

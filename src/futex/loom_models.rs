@@ -264,6 +264,39 @@ fn condvar_notify_one_is_not_spent_on_a_departed_waiter() {
     });
 }
 
+/// Two notify_one calls, each after adding one token under the lock, wake
+/// two waiters that each take one (a semaphore's pattern, src/sync).
+#[test]
+fn condvar_two_notify_ones_wake_two_waiters() {
+    check(|| {
+        let shared = Arc::new((Mutex::new(0u32), Condvar::new()));
+        touch(&shared.0);
+        touch_condvar(&shared.1);
+        let take = |shared: Arc<(Mutex<u32>, Condvar)>| {
+            thread::spawn(move || {
+                let (mutex, condvar) = &*shared;
+                let mut tokens = mutex.lock();
+                while *tokens == 0 {
+                    condvar.wait(&mut tokens);
+                }
+                *tokens -= 1;
+            })
+        };
+        let takers = [take(Arc::clone(&shared)), take(Arc::clone(&shared))];
+        let give = || {
+            let (mutex, condvar) = &*shared;
+            *mutex.lock() += 1;
+            condvar.notify_one();
+        };
+        give();
+        give();
+        for taker in takers {
+            taker.join().unwrap();
+        }
+        assert_eq!(*shared.0.lock(), 0);
+    });
+}
+
 #[test]
 fn condvar_notify_all_wakes_every_waiter() {
     check(|| {
