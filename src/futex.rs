@@ -13,12 +13,16 @@
 //! forked child makes one of hilo's own locks usable again by writing one
 //! word (`reset_after_fork`).
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::lock_api::{GuardNoSend, RawMutex, RawMutexTimed};
 
-use crate::os;
+// The word, the futex calls and the spin hint: std's and src/os.rs's, or
+// loom's in the loom models (src/futex/shim.rs).
+mod shim;
+use shim::{AtomicU32, Ordering};
+#[cfg(all(test, loom))]
+mod loom_models;
 
 const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
@@ -26,8 +30,8 @@ const LOCKED: u32 = 1;
 const CONTENDED: u32 = 2;
 
 /// How many times a locker re-reads a held lock before it sleeps (glibc's
-/// adaptive mutex spins up to 100 times too).
-const SPINS: u32 = 100;
+/// adaptive mutex spins up to 100 times too). Once in the loom models.
+const SPINS: u32 = if cfg!(all(test, loom)) { 1 } else { 100 };
 
 /// The deadline has passed.
 struct Expired;
@@ -69,7 +73,7 @@ impl FutexMutex {
             {
                 return true;
             }
-            std::hint::spin_loop();
+            shim::spin_loop();
         }
         // From here on the lock is taken as CONTENDED: this thread cannot
         // tell whether others sleep, so its unlock must wake one.
@@ -77,7 +81,7 @@ impl FutexMutex {
             let Ok(timeout) = time_left(deadline) else {
                 return false;
             };
-            os::futex_wait(&self.state, CONTENDED, timeout);
+            shim::futex_wait(&self.state, CONTENDED, timeout);
         }
         true
     }
@@ -96,7 +100,7 @@ impl FutexMutex {
         match self.state.swap(UNLOCKED, Ordering::Release) {
             UNLOCKED => false,
             CONTENDED => {
-                os::futex_wake(&self.state, 1);
+                shim::futex_wake(&self.state, 1);
                 true
             }
             _ => true,
@@ -246,7 +250,7 @@ impl Condvar {
         let raw = unsafe { MutexGuard::mutex(guard).raw() };
         // SAFETY: as above: this thread holds it.
         unsafe { raw.unlock() };
-        os::futex_wait(&self.sequence, seen, timeout);
+        shim::futex_wait(&self.sequence, seen, timeout);
         self.waiters.fetch_sub(1, Ordering::SeqCst);
         raw.lock();
         deadline.is_none_or(|deadline| Instant::now() < deadline)
@@ -269,7 +273,7 @@ impl Condvar {
     fn notify(&self, count: i32) {
         if self.waiters.load(Ordering::SeqCst) != 0 {
             self.sequence.fetch_add(1, Ordering::SeqCst);
-            os::futex_wake(&self.sequence, count);
+            shim::futex_wake(&self.sequence, count);
         }
     }
 

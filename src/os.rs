@@ -321,6 +321,7 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
 /// Sleeps while `word` holds `expected`, until woken by `futex_wake`, until
 /// `timeout` passes (None: no limit), or spuriously. Process-private: a
 /// forked child has its own futexes.
+#[cfg_attr(all(test, loom), allow(dead_code))] // the loom models' futex stands in
 pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     let spec = timeout.map(|t| libc::timespec {
         tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
@@ -345,6 +346,7 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
 }
 
 /// Wakes up to `count` threads sleeping in `futex_wait` on `word`.
+#[cfg_attr(all(test, loom), allow(dead_code))] // the loom models' futex stands in
 pub fn futex_wake(word: &AtomicU32, count: i32) {
     // SAFETY: `word` is a live, aligned u32; FUTEX_WAKE does not touch
     // memory, it only wakes the kernel's waiters keyed by the address.

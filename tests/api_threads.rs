@@ -42,7 +42,11 @@ struct Gate {
 
 impl Gate {
     fn open(&self) {
-        *self.open.lock().unwrap() = true;
+        // Notified under the lock: a waiter that returns may free the gate
+        // (the released thread's `done`), so the opener must not touch it
+        // after unlocking (ThreadSanitizer saw the notify race the free).
+        let mut open = self.open.lock().unwrap();
+        *open = true;
         self.cv.notify_all();
     }
     fn wait(&self) {

@@ -187,9 +187,11 @@ fn load_faults_and_memory() {
         warm / 1024,
         after / 1024
     );
-    // A leak of even 64 bytes a cycle would add 2.5 MiB.
+    // A leak of even 64 bytes a cycle would add 2.5 MiB. Not checked under
+    // ThreadSanitizer (.ci/tsan.sh), whose shadow memory and quarantine of
+    // freed blocks grow the RSS of their own accord.
     assert!(
-        growth < 1 << 20,
+        growth < 1 << 20 || std::env::var_os("HILO_UNDER_TSAN").is_some(),
         "RSS grew by {growth} bytes over 40,000 cycles"
     );
     assert_eq!(hilo_active_count(), base_active);
