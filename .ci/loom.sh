@@ -36,8 +36,11 @@
 #   on the lock meanwhile; a child's copy of a mutex word in any state
 #   (UNLOCKED, LOCKED, CONTENDED) and condvar waiter count (0, 2), with no
 #   futex waiters, after reset_in_child, hands over between the child's
-#   thread and a thread it starts; and (a check that the models can fail)
-#   a child that skips the reset hangs.
+#   thread and a thread it starts; without any reset, an internal lock held
+#   since before the fork (an older generation in its word) is taken over by
+#   one of two contending child threads at a time, while a hilo_lock-style
+#   timed acquire leaves it held; and (a check that the models can fail) a
+#   child that skips the reset of a lock of its own generation hangs.
 #
 # Not covered:
 # - The kernel: futex(2) itself is assumed to compare-and-queue atomically

@@ -22,7 +22,7 @@ use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::futex::ForkLock;
+use crate::futex::{self, ForkLock};
 use crate::registry::registry;
 use crate::sync::local;
 use crate::{current, exit, joins, os, timer};
@@ -72,6 +72,8 @@ pub extern "C" fn after_fork_in_parent() {
 /// `pthread_atfork`'s child handler.
 pub extern "C" fn after_fork_in_child() {
     let _ = catch_unwind(|| {
+        // First: every lock held now was taken before the fork.
+        futex::new_fork_generation();
         let me = FORKING.load(Ordering::Relaxed);
         // SAFETY: the child has one thread, this one, and it holds no guard
         // of any of hilo's locks (`before_fork` forgot its guards).

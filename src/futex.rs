@@ -28,6 +28,30 @@ const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
 /// Locked, and a thread may sleep on the word: unlocking must wake one.
 const CONTENDED: u32 = 2;
+/// The low bits of a word hold UNLOCKED, LOCKED or CONTENDED; the bits above
+/// them, in a held lock, the fork generation in which it was taken.
+const STATE_BITS: u32 = 0b11;
+const GENERATION_SHIFT: u32 = 2;
+
+/// How many forks lie between the process's first ancestor and this one
+/// (wrapping), shifted into a lock word's generation bits. Bumped first
+/// thing in a forked child. A held lock whose word carries an older
+/// generation was taken by a thread that is not in this process: hilo's
+/// internal locks (`Mutex<T>`) take it over, so that no hilo call in a child
+/// blocks on one left behind by a thread that vanished in the fork (the sync
+/// objects' internal locks included). A `hilo_lock` (`lock_until`) does not:
+/// it stays held, as a pthread mutex does.
+static GENERATION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+fn generation() -> u32 {
+    GENERATION.load(std::sync::atomic::Ordering::Relaxed) << GENERATION_SHIFT
+}
+
+/// In a forked child, before any other thread exists there: every lock
+/// held now was taken before the fork.
+pub fn new_fork_generation() {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// How many times a locker re-reads a held lock before it sleeps (glibc's
 /// adaptive mutex spins up to 100 times too). Once in the loom models.
@@ -61,14 +85,21 @@ pub type MutexGuard<'a, T> = parking_lot::lock_api::MutexGuard<'a, FutexMutex, T
 
 impl FutexMutex {
     /// Spins a little, then sleeps until the lock is taken or `deadline`
-    /// passes. True when taken.
+    /// passes. True when taken. With `take_over`, a lock held since before
+    /// the last fork (see `GENERATION`) counts as free.
     #[cold]
-    fn lock_slow(&self, deadline: Option<Instant>) -> bool {
+    fn lock_slow(&self, deadline: Option<Instant>, take_over: bool) -> bool {
+        let generation = generation();
         for _ in 0..SPINS {
             if self.state.load(Ordering::Relaxed) == UNLOCKED
                 && self
                     .state
-                    .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                    .compare_exchange(
+                        UNLOCKED,
+                        generation | LOCKED,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
                     .is_ok()
             {
                 return true;
@@ -77,20 +108,24 @@ impl FutexMutex {
         }
         // From here on the lock is taken as CONTENDED: this thread cannot
         // tell whether others sleep, so its unlock must wake one.
-        while self.state.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
+        loop {
+            let old = self.state.swap(generation | CONTENDED, Ordering::Acquire);
+            if old == UNLOCKED || (take_over && old & !STATE_BITS != generation) {
+                return true;
+            }
             let Ok(timeout) = time_left(deadline) else {
                 return false;
             };
-            shim::futex_wait(&self.state, CONTENDED, timeout);
+            shim::futex_wait(&self.state, generation | CONTENDED, timeout);
         }
-        true
     }
 
     /// Takes it, waiting at most until `deadline` (None: no limit). True
-    /// when taken.
+    /// when taken. A lock held by a thread that vanished in a fork stays
+    /// held (this is `hilo_lock`'s acquire).
     #[inline]
     pub fn lock_until(&self, deadline: Option<Instant>) -> bool {
-        self.try_lock() || self.lock_slow(deadline)
+        self.try_lock() || self.lock_slow(deadline, false)
     }
 
     /// Unlocks it, whichever thread locked it (hilo_lock is not owned).
@@ -99,7 +134,7 @@ impl FutexMutex {
     pub fn release(&self) -> bool {
         match self.state.swap(UNLOCKED, Ordering::Release) {
             UNLOCKED => false,
-            CONTENDED => {
+            old if old & STATE_BITS == CONTENDED => {
                 shim::futex_wake(&self.state, 1);
                 true
             }
@@ -162,8 +197,10 @@ impl<T: ?Sized + Send> ForkLock for Mutex<T> {
 }
 
 // SAFETY: `lock`/`try_lock` return only once this thread moved the word
-// from UNLOCKED to LOCKED or CONTENDED (with Acquire), and `unlock` makes it
-// UNLOCKED again (with Release), so at most one holder exists at a time.
+// from UNLOCKED to LOCKED or CONTENDED (with Acquire), or from a lock held
+// since before the last fork, whose holder is not in this process, and
+// `unlock` makes it UNLOCKED again (with Release), so at most one holder
+// exists at a time.
 unsafe impl RawMutex for FutexMutex {
     #[allow(clippy::declare_interior_mutable_const)]
     const INIT: Self = FutexMutex {
@@ -174,14 +211,21 @@ unsafe impl RawMutex for FutexMutex {
     #[inline]
     fn lock(&self) {
         if !self.try_lock() {
-            self.lock_slow(None);
+            // hilo's internal locks: one that a thread which vanished in a
+            // fork held is taken over.
+            self.lock_slow(None, true);
         }
     }
 
     #[inline]
     fn try_lock(&self) -> bool {
         self.state
-            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(
+                UNLOCKED,
+                generation() | LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
             .is_ok()
     }
 

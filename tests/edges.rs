@@ -188,7 +188,6 @@ fn fork_while_threads_wait_on_a_barrier_leaves_its_timeout_working_in_the_child(
 }
 
 #[test]
-#[ignore = "new defect: after a fork while other threads use a condition, the child's hilo_cond_notify_all blocks for ever (waiter-queue mutex held by a thread not in the child)"]
 fn fork_while_threads_use_a_condition_leaves_it_usable_in_the_child() {
     fork_case("cond");
 }

@@ -406,3 +406,34 @@ fn fork_a_child_that_skips_the_reset_hangs() {
         drop(mutex.lock());
     });
 }
+
+/// A forked child, without any reset: an internal lock that a vanished
+/// thread held (its word carries the generation before the fork) is taken
+/// over by the child's threads, by one at a time, and hands over as usual
+/// afterwards; a `hilo_lock`-style timed acquire (`lock_until`) leaves such
+/// a lock held, as a pthread mutex would stay.
+#[test]
+fn fork_an_internal_lock_held_before_the_fork_is_taken_over_once() {
+    check(|| {
+        let stale = generation().wrapping_sub(1 << GENERATION_SHIFT) | LOCKED;
+        let held = FutexMutex {
+            state: AtomicU32::new(stale),
+        };
+        assert!(!held.lock_until(Some(Instant::now())));
+        let counter = Arc::new(Mutex::from_raw(
+            FutexMutex {
+                state: AtomicU32::new(stale),
+            },
+            UnsafeCell::new(0),
+        ));
+        touch(&counter);
+        let other = {
+            let counter = Arc::clone(&counter);
+            thread::spawn(move || add_one(&counter))
+        };
+        add_one(&counter);
+        other.join().unwrap();
+        assert_eq!(total(&counter), 2);
+        assert!(!counter.is_locked());
+    });
+}
