@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{assert_fails, last_error};
+use common::{assert_fails, gettid, last_error, wait_until_blocked};
 use hilo::*;
 
 /// Generous upper bound for anything that should happen soon.
@@ -37,6 +37,20 @@ impl<T> Shared<T> {
     fn get(self) -> *mut T {
         self.0
     }
+}
+
+/// Spawns `f` on a scoped thread and returns its handle with its kernel
+/// thread id, for `wait_until_blocked`.
+fn spawn_with_tid<'s, T: Send + 's>(
+    s: &'s thread::Scope<'s, '_>,
+    f: impl FnOnce() -> T + Send + 's,
+) -> (thread::ScopedJoinHandle<'s, T>, i64) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = s.spawn(move || {
+        tx.send(gettid()).unwrap();
+        f()
+    });
+    (handle, rx.recv().expect("the thread sends its id"))
 }
 
 /// Polls `done` until it holds, panicking after `SOON` seconds.
@@ -100,23 +114,16 @@ fn event_null_is_einval() {
 #[test]
 fn event_set_wakes_every_waiter() {
     let e = Shared(hilo_event_new());
-    let waiting = AtomicUsize::new(0);
     thread::scope(|s| {
         let waiters: Vec<_> = (0..5)
-            .map(|_| {
-                let waiting = &waiting;
-                s.spawn(move || {
-                    waiting.fetch_add(1, Ordering::SeqCst);
-                    hilo_event_wait(e.get(), SOON)
-                })
-            })
+            .map(|_| spawn_with_tid(s, move || hilo_event_wait(e.get(), SOON)))
             .collect();
-        eventually("every waiter started", || {
-            waiting.load(Ordering::SeqCst) == 5
-        });
+        for (_, tid) in &waiters {
+            wait_until_blocked(*tid, "a waiter blocked in hilo_event_wait");
+        }
         assert_eq!(hilo_event_set(e.get()), HILO_OK);
-        for waiter in waiters {
-            assert_eq!(waiter.join().unwrap(), 1);
+        for (i, (waiter, _)) in waiters.into_iter().enumerate() {
+            assert_eq!(waiter.join().unwrap(), 1, "waiter {i} was not woken by set");
         }
     });
     hilo_event_free(e.get());
@@ -176,7 +183,8 @@ fn lock_is_released_by_another_thread_and_wakes_a_waiter() {
     let l = Shared(hilo_lock_new());
     assert_eq!(hilo_lock_acquire(l.get(), true, -1.0), 1);
     thread::scope(|s| {
-        let waiter = s.spawn(move || hilo_lock_acquire(l.get(), true, SOON));
+        let (waiter, tid) = spawn_with_tid(s, move || hilo_lock_acquire(l.get(), true, SOON));
+        wait_until_blocked(tid, "the waiter blocked in hilo_lock_acquire");
         // Not owned: a thread that did not acquire it may release it.
         s.spawn(move || assert_eq!(hilo_lock_release(l.get()), HILO_OK))
             .join()
@@ -306,7 +314,8 @@ fn lock_timed_acquires_time_out_while_held() {
     // the one left.
     assert_eq!(hilo_lock_acquire(l.get(), true, HILO_FOREVER), 1);
     thread::scope(|s| {
-        let patient = s.spawn(move || hilo_lock_acquire(l.get(), true, SOON));
+        let (patient, tid) = spawn_with_tid(s, move || hilo_lock_acquire(l.get(), true, SOON));
+        wait_until_blocked(tid, "the patient waiter blocked in hilo_lock_acquire");
         let hasty = s.spawn(move || hilo_lock_acquire(l.get(), true, 0.05));
         assert_eq!(hasty.join().unwrap(), 0);
         assert_eq!(hilo_lock_release(l.get()), HILO_OK);
@@ -329,9 +338,8 @@ fn lock_racing_releases_with_a_waiter_unlock_once() {
         let ok = AtomicUsize::new(0);
         let go = std::sync::Barrier::new(RELEASERS);
         thread::scope(|s| {
-            let waiter = s.spawn(move || hilo_lock_acquire(l.get(), true, SOON));
-            // Let the waiter get as far as parking, most rounds.
-            thread::sleep(Duration::from_millis(1));
+            let (waiter, tid) = spawn_with_tid(s, move || hilo_lock_acquire(l.get(), true, SOON));
+            wait_until_blocked(tid, "the waiter parked in hilo_lock_acquire");
             for _ in 0..RELEASERS {
                 let (ok, go) = (&ok, &go);
                 s.spawn(move || {
@@ -667,6 +675,69 @@ fn cond_notify_wakes_in_the_order_of_waiting() {
     hilo_cond_free(c.get());
 }
 
+/// Waiters that timed out leave the condition's queue: a later notify(1)
+/// goes to the waiter still waiting, not to a stale entry of one that gave
+/// up (which would spend the notify and leave the live waiter asleep until
+/// its own timeout, then report a time-out).
+#[test]
+fn cond_notify_after_timed_out_waiters_wakes_the_live_one() {
+    let c = Shared(hilo_cond_new());
+    // Three waiters time out: this thread, and two others that then end.
+    assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+    assert_eq!(
+        hilo_cond_wait(c.get(), 0.02),
+        0,
+        "nobody notifies: a time-out"
+    );
+    assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+    thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(move || {
+                assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+                assert_eq!(hilo_cond_wait(c.get(), 0.02), 0);
+                assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+            });
+        }
+    });
+    for round in 0..3 {
+        let queued = AtomicBool::new(false);
+        let woken = thread::scope(|s| {
+            let queued = &queued;
+            let (live, tid) = spawn_with_tid(s, move || {
+                assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+                queued.store(true, Ordering::SeqCst);
+                // A long timeout: woken, it returns 1 at once; missed, it
+                // returns 0 after 30 s.
+                let woken = hilo_cond_wait(c.get(), 30.0);
+                assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+                woken
+            });
+            // It announced itself under the lock and holds it no longer: it
+            // is in its wait, asleep.
+            eventually("the live waiter is in its wait", || {
+                assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+                let is_queued = queued.load(Ordering::SeqCst);
+                assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+                is_queued
+            });
+            wait_until_blocked(tid, "the live waiter asleep in hilo_cond_wait");
+            assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+            assert_eq!(hilo_cond_notify(c.get(), 1), HILO_OK);
+            assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+            live.join().unwrap()
+        });
+        assert_eq!(
+            woken, 1,
+            "round {round}: notify(1) did not wake the one live waiter (spent on a waiter that had timed out?)"
+        );
+        // Another waiter times out before the next round.
+        assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+        assert_eq!(hilo_cond_wait(c.get(), 0.01), 0);
+        assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+    }
+    hilo_cond_free(c.get());
+}
+
 // ------------------------------------------------------------- Semaphore --
 
 #[test]
@@ -750,20 +821,98 @@ fn bounded_semaphore_over_release_leaves_the_value() {
     hilo_sem_free(s.get());
 }
 
+/// `waiters` threads block in `hilo_sem_acquire` on a semaphore of 0 (each
+/// observed asleep in the kernel, so that none can take a unit without
+/// being woken), then `releases` calls of `hilo_sem_release(s, n)` run.
+/// Returns how many acquired within `SOON` of the releases and the value
+/// then left. (A waiter that times out still takes a free unit, so the
+/// waiters' own timeout cannot tell a missed wake-up: a waiter not woken is
+/// seen here as not having acquired within the bound, and is then let go
+/// with a unit of its own, so that the test reports instead of hanging.)
+fn release_to_blocked_waiters(waiters: usize, n: u32, releases: usize) -> (usize, i64) {
+    let s = Shared(hilo_sem_new(0));
+    let acquired = AtomicUsize::new(0);
+    let result = thread::scope(|scope| {
+        let threads: Vec<_> = (0..waiters)
+            .map(|_| {
+                let acquired = &acquired;
+                spawn_with_tid(scope, move || {
+                    let got = hilo_sem_acquire(s.get(), true, 60.0);
+                    acquired.fetch_add(1, Ordering::SeqCst);
+                    got
+                })
+            })
+            .collect();
+        for (_, tid) in &threads {
+            wait_until_blocked(*tid, "a waiter blocked in hilo_sem_acquire");
+        }
+        for _ in 0..releases {
+            assert_eq!(hilo_sem_release(s.get(), n), HILO_OK);
+        }
+        let expected = waiters.min(n as usize * releases);
+        let deadline = Instant::now() + Duration::from_secs_f64(SOON);
+        while acquired.load(Ordering::SeqCst) < expected && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        // Those that should stay blocked have had a moment to (wrongly) wake.
+        thread::sleep(Duration::from_millis(20));
+        let prompt = acquired.load(Ordering::SeqCst);
+        let value = hilo_sem_value(s.get());
+        // Let every waiter still blocked go, one unit (and one wake) each.
+        for _ in prompt..waiters {
+            assert_eq!(hilo_sem_release(s.get(), 1), HILO_OK);
+        }
+        for (t, _) in threads {
+            assert_eq!(t.join().unwrap(), 1);
+        }
+        (prompt, value)
+    });
+    hilo_sem_free(s.get());
+    result
+}
+
 #[test]
 fn semaphore_release_n_wakes_n_waiters() {
-    let s = Shared(hilo_sem_new(0));
-    thread::scope(|scope| {
-        let waiters: Vec<_> = (0..3)
-            .map(|_| scope.spawn(move || hilo_sem_acquire(s.get(), true, SOON)))
-            .collect();
-        assert_eq!(hilo_sem_release(s.get(), 3), HILO_OK);
-        for waiter in waiters {
-            assert_eq!(waiter.join().unwrap(), 1);
-        }
-    });
-    assert_eq!(hilo_sem_value(s.get()), 0);
-    hilo_sem_free(s.get());
+    let (acquired, value) = release_to_blocked_waiters(3, 3, 1);
+    assert_eq!(
+        acquired, 3,
+        "one release(3) with 3 blocked waiters: all 3 must acquire within {SOON}s"
+    );
+    assert_eq!(value, 0);
+}
+
+/// One `release(n)` for n blocked waiters wakes every one of them, not only
+/// the first; a release of more than are waiting leaves the rest as value;
+/// a release of fewer wakes exactly that many.
+#[test]
+fn semaphore_one_release_of_n_wakes_every_blocked_waiter() {
+    let (acquired, value) = release_to_blocked_waiters(5, 5, 1);
+    assert_eq!(
+        acquired, 5,
+        "one release(5) with 5 blocked waiters: all 5 must acquire within {SOON}s"
+    );
+    assert_eq!(value, 0);
+
+    let (acquired, value) = release_to_blocked_waiters(2, 5, 1);
+    assert_eq!(
+        acquired, 2,
+        "release(5) with 2 blocked waiters: both acquire"
+    );
+    assert_eq!(value, 3, "and the other 3 units stay");
+
+    let (acquired, value) = release_to_blocked_waiters(4, 2, 2);
+    assert_eq!(
+        acquired, 4,
+        "two release(2) with 4 blocked waiters: all 4 acquire"
+    );
+    assert_eq!(value, 0);
+
+    let (acquired, value) = release_to_blocked_waiters(3, 2, 1);
+    assert_eq!(
+        acquired, 2,
+        "release(2) with 3 blocked waiters: exactly 2 acquire"
+    );
+    assert_eq!(value, 0);
 }
 
 /// Runs a wait whose timeout is `SOON` and checks that it ended before the
