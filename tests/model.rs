@@ -80,6 +80,19 @@ fn open(gate: &Gate) {
     gate.cv.notify_all();
 }
 
+/// A thread's name as `hilo_get_name` gives it, checked against the length
+/// it returns.
+fn name_of(handle: hilo_thread_t) -> String {
+    let mut buf = [0 as std::ffi::c_char; 64];
+    let n = hilo_get_name(handle, buf.as_mut_ptr(), buf.len());
+    // SAFETY: hilo_get_name NUL-terminates within the buffer.
+    let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(usize::try_from(n).ok(), Some(text.len()), "{text:?}");
+    text
+}
+
 fn run(ops: &[Op]) -> Result<(), TestCaseError> {
     let mut threads: Vec<Thread> = Vec::new();
     let mut renames = 0;
@@ -191,9 +204,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 } else {
                     prop_assert_eq!(rc, HILO_OK);
                     t.name = name;
-                    let mut buf = [0i8; 64];
-                    let n = hilo_get_name(t.handle, buf.as_mut_ptr(), buf.len());
-                    prop_assert_eq!(n as usize, t.name.len());
+                    prop_assert_eq!(name_of(t.handle), t.name.clone());
                 }
             }
             Op::OpenGate(i) if i < threads.len() => {
@@ -216,8 +227,12 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
             _ => {}
         }
     }
-    // Let every thread end, and give every handle up.
+    // Let every thread end, and give every handle up; a renamed thread
+    // still has the name it was given last, running or finished.
     for t in &threads {
+        if t.state != Model::Released && !t.name.is_empty() {
+            prop_assert_eq!(name_of(t.handle), t.name.clone());
+        }
         open(t.gate);
         if t.state != Model::Released {
             prop_assert_eq!(hilo_release(t.handle), HILO_OK);
