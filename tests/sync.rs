@@ -53,6 +53,42 @@ fn spawn_with_tid<'s, T: Send + 's>(
     (handle, rx.recv().expect("the thread sends its id"))
 }
 
+/// Starts `n` threads each running `wait` (a wait with a long timeout),
+/// observes each one blocked, runs `wake`, and returns what the waits that
+/// ended within `SOON` of it returned. A wait the wake-up missed is not
+/// among them: it ends only at its own timeout, which some objects report as
+/// success (an Event found set, a notified Condition waiter), so only the
+/// bound tells a lost wake-up. Its thread is left running: the caller fails
+/// without freeing the object it waits on.
+fn returned_within_soon(
+    n: usize,
+    wait: impl Fn() -> i32 + Send + Sync + 'static,
+    wake: impl FnOnce(),
+) -> Vec<i32> {
+    let wait = std::sync::Arc::new(wait);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..n {
+        let (wait, tx) = (wait.clone(), tx.clone());
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            tid_tx.send(gettid()).unwrap();
+            let _ = tx.send(wait());
+        });
+        wait_until_blocked(tid_rx.recv().unwrap(), "a waiter blocked in its wait");
+    }
+    wake();
+    let deadline = Instant::now() + Duration::from_secs_f64(SOON);
+    let mut returned = Vec::new();
+    while returned.len() < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(value) => returned.push(value),
+            Err(_) => break,
+        }
+    }
+    returned
+}
+
 /// Polls `done` until it holds, panicking after `SOON` seconds.
 #[track_caller]
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -143,6 +179,103 @@ fn event_set_wakes_every_waiter() {
                 }
             });
             hilo_event_free(e.get());
+        },
+    )
+}
+
+/// `set` wakes every blocked waiter at once: each returns 1 well before its
+/// own (long) timeout, at which it would find the flag set anyway.
+#[test]
+fn event_set_wakes_every_blocked_waiter_at_once() {
+    common::limited(
+        120,
+        "event_set_wakes_every_blocked_waiter_at_once: its waits and joins to end",
+        || {
+            let e = Shared(hilo_event_new());
+            let returned = returned_within_soon(
+                5,
+                move || hilo_event_wait(e.get(), 60.0),
+                || assert_eq!(hilo_event_set(e.get()), HILO_OK),
+            );
+            assert_eq!(
+                returned,
+                vec![1; 5],
+                "hilo_event_set woke {} of 5 blocked waiters within {SOON}s",
+                returned.len()
+            );
+            hilo_event_free(e.get());
+        },
+    )
+}
+
+/// `clear` makes a set event unset: a wait then blocks until the next set.
+#[test]
+fn event_clear_makes_waits_block_again() {
+    common::limited(
+        120,
+        "event_clear_makes_waits_block_again: its waits and joins to end",
+        || {
+            let e = Shared(hilo_event_new());
+            assert_eq!(hilo_event_set(e.get()), HILO_OK);
+            assert_eq!(hilo_event_clear(e.get()), HILO_OK);
+            assert_eq!(
+                hilo_event_wait(e.get(), 0.0),
+                0,
+                "cleared: no wait succeeds"
+            );
+            let returned = returned_within_soon(
+                2,
+                move || hilo_event_wait(e.get(), 60.0),
+                || assert_eq!(hilo_event_set(e.get()), HILO_OK),
+            );
+            assert_eq!(returned, vec![1; 2]);
+            hilo_event_free(e.get());
+        },
+    )
+}
+
+/// `notify(n)` and `notify_all` wake blocked Condition waiters at once: a
+/// notified waiter that is never woken would return 1 only at its own
+/// (long) timeout.
+#[test]
+fn cond_notify_wakes_blocked_waiters_at_once() {
+    common::limited(
+        120,
+        "cond_notify_wakes_blocked_waiters_at_once: its waits and joins to end",
+        || {
+            let c = Shared(hilo_cond_new());
+            let waiting = std::sync::Arc::new(AtomicUsize::new(0));
+            let wait = {
+                let waiting = waiting.clone();
+                move || {
+                    assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+                    waiting.fetch_add(1, Ordering::SeqCst);
+                    let woken = hilo_cond_wait(c.get(), 60.0);
+                    assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+                    woken
+                }
+            };
+            let notify = |n: usize, queued: usize| {
+                let waiting = waiting.clone();
+                move || {
+                    assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+                    // Counted under the lock, which each gave up in its
+                    // wait: every one is queued.
+                    assert_eq!(waiting.load(Ordering::SeqCst), queued);
+                    if n == usize::MAX {
+                        assert_eq!(hilo_cond_notify_all(c.get()), HILO_OK);
+                    } else {
+                        assert_eq!(hilo_cond_notify(c.get(), n), HILO_OK);
+                    }
+                    assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+                }
+            };
+            let returned = returned_within_soon(3, wait.clone(), notify(3, 3));
+            assert_eq!(returned, vec![1; 3], "notify(3) to 3 blocked waiters");
+            let returned = returned_within_soon(4, wait, notify(usize::MAX, 7));
+            assert_eq!(returned, vec![1; 4], "notify_all to 4 blocked waiters");
+            assert_eq!(waiting.load(Ordering::SeqCst), 7);
+            hilo_cond_free(c.get());
         },
     )
 }
