@@ -4,7 +4,8 @@
 //! from the verbose output: the counts are printed as passed, skipped and
 //! failed, and each skipped test is listed by name with its reason, so a
 //! skip is never counted as a pass. That report goes straight to stderr, so
-//! it shows in every run, not only with `--nocapture`.
+//! it shows in every run, not only with `--nocapture`. A hung suite prints
+//! every Python thread's stack (faulthandler) and fails before the limit.
 
 mod common;
 
@@ -77,17 +78,29 @@ fn outcomes_are_read_from_verbose_output() {
     );
 }
 
+/// Seconds the whole suite may take.
+const PYTHON_LIMIT: u64 = 300;
+
 #[test]
 fn python_binding_unittest_suite() {
     let tests = common::root().join("bindings/python/tests");
+    // unittest as `python3 -m unittest discover -v -s tests` runs it, with
+    // faulthandler set to print every thread's stack (what each one waits
+    // for) and exit shortly before the harness's limit kills a hung suite.
+    let script = format!(
+        "import faulthandler, sys, unittest\n\
+         faulthandler.dump_traceback_later({}, exit=True)\n\
+         unittest.main(module=None, argv=['python3 -m unittest', 'discover', '-v', '-s', sys.argv[1]])\n",
+        PYTHON_LIMIT - 20
+    );
     let mut command = Command::new("python3");
     command
-        .args(["-m", "unittest", "discover", "-v", "-s"])
+        .args(["-c", &script])
         .arg(&tests)
         .current_dir(&tests)
         .env("HILO_LIB", common::lib_dir().join("libhilo.so"))
         .env_remove("PYTHONPATH");
-    let out = common::run_command_with_limit(command, 300);
+    let out = common::run_command_with_limit(command, PYTHON_LIMIT);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let results = outcomes(&stderr);
     let count = |want: fn(&Outcome) -> bool| results.iter().filter(|(_, o)| want(o)).count();
