@@ -28,13 +28,14 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// Runs a command (make, cc, pkg-config, an installed program) with a time
+/// limit: one that hangs is killed and fails the test, saying which.
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let shown = format!("{cmd:?}");
+    let out = common::run_command_with_limit(std::mem::replace(cmd, Command::new("true")), 300);
     assert!(
         out.status.success(),
-        "{cmd:?} failed ({}):\n{}\n{}",
+        "{shown} failed ({}):\n{}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)

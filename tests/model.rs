@@ -3,6 +3,8 @@
 //! released). Each thread waits on its own gate, so the model knows when it
 //! may finish: it is running until its gate opens, and finished once joined.
 
+mod common;
+
 use std::ffi::{c_void, CString};
 use std::ptr;
 use std::sync::{Condvar, Mutex};
@@ -78,6 +80,19 @@ struct Thread {
 fn open(gate: &Gate) {
     *gate.open.lock().unwrap() = true;
     gate.cv.notify_all();
+}
+
+/// A thread's name as `hilo_get_name` gives it, checked against the length
+/// it returns.
+fn name_of(handle: hilo_thread_t) -> String {
+    let mut buf = [0 as std::ffi::c_char; 64];
+    let n = hilo_get_name(handle, buf.as_mut_ptr(), buf.len());
+    // SAFETY: hilo_get_name NUL-terminates within the buffer.
+    let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(usize::try_from(n).ok(), Some(text.len()), "{text:?}");
+    text
 }
 
 fn run(ops: &[Op]) -> Result<(), TestCaseError> {
@@ -191,9 +206,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 } else {
                     prop_assert_eq!(rc, HILO_OK);
                     t.name = name;
-                    let mut buf = [0i8; 64];
-                    let n = hilo_get_name(t.handle, buf.as_mut_ptr(), buf.len());
-                    prop_assert_eq!(n as usize, t.name.len());
+                    prop_assert_eq!(name_of(t.handle), t.name.clone());
                 }
             }
             Op::OpenGate(i) if i < threads.len() => {
@@ -216,8 +229,12 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
             _ => {}
         }
     }
-    // Let every thread end, and give every handle up.
+    // Let every thread end, and give every handle up; a renamed thread
+    // still has the name it was given last, running or finished.
     for t in &threads {
+        if t.state != Model::Released && !t.name.is_empty() {
+            prop_assert_eq!(name_of(t.handle), t.name.clone());
+        }
         open(t.gate);
         if t.state != Model::Released {
             prop_assert_eq!(hilo_release(t.handle), HILO_OK);
@@ -227,10 +244,19 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    // A case that hangs fails at its limit; shrinking then stops after 30 s,
+    // so that a hang is reported in about a minute, not one limit per
+    // shrinking step.
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        max_shrink_time: 30_000,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn api_calls_follow_the_state_machine(ops in proptest::collection::vec(op(), 1..40)) {
-        run(&ops)?;
+        // Bounded: a join that should return at once and never does fails
+        // this case with the thread dump instead of hanging.
+        common::limited(20, "the case's starts and joins to return", move || run(&ops))?;
     }
 }

@@ -1,31 +1,136 @@
 //! The Python binding's unittest suite (`bindings/python/tests`), run with
-//! `python3 -m unittest` against the libhilo.so cargo built for this test run
-//! (HILO_LIB). Fails when unittest fails; unittest's summary (with the number
-//! of skipped tests) is printed, so `cargo test -- --nocapture` shows it.
+//! `python3 -m unittest -v` against the libhilo.so cargo built for this test
+//! run (HILO_LIB). Fails when unittest fails. Every test's outcome is read
+//! from the verbose output: the counts are printed as passed, skipped and
+//! failed, and each skipped test is listed by name with its reason, so a
+//! skip is never counted as a pass. That report goes straight to stderr, so
+//! it shows in every run, not only with `--nocapture`. A hung suite prints
+//! every Python thread's stack (faulthandler) and fails before the limit.
 
 mod common;
 
+use std::io::Write;
 use std::process::Command;
+
+/// One test's outcome as `unittest -v` reports it.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Passed,
+    Skipped(String),
+    Failed(String),
+}
+
+/// Reads `unittest -v` output: a line `test_x (module.Class.test_x) ... ok`,
+/// or the name alone on a line (a docstring or a thread's output follows),
+/// with the outcome after the last " ... " of a later line, or alone on a
+/// line of its own.
+fn outcomes(stderr: &str) -> Vec<(String, Outcome)> {
+    let mut found = Vec::new();
+    let mut current: Option<String> = None;
+    for line in stderr.lines() {
+        if line.starts_with("test") {
+            if let (Some(open), Some(close)) = (line.find(" ("), line.find(')')) {
+                if open < close {
+                    current = Some(line[open + 2..close].to_string());
+                }
+            }
+        }
+        let outcome = match line.rfind(" ... ") {
+            Some(at) => &line[at + 5..],
+            None => line,
+        };
+        let outcome = if outcome == "ok" {
+            Outcome::Passed
+        } else if let Some(reason) = outcome.strip_prefix("skipped ") {
+            Outcome::Skipped(reason.trim_matches('\'').to_string())
+        } else if matches!(outcome, "FAIL" | "ERROR" | "unexpected success") {
+            Outcome::Failed(outcome.to_string())
+        } else {
+            continue;
+        };
+        if let Some(name) = current.take() {
+            found.push((name, outcome));
+        }
+    }
+    found
+}
+
+#[test]
+fn outcomes_are_read_from_verbose_output() {
+    let text = "test_a (m.C.test_a) ... ok\n\
+                test_b (m.C.test_b) ... skipped 'no hilo_event_new'\n\
+                test_c (m.C.test_c)\n\
+                Docstring line ... FAIL\n\
+                test_d (m.C.test_d) ... Exception in thread Thread-5:\n\
+                Traceback (most recent call last):\n\
+                ok\n";
+    assert_eq!(
+        outcomes(text),
+        vec![
+            ("m.C.test_a".into(), Outcome::Passed),
+            (
+                "m.C.test_b".into(),
+                Outcome::Skipped("no hilo_event_new".into())
+            ),
+            ("m.C.test_c".into(), Outcome::Failed("FAIL".into())),
+            ("m.C.test_d".into(), Outcome::Passed),
+        ]
+    );
+}
+
+/// Seconds the whole suite may take.
+const PYTHON_LIMIT: u64 = 300;
 
 #[test]
 fn python_binding_unittest_suite() {
     let tests = common::root().join("bindings/python/tests");
+    // unittest as `python3 -m unittest discover -v -s tests` runs it, with
+    // faulthandler set to print every thread's stack (what each one waits
+    // for) and exit shortly before the harness's limit kills a hung suite.
+    let script = format!(
+        "import faulthandler, sys, unittest\n\
+         faulthandler.dump_traceback_later({}, exit=True)\n\
+         unittest.main(module=None, argv=['python3 -m unittest', 'discover', '-v', '-s', sys.argv[1]])\n",
+        PYTHON_LIMIT - 20
+    );
     let mut command = Command::new("python3");
     command
-        .args(["-m", "unittest", "discover", "-v", "-s"])
+        .args(["-c", &script])
         .arg(&tests)
         .current_dir(&tests)
         .env("HILO_LIB", common::lib_dir().join("libhilo.so"))
         .env_remove("PYTHONPATH");
-    let out = common::run_command_with_limit(command, 300);
+    let out = common::run_command_with_limit(command, PYTHON_LIMIT);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let summary: Vec<&str> = stderr
-        .lines()
-        .filter(|line| {
-            line.starts_with("Ran ") || line.starts_with("OK") || line.starts_with("FAILED")
-        })
-        .collect();
-    println!("python unittest: {}", summary.join("; "));
+    let results = outcomes(&stderr);
+    let count = |want: fn(&Outcome) -> bool| results.iter().filter(|(_, o)| want(o)).count();
+    let passed = count(|o| *o == Outcome::Passed);
+    let skipped = count(|o| matches!(o, Outcome::Skipped(_)));
+    let failed = count(|o| matches!(o, Outcome::Failed(_)));
+    let ran = stderr.lines().find_map(|line| {
+        line.strip_prefix("Ran ")?
+            .split(' ')
+            .next()?
+            .parse::<usize>()
+            .ok()
+    });
+    let mut report =
+        format!("python unittest: {passed} passed, {skipped} skipped (not run), {failed} failed");
+    match ran {
+        Some(ran) if ran == results.len() => report.push_str(&format!(" of {ran} tests\n")),
+        Some(ran) => report.push_str(&format!(
+            " of {ran} tests ({} outcomes not read from the output)\n",
+            ran.abs_diff(results.len())
+        )),
+        None => report.push_str(" (no \"Ran N tests\" line)\n"),
+    }
+    for (name, outcome) in &results {
+        if let Outcome::Skipped(reason) = outcome {
+            report.push_str(&format!("skipped: {name}: {reason}\n"));
+        }
+    }
+    // Past the harness's capture: shown on every run.
+    let _ = std::io::stderr().write_all(report.as_bytes());
     assert!(
         out.status.success(),
         "python3 -m unittest failed:\n{stderr}\n{}",

@@ -5,6 +5,8 @@
 //!
 //! One test function, so that nothing else runs in this process meanwhile.
 
+mod common;
+
 use std::ffi::{c_void, CString};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -148,52 +150,54 @@ fn wait_for_records(base: usize) {
 
 #[test]
 fn load_faults_and_memory() {
-    // This thread registers as a dummy; count it in the base.
-    hilo_current();
-    let base_active = hilo_active_count();
-    let base_records = records();
-    let tally = Arc::new(Tally::default());
+    common::limited(120, "its waits and joins to end", || {
+        // This thread registers as a dummy; count it in the base.
+        hilo_current();
+        let base_active = hilo_active_count();
+        let base_records = records();
+        let tally = Arc::new(Tally::default());
 
-    // Phase 1: 4 workers x 3,000 cycles, 2 chaos threads.
-    let stop = Arc::new(AtomicBool::new(false));
-    let chaos_threads: Vec<_> = (0..2)
-        .map(|_| {
-            let (stop, tally) = (stop.clone(), tally.clone());
-            std::thread::spawn(move || chaos(&stop, &tally))
-        })
-        .collect();
-    run_workers(4, 3000, &tally, 0);
-    stop.store(true, Ordering::Relaxed);
-    for c in chaos_threads {
-        c.join().unwrap();
-    }
-    wait_for_records(base_records);
-    assert_eq!(hilo_active_count(), base_active);
+        // Phase 1: 4 workers x 3,000 cycles, 2 chaos threads.
+        let stop = Arc::new(AtomicBool::new(false));
+        let chaos_threads: Vec<_> = (0..2)
+            .map(|_| {
+                let (stop, tally) = (stop.clone(), tally.clone());
+                std::thread::spawn(move || chaos(&stop, &tally))
+            })
+            .collect();
+        run_workers(4, 3000, &tally, 0);
+        stop.store(true, Ordering::Relaxed);
+        for c in chaos_threads {
+            c.join().unwrap();
+        }
+        wait_for_records(base_records);
+        assert_eq!(hilo_active_count(), base_active);
 
-    // Phase 2: RSS over 50,000 more cycles: 10,000 to warm up, then 40,000.
-    run_workers(4, 2500, &tally, 10_000_000);
-    wait_for_records(base_records);
-    let warm = rss_bytes();
-    run_workers(4, 10_000, &tally, 20_000_000);
-    wait_for_records(base_records);
-    let after = rss_bytes();
-    let growth = after.saturating_sub(warm);
-    eprintln!(
-        "stress: {} cycles, {} joins checked, {} calls on vanishing handles, \
+        // Phase 2: RSS over 50,000 more cycles: 10,000 to warm up, then 40,000.
+        run_workers(4, 2500, &tally, 10_000_000);
+        wait_for_records(base_records);
+        let warm = rss_bytes();
+        run_workers(4, 10_000, &tally, 20_000_000);
+        wait_for_records(base_records);
+        let after = rss_bytes();
+        let growth = after.saturating_sub(warm);
+        eprintln!(
+            "stress: {} cycles, {} joins checked, {} calls on vanishing handles, \
          RSS {} KiB -> {} KiB over the last 40,000 cycles",
-        tally.cycles.load(Ordering::Relaxed),
-        tally.joins_checked.load(Ordering::Relaxed),
-        tally.chaos_calls.load(Ordering::Relaxed),
-        warm / 1024,
-        after / 1024
-    );
-    // A leak of even 64 bytes a cycle would add 2.5 MiB. Not checked under
-    // ThreadSanitizer (.ci/tsan.sh), whose shadow memory and quarantine of
-    // freed blocks grow the RSS of their own accord.
-    assert!(
-        growth < 1 << 20 || std::env::var_os("HILO_UNDER_TSAN").is_some(),
-        "RSS grew by {growth} bytes over 40,000 cycles"
-    );
-    assert_eq!(hilo_active_count(), base_active);
-    assert_eq!(tally.cycles.load(Ordering::Relaxed), 12_000 + 50_000);
+            tally.cycles.load(Ordering::Relaxed),
+            tally.joins_checked.load(Ordering::Relaxed),
+            tally.chaos_calls.load(Ordering::Relaxed),
+            warm / 1024,
+            after / 1024
+        );
+        // A leak of even 64 bytes a cycle would add 2.5 MiB. Not checked under
+        // ThreadSanitizer (.ci/tsan.sh), whose shadow memory and quarantine of
+        // freed blocks grow the RSS of their own accord.
+        assert!(
+            growth < 1 << 20 || std::env::var_os("HILO_UNDER_TSAN").is_some(),
+            "RSS grew by {growth} bytes over 40,000 cycles"
+        );
+        assert_eq!(hilo_active_count(), base_active);
+        assert_eq!(tally.cycles.load(Ordering::Relaxed), 12_000 + 50_000);
+    })
 }

@@ -15,6 +15,60 @@ static void sleep_ms(long ms) {
     }
 }
 
+/* Waits until thread `tid` of this process is observably blocked: asleep
+ * (state S) in a futex wait, by its wait channel or its system call (202 on
+ * x86_64, 98 on aarch64), on two polls in a row. Observed, never slept for:
+ * after 30 s it says what it waited for and exits with status 92. */
+static int read_proc(long tid, const char *what, char *buf, size_t size) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/%s", tid, what);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        buf[0] = '\0';
+        return 0;
+    }
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return 1;
+}
+
+static int blocked_in_futex(long tid) {
+    char buf[512];
+    if (!read_proc(tid, "stat", buf, sizeof buf)) return 0;
+    const char *end = strrchr(buf, ')');
+    if (end == NULL || end[1] != ' ' || end[2] != 'S') return 0;
+    if (read_proc(tid, "wchan", buf, sizeof buf) && strstr(buf, "futex") != NULL) return 1;
+#if defined(__aarch64__)
+    long futex_call = 98;
+#else
+    long futex_call = 202;
+#endif
+    return read_proc(tid, "syscall", buf, sizeof buf) && atol(buf) == futex_call;
+}
+
+static void wait_until_blocked(long tid, const char *what) {
+    int seen = 0;
+    for (int waited_ms = 0; seen < 2; waited_ms++) {
+        if (blocked_in_futex(tid)) {
+            seen++;
+        } else {
+            seen = 0;
+            if (waited_ms >= 30000) {
+                char stat[512] = "", wchan[128] = "";
+                read_proc(tid, "stat", stat, sizeof stat);
+                read_proc(tid, "wchan", wchan, sizeof wchan);
+                fprintf(stderr, "thread %ld never blocked in 30 s (waited for: %s): stat %s wchan %s\n",
+                        tid, what, stat, wchan);
+                fflush(stdout);
+                _exit(92);
+            }
+        }
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 static void say(const char *text) {
     printf("%s\n", text);
     fflush(stdout);
@@ -117,8 +171,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(which, "join_main") == 0) {
-        spawn(join_main, "Joiner", -1);
-        sleep_ms(100);
+        hilo_thread_t j = spawn(join_main, "Joiner", -1);
+        wait_until_blocked((long)hilo_native_id(j), "Joiner blocked joining the main thread");
         say("main returns");
         return 0;
     }

@@ -82,6 +82,60 @@ static void child_checks(const hilo_thread_t *others, int n, const char *my_name
 /* Waits up to 60 s for a forked child; a child that hangs (before its own
  * alarm is set, e.g. inside fork) is killed and reported, not waited for
  * forever. */
+/* Waits until thread `tid` of this process is observably blocked: asleep
+ * (state S) in a futex wait, by its wait channel or its system call (202 on
+ * x86_64, 98 on aarch64), on two polls in a row. Observed, never slept for:
+ * after 30 s it says what it waited for and exits with status 92. */
+static int read_proc(long tid, const char *what, char *buf, size_t size) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/%s", tid, what);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        buf[0] = '\0';
+        return 0;
+    }
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return 1;
+}
+
+static int blocked_in_futex(long tid) {
+    char buf[512];
+    if (!read_proc(tid, "stat", buf, sizeof buf)) return 0;
+    const char *end = strrchr(buf, ')');
+    if (end == NULL || end[1] != ' ' || end[2] != 'S') return 0;
+    if (read_proc(tid, "wchan", buf, sizeof buf) && strstr(buf, "futex") != NULL) return 1;
+#if defined(__aarch64__)
+    long futex_call = 98;
+#else
+    long futex_call = 202;
+#endif
+    return read_proc(tid, "syscall", buf, sizeof buf) && atol(buf) == futex_call;
+}
+
+static void wait_until_blocked(long tid, const char *what) {
+    int seen = 0;
+    for (int waited_ms = 0; seen < 2; waited_ms++) {
+        if (blocked_in_futex(tid)) {
+            seen++;
+        } else {
+            seen = 0;
+            if (waited_ms >= 30000) {
+                char stat[512] = "", wchan[128] = "";
+                read_proc(tid, "stat", stat, sizeof stat);
+                read_proc(tid, "wchan", wchan, sizeof wchan);
+                fprintf(stderr, "thread %ld never blocked in 30 s (waited for: %s): stat %s wchan %s\n",
+                        tid, what, stat, wchan);
+                fflush(stdout);
+                _exit(92);
+            }
+        }
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 static int wait_child(pid_t pid) {
     int status = 0;
     for (int waited_ms = 0;; waited_ms += 5) {
@@ -112,9 +166,10 @@ static void *hold_then_wait(void *arg) {
     return NULL;
 }
 
+/* Sets the event once the child's main thread is blocked waiting on it. */
+static int64_t child_main_tid;
 static void *set_event_soon(void *arg) {
-    struct timespec pause = {0, 10000000};
-    nanosleep(&pause, NULL);
+    wait_until_blocked((long)child_main_tid, "the child's main thread blocked in hilo_event_wait");
     CHECK(hilo_event_set((hilo_event *)arg) == HILO_OK);
     return NULL;
 }
@@ -135,6 +190,8 @@ static void child_sync_checks(hilo_lock *held) {
     CHECK(hilo_lock_acquire(held, false, -1) == 1);
 
     hilo_event *e = hilo_event_new();
+    child_main_tid = hilo_native_id(hilo_current());
+    CHECK(child_main_tid > 0);
     hilo_thread_t setter = spawn(set_event_soon, e, "Setter");
     CHECK(hilo_event_wait(e, 60.0) == 1);
     CHECK(hilo_join(setter, HILO_FOREVER, NULL) == HILO_OK);
@@ -143,8 +200,7 @@ static void child_sync_checks(hilo_lock *held) {
     hilo_lock *contended = hilo_lock_new();
     CHECK(hilo_lock_acquire(contended, true, HILO_FOREVER) == 1);
     hilo_thread_t taker = spawn(take_lock, contended, "Taker");
-    struct timespec pause = {0, 10000000};
-    nanosleep(&pause, NULL);
+    wait_until_blocked((long)hilo_native_id(taker), "Taker blocked in hilo_lock_acquire");
     CHECK(hilo_lock_release(contended) == HILO_OK);
     void *got = NULL;
     CHECK(hilo_join(taker, HILO_FOREVER, &got) == HILO_OK && got == (void *)1);
@@ -263,6 +319,8 @@ static void case_fork_under_load(void) {
             }
             /* Sync objects made in the child wait and wake. */
             hilo_event *e = hilo_event_new();
+            child_main_tid = hilo_native_id(hilo_current());
+            CHECK(child_main_tid > 0);
             hilo_thread_t setter = spawn(set_event_soon, e, "Setter");
             CHECK(hilo_event_wait(e, 60.0) == 1);
             CHECK(hilo_join(setter, HILO_FOREVER, NULL) == HILO_OK);

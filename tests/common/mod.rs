@@ -177,3 +177,147 @@ pub fn assert_fails(status: i32, expected: i32, text: &str) {
     assert_eq!(status, expected, "status (last error: {:?})", last_error());
     assert_eq!(last_error(), text);
 }
+
+/// The calling thread's kernel thread id (what `hilo_native_id` gives).
+pub fn gettid() -> i64 {
+    // SAFETY: gettid has no preconditions.
+    i64::from(unsafe { libc::gettid() })
+}
+
+/// What /proc says thread `tid` of this process is doing: its state letter,
+/// its wait channel and its system call line.
+pub fn task_state(tid: i64) -> (char, String, String) {
+    let dir = format!("/proc/self/task/{tid}");
+    let stat = std::fs::read_to_string(format!("{dir}/stat")).unwrap_or_default();
+    // The state follows the command name, which is in parentheses and may
+    // itself hold spaces or parentheses.
+    let state = stat
+        .rfind(')')
+        .and_then(|end| stat[end + 1..].trim_start().chars().next())
+        .unwrap_or('?');
+    let wchan = std::fs::read_to_string(format!("{dir}/wchan")).unwrap_or_default();
+    let syscall = std::fs::read_to_string(format!("{dir}/syscall")).unwrap_or_default();
+    (state, wchan.trim().to_string(), syscall.trim().to_string())
+}
+
+/// Whether thread `tid` is asleep in a futex wait: state S, and the kernel
+/// says futex, by its wait channel or by its system call (202 is futex on
+/// x86_64; 98 on aarch64).
+pub fn blocked_in_futex(tid: i64) -> bool {
+    let (state, wchan, syscall) = task_state(tid);
+    let number = syscall.split_whitespace().next().unwrap_or("");
+    let futex_call = if cfg!(target_arch = "aarch64") {
+        "98"
+    } else {
+        "202"
+    };
+    state == 'S' && (wchan.contains("futex") || number == futex_call)
+}
+
+/// Waits until thread `tid` of this process is observably blocked, asleep
+/// in a futex wait (every hilo wait, and std's locks, end in one), seen so
+/// on two polls in a row. Panics after 30 s, saying what it waited for and
+/// what the thread was doing instead. This is "the other thread is now
+/// blocked" observed, never slept for.
+#[track_caller]
+pub fn wait_until_blocked(tid: i64, what: &str) {
+    use std::time::{Duration, Instant};
+    assert!(tid > 0, "no thread id for {what}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = 0;
+    while seen < 2 {
+        if blocked_in_futex(tid) {
+            seen += 1;
+        } else {
+            seen = 0;
+            if Instant::now() >= deadline {
+                let (state, wchan, syscall) = task_state(tid);
+                panic!(
+                    "thread {tid} never blocked in 30s (waited for: {what}); \
+                     it is in state {state:?}, wchan {wchan:?}, syscall {syscall:?}"
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The thread dump (`hilo_dump`) as text: every thread hilo knows, with what
+/// each one is joining.
+pub fn dump_text() -> String {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: a valid array of two fds.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let status = hilo::hilo_dump(fds[1]);
+    // SAFETY: closing our own write end, then owning our own read end.
+    unsafe { libc::close(fds[1]) };
+    // SAFETY: fds[0] is ours and open; the File closes it.
+    let mut reader = unsafe { std::fs::File::from_raw_fd(fds[0]) };
+    let mut text = String::new();
+    let _ = reader.read_to_string(&mut text);
+    if status != hilo::HILO_OK {
+        text.push_str(&format!("(hilo_dump failed: {status})"));
+    }
+    text
+}
+
+/// Every thread of this process with its name, state and wait channel: what
+/// each one is waiting for, for the message of a test that hung.
+pub fn threads_text() -> String {
+    let mut lines = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
+        for entry in dir.flatten() {
+            let tid: i64 = entry.file_name().to_string_lossy().parse().unwrap_or(0);
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            let (state, wchan, _) = task_state(tid);
+            lines.push(format!("  {tid} {:?} {state} {wchan}", comm.trim()));
+        }
+    }
+    lines.sort();
+    lines.join("\n")
+}
+
+/// Runs a test's body with a time limit: a body still running after `secs`
+/// seconds fails the test, saying what it was waiting for (`what`), with the
+/// thread dump and the state of every thread, instead of hanging the test
+/// binary until CI's step limit ends it. A panic in the body fails the test
+/// as usual. (The hung body's thread is left behind; the binary still ends.)
+#[track_caller]
+pub fn limited<T: Send + 'static>(
+    secs: u64,
+    what: &str,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+    use std::time::Duration;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_string();
+    let (tx, rx) = channel();
+    let runner = std::thread::Builder::new()
+        .name(format!("{test} (limited)"))
+        .spawn(move || {
+            let value = body();
+            let _ = tx.send(value);
+        })
+        .expect("spawn the test body");
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(value) => {
+            runner.join().expect("the body returned");
+            value
+        }
+        Err(RecvTimeoutError::Disconnected) => match runner.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the body ended without a value"),
+        },
+        Err(RecvTimeoutError::Timeout) => panic!(
+            "{test}: still running after {secs}s, waiting for {what}\n\
+             thread dump:\n{}\nthreads (tid, name, state, wait channel):\n{}",
+            dump_text(),
+            threads_text()
+        ),
+    }
+}

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import unittest
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -55,3 +56,58 @@ def has(*symbols):
 def skip_unless_lib_has(*symbols):
     return unittest.skipUnless(
         has(*symbols), "%s does not export %s yet" % (hilo.LIBRARY_PATH, ", ".join(symbols)))
+
+
+def _task_state(tid):
+    """(state letter, wait channel, system call number) of thread `tid` of this
+    process, from /proc."""
+    base = "/proc/self/task/%d/" % tid
+    try:
+        with open(base + "stat") as f:
+            stat = f.read()
+        state = stat[stat.rindex(")") + 1:].split()[0]
+    except (OSError, ValueError, IndexError):
+        state = "?"
+    try:
+        with open(base + "wchan") as f:
+            wchan = f.read().strip()
+    except OSError:
+        wchan = ""
+    try:
+        with open(base + "syscall") as f:
+            syscall = f.read().split()[0]
+    except (OSError, IndexError):
+        syscall = ""
+    return state, wchan, syscall
+
+
+FUTEX_SYSCALL = {"x86_64": "202", "aarch64": "98"}.get(os.uname().machine, "202")
+
+
+def blocked_in_futex(tid):
+    state, wchan, syscall = _task_state(tid)
+    return state == "S" and ("futex" in wchan or syscall == FUTEX_SYSCALL)
+
+
+def wait_until_blocked(tid, what, limit=30):
+    """Waits until thread `tid` (a native id: hilo.Thread.native_id or
+    threading.get_native_id()) is observably blocked: asleep in a futex wait,
+    which every hilo wait ends in. Seen so on three polls in a row, with this
+    thread sleeping (GIL released) between them, so that a thread merely
+    waiting for the GIL gets it and is not taken for blocked. Fails the test,
+    saying what it waited for, after `limit` seconds. Observed, never slept
+    for."""
+    if tid is None:
+        raise AssertionError("no native id for %s" % what)
+    deadline = time.monotonic() + limit
+    seen = 0
+    while seen < 3:
+        if blocked_in_futex(tid):
+            seen += 1
+        else:
+            seen = 0
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    "thread %d never blocked in %d s (waited for: %s); it is in "
+                    "state %r, wchan %r, syscall %r" % ((tid, limit, what) + _task_state(tid)))
+        time.sleep(0.002)

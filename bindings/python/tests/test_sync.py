@@ -118,7 +118,7 @@ class ConditionTest(unittest.TestCase):
                 self.assertTrue(cond.wait_for(lambda: items, timeout=10))
                 items.append("consumed")
         t = spawn(consumer)
-        time.sleep(0.05)
+        support.wait_until_blocked(t.native_id, "the consumer asleep in cond.wait_for")
         with cond:
             items.append("made")
             cond.notify()
@@ -142,10 +142,10 @@ class ConditionTest(unittest.TestCase):
                 ready.append(1)
                 cond.wait_for(lambda: go, timeout=10)
         threads = [spawn(waiter) for _ in range(5)]
-        deadline = time.monotonic() + 10
-        while len(ready) < 5 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        for t in threads:
+            support.wait_until_blocked(t.native_id, "a waiter asleep in cond.wait_for")
         with cond:
+            self.assertEqual(len(ready), 5)
             go.append(1)
             cond.notify_all()
         for t in threads:
@@ -179,10 +179,28 @@ class SemaphoreTest(unittest.TestCase):
         s = hilo.Semaphore(0)
         got = []
         t = spawn(lambda: got.append(s.acquire(timeout=10)))
-        time.sleep(0.05)
+        support.wait_until_blocked(t.native_id, "the waiter asleep in Semaphore.acquire")
         s.release()
         t.join()
         self.assertEqual(got, [True])
+
+    def test_one_release_of_n_wakes_n_blocked_waiters(self):
+        s = hilo.Semaphore(0)
+        got = []
+        threads = [spawn(lambda: got.append(s.acquire(timeout=60))) for _ in range(3)]
+        for t in threads:
+            support.wait_until_blocked(t.native_id, "a waiter asleep in Semaphore.acquire")
+        s.release(3)
+        deadline = time.monotonic() + 10
+        while len(got) < 3 and time.monotonic() < deadline:
+            time.sleep(0.002)
+        woken = len(got)
+        if woken < 3:
+            s.release(3 - woken)  # let those left asleep go, so the test ends
+        for t in threads:
+            t.join(70)
+        self.assertEqual(woken, 3, "one release(3) woke only %d of 3 blocked waiters" % woken)
+        self.assertEqual(got, [True] * 3)
 
     def test_errors(self):
         with self.assertRaisesRegex(ValueError, r"^semaphore initial value must be >= 0$"):
@@ -214,7 +232,9 @@ class EventTest(unittest.TestCase):
         began = time.monotonic()
         self.assertFalse(e.wait(0.1))
         self.assertGreaterEqual(time.monotonic() - began, 0.08)
-        t = spawn(lambda: (time.sleep(0.05), e.set()))
+        main = threading.get_native_id()
+        t = spawn(lambda: (support.wait_until_blocked(main, "the main thread asleep in e.wait"),
+                           e.set()))
         self.assertTrue(e.wait(10))
         t.join()
         self.assertTrue(e.is_set())
