@@ -88,5 +88,13 @@ for case in $(cases_of tests/c/reliability.c); do
         *) check "reliability-$case" 0 300 "$out/reliability" "$case" ;;
     esac
 done
+# The thread-end destructor cases of the adversarial suite (tests/edges): a
+# thread's identity, dummy records and cached names must all be freed with
+# the thread, whatever its destructors ask of hilo.
+cc -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -g -Iinclude \
+    tests/edges/destructors.c -o "$out/destructors" -L"$lib" -Wl,-rpath,"$lib" -lhilo -lpthread
+for case in $(cases_of tests/edges/destructors.c); do
+    check "destructors-$case" 0 300 "$out/destructors" "$case"
+done
 echo "valgrind: $ran runs in $((SECONDS - started))s"
 exit "$failed"
