@@ -55,11 +55,16 @@ fn a_non_daemon_grandchild_started_during_exit_is_waited_for() {
 #[test]
 fn exit_from_a_thread_keeps_its_status_and_waits_for_the_others() {
     // Main's join of the exiting thread returns once exit() has begun; main
-    // then joins the worker and returns, and that second exit() blocks: the
-    // first one's status stands.
+    // then joins the worker. The exit waits for the worker, not for main
+    // (as in C, exit() from a thread ends main too), so main's last line
+    // may or may not come before the process ends; if main gets to return,
+    // its exit() blocks, and the first one's status stands.
     let (code, out) = exit_case("exit_from_thread");
     assert_eq!(code, 3);
-    assert_eq!(out, "worker done\nmain returns\n");
+    assert!(
+        out == "worker done\n" || out == "worker done\nmain returns\n",
+        "{out:?}"
+    );
 }
 
 #[test]
