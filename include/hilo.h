@@ -324,8 +324,8 @@ int hilo_get_name(hilo_thread_t t, char *buf, size_t size);
  * the same thread calls `hilo_current_name` again or ends. Costs a
  * thread-local read on the common path: no lock, no system call. In the
  * destructors that run as a thread ends (`hilo_local`, other pthread keys,
- * C++ `thread_local`s) it is still the thread's own name; "" only in the
- * last of pthread's destructor rounds.
+ * C++ `thread_local`s) it is still the thread's own name; "" only after
+ * the third of pthread's four destructor rounds.
  */
 const char *hilo_current_name(void);
 
@@ -337,7 +337,8 @@ const char *hilo_current_name(void);
  * destructors that run as a thread ends it is still the thread's own
  * handle, and nothing new is registered (the handle may already be invalid
  * there: `HILO_ESRCH`). A foreign thread whose first hilo call comes in the
- * last of pthread's four destructor rounds leaves its dummy record behind.
+ * last two of pthread's four destructor rounds leaves its dummy record
+ * behind.
  */
 hilo_thread_t hilo_current(void);
 

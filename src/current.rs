@@ -8,9 +8,12 @@
 //! (`hilo_local` values, other pthread keys, C++ `thread_local`s), so that a
 //! destructor that asks who is calling gets the thread's own handle and name
 //! and never registers a record that would outlive the thread. The identity
-//! goes, with the dummy's record or the main thread's life, in the last
-//! round of pthread's key destructors: one key of hilo's, set when a thread
-//! needs it, puts itself back for each round but the last (`teardown`).
+//! goes, with the dummy's record or the main thread's life, in the third of
+//! pthread's four rounds of key destructors: one key of hilo's, set when a
+//! thread needs it, puts itself back for the rounds before (`teardown`). The
+//! fourth is left to tools that end a thread's own state there with the
+//! same trick: ThreadSanitizer's runtime does, and instrumented code that
+//! runs after it crashes.
 //!
 //! The first use also installs the process hooks: the exit wait (`atexit`,
 //! src/exit.rs) and fork handling (`pthread_atfork`, src/fork.rs), the only
@@ -37,9 +40,9 @@ static INIT: Once = Once::new();
 /// and a dummy's record is not freed.
 static TEARDOWN_KEY: OnceLock<Option<Key>> = OnceLock::new();
 
-/// How many rounds of key destructors pthread runs at most
-/// (`PTHREAD_DESTRUCTOR_ITERATIONS`, 4 in glibc).
-const DESTRUCTOR_ROUNDS: u8 = 4;
+/// The round of key destructors in which an identity ends: the third of
+/// pthread's `PTHREAD_DESTRUCTOR_ITERATIONS` (4 in glibc); see the top.
+const TEARDOWN_ROUND: u8 = 3;
 
 /// What ends with a thread's identity (`Current::ending`).
 const ENDS_NOTHING: u8 = 0;
@@ -125,7 +128,7 @@ fn register_dummy() -> (Handle, &'static Slot) {
 }
 
 /// From now on, the calling thread's identity ends (and with it `ending`'s
-/// record) in the last round of its key destructors.
+/// record) in the third round of its key destructors.
 fn arm_teardown(ending: u8) {
     CURRENT.with(|current| current.ending.set(ending));
     if let Some(Some(key)) = TEARDOWN_KEY.get() {
@@ -137,8 +140,8 @@ fn arm_teardown(ending: u8) {
 }
 
 /// `TEARDOWN_KEY`'s destructor, on the ending thread. Puts its value back
-/// for each round but the last, so that it runs after the other keys'
-/// destructors of every round; then ends the identity.
+/// for the rounds before `TEARDOWN_ROUND`, so that it runs after the other
+/// keys' destructors of those rounds; then ends the identity.
 extern "C" fn teardown(_value: *mut c_void) {
     let _ = catch_unwind(|| {
         let (round, ending, handle) = CURRENT.with(|current| {
@@ -149,7 +152,7 @@ extern "C" fn teardown(_value: *mut c_void) {
                 current.handle.get(),
             )
         });
-        if round < DESTRUCTOR_ROUNDS {
+        if round < TEARDOWN_ROUND {
             arm_teardown(ending);
             return;
         }

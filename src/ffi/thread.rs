@@ -217,8 +217,8 @@ pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize)
 /// the same thread calls `hilo_current_name` again or ends. Costs a
 /// thread-local read on the common path: no lock, no system call. In the
 /// destructors that run as a thread ends (`hilo_local`, other pthread keys,
-/// C++ `thread_local`s) it is still the thread's own name; "" only in the
-/// last of pthread's destructor rounds.
+/// C++ `thread_local`s) it is still the thread's own name; "" only after
+/// the third of pthread's four destructor rounds.
 #[no_mangle]
 pub extern "C" fn hilo_current_name() -> *const c_char {
     ffi_boundary!({ current::name() })
@@ -231,7 +231,8 @@ pub extern "C" fn hilo_current_name() -> *const c_char {
 /// destructors that run as a thread ends it is still the thread's own
 /// handle, and nothing new is registered (the handle may already be invalid
 /// there: `HILO_ESRCH`). A foreign thread whose first hilo call comes in the
-/// last of pthread's four destructor rounds leaves its dummy record behind.
+/// last two of pthread's four destructor rounds leaves its dummy record
+/// behind.
 #[no_mangle]
 pub extern "C" fn hilo_current() -> hilo_thread_t {
     ffi_boundary!({ current::handle() })
