@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hilo.h"
+#include "testing.h"
 
 #define CHECK(cond)                                                                    \
     do {                                                                               \
@@ -47,13 +48,6 @@ static void *wait_gate(void *arg) {
 
 static void *return_arg(void *arg) { return arg; }
 
-static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name) {
-    hilo_thread_t t;
-    CHECK(hilo_create(fn, arg, name, &t) == HILO_OK);
-    CHECK(hilo_start(t) == HILO_OK);
-    return t;
-}
-
 /* What a forked child checks: it is the only thread, it is the main thread,
  * the others are finished, and threads work. */
 static void child_checks(const hilo_thread_t *others, int n, const char *my_name) {
@@ -70,70 +64,13 @@ static void child_checks(const hilo_thread_t *others, int n, const char *my_name
     hilo_thread_t buf[8];
     CHECK(hilo_enumerate(buf, 8) == 1 && buf[0] == hilo_main_thread());
     void *result = NULL;
-    hilo_thread_t t = spawn(return_arg, (void *)0x77, "InChild");
+    hilo_thread_t t = spawn(return_arg, (void *)0x77, "InChild", -1);
     CHECK(hilo_join(t, HILO_FOREVER, &result) == HILO_OK && result == (void *)0x77);
     CHECK(hilo_release(t) == HILO_OK);
     for (int i = 0; i < n; i++) {
         CHECK(hilo_release(others[i]) == HILO_OK);
     }
     CHECK(hilo_dump(STDOUT_FILENO) == HILO_OK);
-}
-
-/* Waits up to 60 s for a forked child; a child that hangs (before its own
- * alarm is set, e.g. inside fork) is killed and reported, not waited for
- * forever. */
-/* Waits until thread `tid` of this process is observably blocked: asleep
- * (state S) in a futex wait, by its wait channel or its system call (202 on
- * x86_64, 98 on aarch64), on two polls in a row. Observed, never slept for:
- * after 30 s it says what it waited for and exits with status 92. */
-static int read_proc(long tid, const char *what, char *buf, size_t size) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/%s", tid, what);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        buf[0] = '\0';
-        return 0;
-    }
-    size_t n = fread(buf, 1, size - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return 1;
-}
-
-static int blocked_in_futex(long tid) {
-    char buf[512];
-    if (!read_proc(tid, "stat", buf, sizeof buf)) return 0;
-    const char *end = strrchr(buf, ')');
-    if (end == NULL || end[1] != ' ' || end[2] != 'S') return 0;
-    if (read_proc(tid, "wchan", buf, sizeof buf) && strstr(buf, "futex") != NULL) return 1;
-#if defined(__aarch64__)
-    long futex_call = 98;
-#else
-    long futex_call = 202;
-#endif
-    return read_proc(tid, "syscall", buf, sizeof buf) && atol(buf) == futex_call;
-}
-
-static void wait_until_blocked(long tid, const char *what) {
-    int seen = 0;
-    for (int waited_ms = 0; seen < 2; waited_ms++) {
-        if (blocked_in_futex(tid)) {
-            seen++;
-        } else {
-            seen = 0;
-            if (waited_ms >= 30000) {
-                char stat[512] = "", wchan[128] = "";
-                read_proc(tid, "stat", stat, sizeof stat);
-                read_proc(tid, "wchan", wchan, sizeof wchan);
-                fprintf(stderr, "thread %ld never blocked in 30 s (waited for: %s): stat %s wchan %s\n",
-                        tid, what, stat, wchan);
-                fflush(stdout);
-                _exit(92);
-            }
-        }
-        struct timespec pause = {0, 1000000};
-        nanosleep(&pause, NULL);
-    }
 }
 
 static int wait_child(pid_t pid) {
@@ -192,14 +129,14 @@ static void child_sync_checks(hilo_lock *held) {
     hilo_event *e = hilo_event_new();
     child_main_tid = hilo_native_id(hilo_current());
     CHECK(child_main_tid > 0);
-    hilo_thread_t setter = spawn(set_event_soon, e, "Setter");
+    hilo_thread_t setter = spawn(set_event_soon, e, "Setter", -1);
     CHECK(hilo_event_wait(e, 60.0) == 1);
     CHECK(hilo_join(setter, HILO_FOREVER, NULL) == HILO_OK);
     hilo_event_free(e);
 
     hilo_lock *contended = hilo_lock_new();
     CHECK(hilo_lock_acquire(contended, true, HILO_FOREVER) == 1);
-    hilo_thread_t taker = spawn(take_lock, contended, "Taker");
+    hilo_thread_t taker = spawn(take_lock, contended, "Taker", -1);
     wait_until_blocked((long)hilo_native_id(taker), "Taker blocked in hilo_lock_acquire");
     CHECK(hilo_lock_release(contended) == HILO_OK);
     void *got = NULL;
@@ -209,9 +146,9 @@ static void child_sync_checks(hilo_lock *held) {
 
 static void case_fork_from_main(void) {
     hilo_lock *held = hilo_lock_new();
-    hilo_thread_t others[3] = {spawn(wait_gate, NULL, "Blocked-1"),
-                               spawn(wait_gate, NULL, "Blocked-2"),
-                               spawn(hold_then_wait, held, "Holder")};
+    hilo_thread_t others[3] = {spawn(wait_gate, NULL, "Blocked-1", -1),
+                               spawn(wait_gate, NULL, "Blocked-2", -1),
+                               spawn(hold_then_wait, held, "Holder", -1)};
     while (hilo_lock_locked(held) != 1) {
         struct timespec pause = {0, 1000000};
         nanosleep(&pause, NULL);
@@ -262,8 +199,8 @@ static void *forker(void *arg) {
 }
 
 static void case_fork_from_thread(void) {
-    blocked = spawn(wait_gate, NULL, "Blocked");
-    hilo_thread_t f = spawn(forker, NULL, "Forker");
+    blocked = spawn(wait_gate, NULL, "Blocked", -1);
+    hilo_thread_t f = spawn(forker, NULL, "Forker", -1);
     void *status = NULL;
     CHECK(hilo_join(f, HILO_FOREVER, &status) == HILO_OK);
     CHECK((intptr_t)status == 0);
@@ -302,8 +239,8 @@ static void *contend(void *arg) {
 
 static void case_fork_under_load(void) {
     fought_over = hilo_lock_new();
-    hilo_thread_t h[4] = {spawn(hammer, NULL, "Hammer-A"), spawn(hammer, NULL, "Hammer-B"),
-                          spawn(contend, NULL, "Contend-A"), spawn(contend, NULL, "Contend-B")};
+    hilo_thread_t h[4] = {spawn(hammer, NULL, "Hammer-A", -1), spawn(hammer, NULL, "Hammer-B", -1),
+                          spawn(contend, NULL, "Contend-A", -1), spawn(contend, NULL, "Contend-B", -1)};
     for (int i = 0; i < 30; i++) {
         fflush(stdout);
         pid_t pid = fork();
@@ -312,7 +249,7 @@ static void case_fork_under_load(void) {
             alarm(120);
             CHECK(hilo_active_count() == 1);
             for (int k = 0; k < 3; k++) {
-                hilo_thread_t t = spawn(return_arg, (void *)0x9, NULL);
+                hilo_thread_t t = spawn(return_arg, (void *)0x9, NULL, -1);
                 void *r = NULL;
                 CHECK(hilo_join(t, HILO_FOREVER, &r) == HILO_OK && r == (void *)0x9);
                 CHECK(hilo_release(t) == HILO_OK);
@@ -321,7 +258,7 @@ static void case_fork_under_load(void) {
             hilo_event *e = hilo_event_new();
             child_main_tid = hilo_native_id(hilo_current());
             CHECK(child_main_tid > 0);
-            hilo_thread_t setter = spawn(set_event_soon, e, "Setter");
+            hilo_thread_t setter = spawn(set_event_soon, e, "Setter", -1);
             CHECK(hilo_event_wait(e, 60.0) == 1);
             CHECK(hilo_join(setter, HILO_FOREVER, NULL) == HILO_OK);
             hilo_event_free(e);
@@ -346,7 +283,7 @@ static void *join_main(void *arg) {
 static void case_main_cycle(void) {
     /* T joins the main thread (until exit begins); main then joins T: the
      * cycle is refused at once, naming both threads. */
-    joiner_of_main = spawn(join_main, NULL, "Waiter");
+    joiner_of_main = spawn(join_main, NULL, "Waiter", -1);
     for (int i = 0; i < 2000; i++) { /* let Waiter block first */
         struct timespec pause = {0, 1000000};
         nanosleep(&pause, NULL);
@@ -368,7 +305,7 @@ static void case_main_cycle(void) {
 }
 
 static void case_dump(void) {
-    hilo_thread_t t = spawn(wait_gate, NULL, "Volcado");
+    hilo_thread_t t = spawn(wait_gate, NULL, "Volcado", -1);
     hilo_thread_t u;
     CHECK(hilo_create(return_arg, NULL, "SinEmpezar", &u) == HILO_OK);
     CHECK(hilo_dump(-1) == HILO_EINVAL);

@@ -12,37 +12,7 @@
 #include <unistd.h>
 
 #include "hilo.h"
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0) {
-    }
-}
-
-/* One write per line, so that lines of different threads do not mix. */
-static void say(const char *text) {
-    char line[256];
-    int n = snprintf(line, sizeof line, "%s\n", text);
-    if (n < 0 || (size_t)n >= sizeof line || write(1, line, (size_t)n) != n) {
-        _exit(97);
-    }
-}
-
-static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name, int daemon) {
-    hilo_thread_t t;
-    if (hilo_create(fn, arg, name, &t) != HILO_OK) {
-        fprintf(stderr, "create: %s\n", hilo_last_error());
-        _exit(90);
-    }
-    if (daemon >= 0) {
-        hilo_set_daemon(t, daemon);
-    }
-    if (hilo_start(t) != HILO_OK) {
-        fprintf(stderr, "start: %s\n", hilo_last_error());
-        _exit(91);
-    }
-    return t;
-}
+#include "../c/testing.h"
 
 /* ---- defect 2: exit() from a thread while the exit wait is under way ---- */
 

@@ -15,34 +15,7 @@
 #include <unistd.h>
 
 #include "hilo.h"
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0) {
-    }
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name, int daemon) {
-    hilo_thread_t t;
-    if (hilo_create(fn, arg, name, &t) != HILO_OK) {
-        fprintf(stderr, "create: %s\n", hilo_last_error());
-        _exit(90);
-    }
-    if (daemon >= 0) {
-        hilo_set_daemon(t, daemon);
-    }
-    if (hilo_start(t) != HILO_OK) {
-        fprintf(stderr, "start: %s\n", hilo_last_error());
-        _exit(91);
-    }
-    return t;
-}
+#include "../c/testing.h"
 
 /* Tallies of the children of one case. */
 static int bad, hung, total, first_bad_status = -1;

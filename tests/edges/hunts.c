@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hilo.h"
+#include "../c/testing.h"
 
 static void sleep_us(long us) {
     struct timespec t = {us / 1000000L, (us % 1000000L) * 1000L};
@@ -17,29 +18,7 @@ static void sleep_us(long us) {
     }
 }
 
-static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name, int daemon) {
-    hilo_thread_t t;
-    if (hilo_create(fn, arg, name, &t) != HILO_OK) {
-        fprintf(stderr, "create: %s\n", hilo_last_error());
-        exit(90);
-    }
-    if (daemon >= 0) {
-        hilo_set_daemon(t, daemon);
-    }
-    if (hilo_start(t) != HILO_OK) {
-        fprintf(stderr, "start: %s\n", hilo_last_error());
-        exit(91);
-    }
-    return t;
-}
-
 static volatile int stop;
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* ---- pthread_cancel of a hilo thread ---- */
 

@@ -9,28 +9,7 @@
 #include <unistd.h>
 
 #include "hilo.h"
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0) {
-    }
-}
-
-static hilo_thread_t spawn(hilo_fn fn, void *arg, const char *name, int daemon) {
-    hilo_thread_t t;
-    if (hilo_create(fn, arg, name, &t) != HILO_OK) {
-        fprintf(stderr, "create: %s\n", hilo_last_error());
-        exit(90);
-    }
-    if (daemon >= 0) {
-        hilo_set_daemon(t, daemon);
-    }
-    if (hilo_start(t) != HILO_OK) {
-        fprintf(stderr, "start: %s\n", hilo_last_error());
-        exit(91);
-    }
-    return t;
-}
+#include "../c/testing.h"
 
 static hilo_event *go;
 

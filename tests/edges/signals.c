@@ -13,18 +13,7 @@
 #include <unistd.h>
 
 #include "hilo.h"
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&t, &t) != 0) {
-    }
-}
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "../c/testing.h"
 
 static volatile sig_atomic_t signals_seen;
 
@@ -54,15 +43,6 @@ static void check(const char *what, int rc, int want, double took, double low, d
                low, high);
         failures++;
     }
-}
-
-static hilo_thread_t spawn(hilo_fn fn, void *arg) {
-    hilo_thread_t t;
-    if (hilo_create(fn, arg, NULL, &t) != HILO_OK || hilo_start(t) != HILO_OK) {
-        fprintf(stderr, "spawn: %s\n", hilo_last_error());
-        exit(90);
-    }
-    return t;
 }
 
 static void *sleep_1s(void *arg) {
@@ -152,7 +132,7 @@ int main(int argc, char **argv) {
         sigemptyset(&quick.sa_mask);
         sigaction(SIGUSR1, &quick, NULL);
         main_thread = pthread_self();
-        hilo_thread_t w = spawn(worker_300ms, NULL);
+        hilo_thread_t w = spawn(worker_300ms, NULL, NULL, -1);
         hilo_release(w);
         pthread_t pelter;
         pthread_create(&pelter, NULL, pelt, NULL);
@@ -187,12 +167,12 @@ int main(int argc, char **argv) {
     pthread_create(&pelter, NULL, pelt, NULL);
 
     /* join */
-    helper = spawn(sleep_1s, NULL);
+    helper = spawn(sleep_1s, NULL, NULL, -1);
     t0 = now();
     rc = hilo_join(helper, TIMEOUT, NULL);
     check("join timeout", rc, HILO_ETIMEDOUT, now() - t0, LOW, HIGH);
     hilo_join(helper, HILO_FOREVER, NULL);
-    helper = spawn(sleep_200ms, NULL);
+    helper = spawn(sleep_200ms, NULL, NULL, -1);
     t0 = now();
     rc = hilo_join(helper, HILO_FOREVER, &result);
     check("join forever", rc, HILO_OK, now() - t0, 0.19, 0.55);
@@ -200,7 +180,7 @@ int main(int argc, char **argv) {
         printf("join forever: wrong result\n");
         failures++;
     }
-    helper = spawn(sleep_200ms, NULL);
+    helper = spawn(sleep_200ms, NULL, NULL, -1);
     t0 = now();
     rc = hilo_join(helper, 5.0, NULL);
     check("join with a long timeout", rc, HILO_OK, now() - t0, 0.19, 0.55);
@@ -209,7 +189,7 @@ int main(int argc, char **argv) {
     t0 = now();
     rc = hilo_event_wait(event, TIMEOUT);
     check("event timeout", rc, 0, now() - t0, LOW, HIGH);
-    helper = spawn(later_set_event, NULL);
+    helper = spawn(later_set_event, NULL, NULL, -1);
     t0 = now();
     rc = hilo_event_wait(event, HILO_FOREVER);
     check("event forever", rc, 1, now() - t0, 0.19, 0.55);
@@ -220,7 +200,7 @@ int main(int argc, char **argv) {
     t0 = now();
     rc = hilo_lock_acquire(lock, true, TIMEOUT);
     check("lock timeout", rc, 0, now() - t0, LOW, HIGH);
-    helper = spawn(later_release_lock, NULL);
+    helper = spawn(later_release_lock, NULL, NULL, -1);
     t0 = now();
     rc = hilo_lock_acquire(lock, true, HILO_FOREVER);
     check("lock forever", rc, 1, now() - t0, 0.19, 0.55);
@@ -229,7 +209,7 @@ int main(int argc, char **argv) {
 
     /* rlock held by another thread */
     hilo_event *held = hilo_event_new();
-    helper = spawn(hold_rlock_200ms, held);
+    helper = spawn(hold_rlock_200ms, held, NULL, -1);
     hilo_event_wait(held, HILO_FOREVER);
     t0 = now();
     rc = hilo_rlock_acquire(rlock, true, 0.1);
@@ -244,7 +224,7 @@ int main(int argc, char **argv) {
     t0 = now();
     rc = hilo_cond_wait(cond, TIMEOUT);
     check("cond timeout", rc, 0, now() - t0, LOW, HIGH);
-    helper = spawn(later_notify, NULL);
+    helper = spawn(later_notify, NULL, NULL, -1);
     t0 = now();
     rc = hilo_cond_wait(cond, HILO_FOREVER);
     check("cond forever", rc, 1, now() - t0, 0.19, 0.55);
@@ -255,14 +235,14 @@ int main(int argc, char **argv) {
     t0 = now();
     rc = hilo_sem_acquire(sem, true, TIMEOUT);
     check("sem timeout", rc, 0, now() - t0, LOW, HIGH);
-    helper = spawn(later_release_sem, NULL);
+    helper = spawn(later_release_sem, NULL, NULL, -1);
     t0 = now();
     rc = hilo_sem_acquire(sem, true, HILO_FOREVER);
     check("sem forever", rc, 1, now() - t0, 0.19, 0.55);
     hilo_join(helper, HILO_FOREVER, NULL);
 
     /* barrier */
-    helper = spawn(later_barrier, NULL);
+    helper = spawn(later_barrier, NULL, NULL, -1);
     t0 = now();
     rc = hilo_barrier_wait(barrier, HILO_FOREVER);
     check("barrier forever", rc < 0 ? rc : 0, 0, now() - t0, 0.19, 0.55);
