@@ -9,8 +9,9 @@ threading`. The sleeps (5 s and 2 s) are kept: the six runs go in parallel,
 so the whole comparison takes about 5 s.
 
 Threads print concurrently, so lines may come in another order, and a print
-of one thread may even land between the words of another's; the outputs are
-therefore compared as multisets of words (and `...`), with `Thread-N` numbers replaced by
+of one thread may even land between the words of another's, right against
+them; the outputs are therefore compared as multisets of words (a capital
+letter starts a word; and `...`), with `Thread-N` numbers replaced by
 `Thread-#`, and stderr (the DeprecationWarnings and logging) as sets of lines.
 Where the order is fixed (a worker stops 5 s after all have started), it is
 checked too.
@@ -28,8 +29,11 @@ EXAMPLES = ["ex1_workers.py", "ex2_names.py", "ex3_daemon.py"]
 
 
 def words(text):
+    # print() writes its arguments, separators and newline one by one, so a
+    # word of one thread can land right against another's ("WorkerThread-1
+    # (worker)", "LanzadoServicio"): a capital letter starts a new word.
     text = re.sub(r"Thread-\d+", "Thread-#", text)
-    return sorted(re.findall(r"Thread-# \(\w+\)|\w+|\.\.\.", text))
+    return sorted(re.findall(r"Thread-# \(\w+\)|[A-Z][a-z]*|[a-z]+|\d+|\.\.\.", text))
 
 
 def warning_lines(stderr, folder):
