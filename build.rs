@@ -16,8 +16,10 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=CI");
     // The shared library's soname, as a C library's: programs record
-    // libhilo.so.0 and `make install` adds the libhilo.so.0 symlink.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libhilo.so.0");
+    // libhilo.so.MAJOR, MAJOR from Cargo.toml's version (the one source of
+    // the version), and `make install` adds that symlink.
+    let major = env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets it");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libhilo.so.{major}");
     // Never unmapped: `dlclose` must not pull the code out from under hilo's
     // threads (a daemon still running, a thread in its last steps after
     // its target returned) or run the exit wait early. NODELETE makes

@@ -5,11 +5,11 @@
 //!
 //! - `os` (every libc call) and `futex` (every internal lock);
 //! - `error`, the core's error type, which knows nothing of C;
+//! - `sync`: Event, Lock, RLock, Condition, Semaphore, Barrier, Local;
 //! - `registry`: thread records, handles, state words, scans and waits;
 //! - `current`: who is calling, and the main and dummy records;
 //! - `joins` (the join graph) and `exit` (the exit wait);
 //! - `threads`: the life of the threads hilo starts;
-//! - `sync`: Event, Lock, RLock, Condition, Semaphore, Barrier, Local;
 //! - `timer`, `fork` (the orchestrator of fork handling) and `dump`;
 //! - `ffi`: the C API, a thin layer that checks arguments, converts C's
 //!   seconds into deadlines, maps errors to status codes and catches panics.
@@ -19,6 +19,16 @@
 //! `include/hilo.h` is generated from `ffi` by cbindgen (see build.rs).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
+
+// Linux only today (glibc; musl untested). What a port needs is in os.rs
+// (threads' kernel ids and names, /proc, keys, fork and exit hooks) and
+// futex.rs (the futex word under every lock), and nowhere else.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "hilo supports Linux only today: it needs futex(2), prctl(PR_SET_NAME), \
+     /proc/self/task and gettid. A port replaces src/os.rs and src/futex.rs \
+     (see the README's Platforms section)."
+);
 
 mod current;
 mod dump;

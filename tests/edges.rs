@@ -386,6 +386,25 @@ fn the_shared_library_is_marked_nodelete() {
     );
 }
 
+/// One source of the version: the soname's major is Cargo.toml's, as the
+/// header's HILO_VERSION_MAJOR (src/ffi/version.rs asserts it) and hilo.pc's
+/// (tests/install.rs) are.
+#[test]
+fn the_shared_library_soname_follows_cargo_toml() {
+    let library = lib_dir().join("libhilo.so");
+    let Ok(out) = Command::new("readelf").arg("-d").arg(&library).output() else {
+        println!("skipped: no readelf");
+        return;
+    };
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    let soname = concat!("[libhilo.so.", env!("CARGO_PKG_VERSION_MAJOR"), "]");
+    assert!(
+        dynamic.contains(soname),
+        "readelf -d {} has no SONAME {soname}:\n{dynamic}",
+        library.display()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Names, memory exhaustion, many threads (misc.c)
 // ---------------------------------------------------------------------------

@@ -19,9 +19,9 @@ pub fn lib_dir() -> PathBuf {
     let deps = exe.parent().expect("target/<profile>/deps").to_path_buf();
     for dir in [deps.clone(), deps.parent().unwrap().to_path_buf()] {
         if dir.join("libhilo.a").exists() && dir.join("libhilo.so").exists() {
-            // libhilo.so carries the soname libhilo.so.0 (build.rs): the
+            // libhilo.so carries the soname libhilo.so.MAJOR (build.rs): the
             // name a program linked with it looks for at run time.
-            let soname = dir.join("libhilo.so.0");
+            let soname = dir.join(concat!("libhilo.so.", env!("CARGO_PKG_VERSION_MAJOR")));
             if std::fs::read_link(&soname).is_err() {
                 let _ = std::os::unix::fs::symlink("libhilo.so", &soname);
             }
