@@ -165,6 +165,40 @@ fn installed_static_library_links_with_pkg_config_static_flags() {
     assert_eq!(stdout(&run(&mut Command::new(&program))), EXPECTED);
 }
 
+/// `cc -static $(pkg-config --cflags --static --libs hilo)`, with no edit of
+/// the flags: every library hilo.pc names exists as a static archive (no
+/// `-lgcc_s`, which has none; gcc adds its static unwinder itself).
+#[test]
+fn installed_library_links_fully_static_with_pkg_config_alone() {
+    require_pkg_config();
+    let dir = scratch("fully-static");
+    let probe = dir.join("probe.c");
+    std::fs::write(&probe, "int main(void) { return 0; }\n").unwrap();
+    let libc_a = Command::new("cc")
+        .arg("-static")
+        .arg(&probe)
+        .arg("-o")
+        .arg(dir.join("probe"))
+        .output();
+    if !libc_a.is_ok_and(|out| out.status.success()) {
+        println!("skipped: this C toolchain has no static C library (libc.a)");
+        return;
+    }
+    let prefix = dir.join("opt/hilo");
+    make(&["install", &format!("PREFIX={}", prefix.display())]);
+    let pc_dir = prefix.join("lib/pkgconfig");
+    let mut flags = vec!["-static".to_owned()];
+    flags.extend(pkg_config(
+        &pc_dir,
+        &["--cflags", "--static", "--libs"],
+        None,
+    ));
+    let program = dir.join("installed-fully-static");
+    cc(&root().join("tests/c/installed.c"), &program, &flags);
+    make(&["uninstall", &format!("PREFIX={}", prefix.display())]);
+    assert_eq!(stdout(&run(&mut Command::new(&program))), EXPECTED);
+}
+
 #[test]
 fn destdir_stages_the_install_and_uninstall_removes_it() {
     require_pkg_config();
