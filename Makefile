@@ -9,6 +9,12 @@
 #   DESTDIR=                  staging root prepended to every installed path
 #   LIBDIR=target/release     where the built libhilo.so and libhilo.a are;
 #                             given on the command line, nothing is built
+#   STRIP="strip --strip-debug"  run on the installed libraries: the debug
+#                             info goes (libhilo.a 25 MB -> about 2 MB), the
+#                             symbol table stays, so backtraces, gdb and
+#                             hilo_dump still name hilo's functions. To keep
+#                             the debug info for stepping through hilo's
+#                             sources: make install STRIP=true
 #
 # Installed: $(libdir)/libhilo.so.$(VERSION) with the libhilo.so.$(SOMAJOR)
 # and libhilo.so symlinks, $(libdir)/libhilo.a, $(includedir)/hilo.h and
@@ -33,6 +39,7 @@ BUILD  :=
 endif
 
 INSTALL ?= install
+STRIP   ?= strip --strip-debug
 
 .PHONY: all build install uninstall
 all: build
@@ -49,6 +56,7 @@ install: $(BUILD)
 	ln -sf $(REALNAME) $(DESTDIR)$(libdir)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libhilo.so
 	$(INSTALL) -m 644 $(LIBDIR)/libhilo.a $(DESTDIR)$(libdir)/libhilo.a
+	$(STRIP) $(DESTDIR)$(libdir)/$(REALNAME) $(DESTDIR)$(libdir)/libhilo.a
 	$(INSTALL) -m 644 include/hilo.h $(DESTDIR)$(includedir)/hilo.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(libdir)|' \
 	    -e 's|@INCLUDEDIR@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' \

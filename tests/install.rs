@@ -199,6 +199,62 @@ fn installed_library_links_fully_static_with_pkg_config_alone() {
     assert_eq!(stdout(&run(&mut Command::new(&program))), EXPECTED);
 }
 
+/// The installed libraries carry no debug info (25 MB for libhilo.a as
+/// built) but keep their symbol tables, so backtraces still name hilo's
+/// functions; `STRIP=true` keeps the debug info.
+#[test]
+fn installed_libraries_are_stripped_of_debug_info_but_keep_symbols() {
+    require_pkg_config();
+    let dir = scratch("stripped");
+    let so = concat!("libhilo.so.", env!("CARGO_PKG_VERSION"));
+    // Through sh and grep: an archive's full listings are megabytes.
+    let defines_hilo_create = |path: &Path| {
+        let out = run(Command::new("sh")
+            .arg("-c")
+            .arg("nm --defined-only \"$1\" 2>/dev/null | grep -c ' T hilo_create$' || true")
+            .arg("sh")
+            .arg(path));
+        stdout(&out).trim() != "0"
+    };
+    let archive_debug_sections = |path: &Path| {
+        let out = run(Command::new("sh")
+            .arg("-c")
+            .arg("readelf -S -W \"$1\" 2>/dev/null | grep -c '\\.debug_info' || true")
+            .arg("sh")
+            .arg(path));
+        stdout(&out).trim().parse::<u64>().unwrap_or(0)
+    };
+    for strip in ["STRIP=strip --strip-debug", "STRIP=true"] {
+        let prefix = dir.join(if strip == "STRIP=true" {
+            "kept"
+        } else {
+            "stripped"
+        });
+        make(&["install", &format!("PREFIX={}", prefix.display()), strip]);
+        let lib = prefix.join("lib");
+        let sections = stdout(&run(Command::new("readelf")
+            .arg("-S")
+            .arg("-W")
+            .arg(lib.join(so))));
+        assert_eq!(
+            sections.contains(".debug_info"),
+            strip == "STRIP=true",
+            "{so} after make install {strip}:\n{sections}"
+        );
+        assert!(defines_hilo_create(&lib.join(so)), "{so} lost its symbols");
+        assert!(
+            defines_hilo_create(&lib.join("libhilo.a")),
+            "libhilo.a lost its symbols"
+        );
+        let debug = archive_debug_sections(&lib.join("libhilo.a"));
+        assert_eq!(
+            debug > 0,
+            strip == "STRIP=true",
+            "libhilo.a after make install {strip}: {debug} members with .debug_info"
+        );
+    }
+}
+
 #[test]
 fn destdir_stages_the_install_and_uninstall_removes_it() {
     require_pkg_config();
