@@ -373,17 +373,23 @@ fn dlclose_with_running_non_daemon_threads_does_not_crash() {
 
 #[test]
 fn the_shared_library_is_marked_nodelete() {
+    let Some(dynamic) = dynamic_section() else {
+        return;
+    };
+    assert!(
+        dynamic.contains("NODELETE"),
+        "readelf -d libhilo.so:\n{dynamic}"
+    );
+}
+
+/// `readelf -d libhilo.so`, or None (having said "skipped") without readelf.
+fn dynamic_section() -> Option<String> {
     let library = lib_dir().join("libhilo.so");
     let Ok(out) = Command::new("readelf").arg("-d").arg(&library).output() else {
         println!("skipped: no readelf");
-        return;
+        return None;
     };
-    let dynamic = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        dynamic.contains("NODELETE"),
-        "readelf -d {}:\n{dynamic}",
-        library.display()
-    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// One source of the version: the soname's major is Cargo.toml's, as the
@@ -391,17 +397,13 @@ fn the_shared_library_is_marked_nodelete() {
 /// (tests/install.rs) are.
 #[test]
 fn the_shared_library_soname_follows_cargo_toml() {
-    let library = lib_dir().join("libhilo.so");
-    let Ok(out) = Command::new("readelf").arg("-d").arg(&library).output() else {
-        println!("skipped: no readelf");
+    let Some(dynamic) = dynamic_section() else {
         return;
     };
-    let dynamic = String::from_utf8_lossy(&out.stdout);
     let soname = concat!("[libhilo.so.", env!("CARGO_PKG_VERSION_MAJOR"), "]");
     assert!(
         dynamic.contains(soname),
-        "readelf -d {} has no SONAME {soname}:\n{dynamic}",
-        library.display()
+        "readelf -d libhilo.so has no SONAME {soname}:\n{dynamic}"
     );
 }
 
