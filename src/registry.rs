@@ -99,10 +99,8 @@ pub enum Reap {
     /// The thread is joinable and nobody reaps it yet: the target ended with
     /// `pthread_exit`, whose value is known only to `pthread_join`.
     Pending,
-    /// A joiner is inside `pthread_join` for it: one that found it ended
-    /// with `pthread_exit`, or a join without timeout that found it running
-    /// (the kernel then wakes that joiner at the thread's end, as for a raw
-    /// `pthread_join`, and the thread does not detach itself).
+    /// A joiner is inside `pthread_join` for it, having found it ended with
+    /// `pthread_exit` (no join waits there while a thread runs).
     InProgress,
 }
 

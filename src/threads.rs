@@ -114,19 +114,17 @@ impl Drop for EndOfThread {
             // and itself: a join that returns finds them destroyed.
             local::run_destructors();
             let mut record = self.slot.record.lock();
-            // A joiner inside pthread_join reaps this thread; else it detaches
-            // itself below, or stays joinable after pthread_exit.
-            let joined = record.reap == Reap::InProgress;
+            // No join waits inside pthread_join while a thread runs, so
+            // nobody reaps this one yet: it detaches itself below, or stays
+            // joinable after pthread_exit.
             match self.returned {
                 Some(value) => record.result = value,
                 // pthread_exit: only pthread_join knows the value, so the
                 // thread stays joinable for a joiner to reap.
-                None if !joined => record.reap = Reap::Pending,
-                None => {}
+                None => record.reap = Reap::Pending,
             }
             self.slot.set_state(FINISHED);
-            let released = self.slot.load().has(RELEASED);
-            if released && !joined {
+            if self.slot.load().has(RELEASED) {
                 if record.reap == Reap::Pending {
                     // SAFETY: the thread is joinable and nobody joined it.
                     unsafe { os::detach(record.pthread) };
@@ -141,7 +139,7 @@ impl Drop for EndOfThread {
             // The identity stays for the destructors that pthread runs
             // after this (other keys', C++ thread_locals') and goes with them.
             current::finish();
-            if returned && !joined {
+            if returned {
                 os::detach_self();
             }
         }));
