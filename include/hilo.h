@@ -91,6 +91,17 @@
 #define HILO_EINTERNAL -8
 
 /**
+ * The work was cancelled before it ran (futures).
+ */
+#define HILO_ECANCELED -9
+
+/**
+ * A signal handler ran while the calling thread waited, and the thread
+ * asked to be told (`hilo_set_interruptible`).
+ */
+#define HILO_EINTR -10
+
+/**
  * A timeout meaning "wait forever". Any negative timeout and +infinity mean
  * the same; 0 means "do not wait"; NaN is `HILO_EINVAL`.
  */

@@ -15,6 +15,10 @@ pub enum Kind {
     Again,
     Broken,
     Internal,
+    /// Work was cancelled before it ran (futures).
+    Canceled,
+    /// A signal handler ran during the wait, and the thread asked to be told.
+    Interrupted,
 }
 
 /// A failed call: its kind, and a message in Python's words where Python

@@ -31,6 +31,11 @@ pub const HILO_EAGAIN: c_int = -6;
 pub const HILO_EBROKEN: c_int = -7;
 /// A bug inside hilo was caught; hilo never unwinds into C.
 pub const HILO_EINTERNAL: c_int = -8;
+/// The work was cancelled before it ran (futures).
+pub const HILO_ECANCELED: c_int = -9;
+/// A signal handler ran while the calling thread waited, and the thread
+/// asked to be told (`hilo_set_interruptible`).
+pub const HILO_EINTR: c_int = -10;
 
 /// One status: its code, the core error kind it reports (None for
 /// `HILO_OK`), and its text for `hilo_strerror`.
@@ -41,7 +46,7 @@ struct Status {
 }
 
 /// Every status, once.
-const STATUSES: [Status; 9] = [
+const STATUSES: [Status; 11] = [
     Status {
         code: HILO_OK,
         kind: None,
@@ -86,6 +91,16 @@ const STATUSES: [Status; 9] = [
         code: HILO_EINTERNAL,
         kind: Some(Kind::Internal),
         text: c"internal error in hilo",
+    },
+    Status {
+        code: HILO_ECANCELED,
+        kind: Some(Kind::Canceled),
+        text: c"the work was cancelled",
+    },
+    Status {
+        code: HILO_EINTR,
+        kind: Some(Kind::Interrupted),
+        text: c"interrupted by a signal",
     },
 ];
 
