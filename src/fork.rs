@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::futex::{self, ForkLock};
 use crate::registry::registry;
 use crate::sync::local;
-use crate::{current, exit, joins, os, timer};
+use crate::{current, executor, exit, joins, os, timer};
 
 /// The forking thread's handle, noted before the fork (in the child,
 /// `gettid() == getpid()` no longer tells the parent's main thread apart).
@@ -33,12 +33,13 @@ static FORKING: AtomicU64 = AtomicU64::new(0);
 
 /// The process-wide locks, in the one order in which they are taken: no
 /// code path holds one of these while taking one earlier in the list.
-fn locks() -> [&'static dyn ForkLock; 4] {
+fn locks() -> [&'static dyn ForkLock; 5] {
     [
         timer::fork_lock(),
         local::fork_lock(),
         registry().allocator_lock(),
         joins::fork_lock(),
+        executor::fork_lock(),
     ]
 }
 
@@ -74,6 +75,7 @@ pub extern "C" fn after_fork_in_child() {
     let _ = catch_unwind(|| {
         // First: every lock held now was taken before the fork.
         futex::new_fork_generation();
+        executor::after_fork_in_child();
         let me = FORKING.load(Ordering::Relaxed);
         // SAFETY: the child has one thread, this one, and it holds no guard
         // of any of hilo's locks (`before_fork` forgot its guards).

@@ -10,7 +10,8 @@
 //! - `current`: who is calling, and the main and dummy records;
 //! - `joins` (the join graph) and `exit` (the exit wait);
 //! - `threads`: the life of the threads hilo starts;
-//! - `timer`, `fork` (the orchestrator of fork handling) and `dump`;
+//! - `timer`, `executor` (the thread pool with futures), `fork` (the
+//!   orchestrator of fork handling) and `dump`;
 //! - `ffi`: the C API, a thin layer that checks arguments, converts C's
 //!   seconds into deadlines, maps errors to status codes and catches panics.
 //!
@@ -33,6 +34,7 @@ compile_error!(
 mod current;
 mod dump;
 mod error;
+mod executor;
 mod exit;
 pub mod ffi;
 mod fork;
