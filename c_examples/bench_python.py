@@ -3,7 +3,12 @@
 cycle_ns          threading.Thread(target=f).start(); join()
 current_name_ns   threading.current_thread().name
 record_bytes      RSS per unstarted threading.Thread object (100,000 of them)
+pool_latency_ns   ThreadPoolExecutor(1): submit(f).result(), round trip
+pool_task_ns      ThreadPoolExecutor(2): 100,000 empty tasks submitted, then
+                  concurrent.futures.wait on all, per task (1,000,000 as
+                  the C rows take half a minute a round here)
 """
+import concurrent.futures
 import os
 import statistics
 import threading
@@ -42,10 +47,29 @@ def current_name_ns(n=200_000):
     return (time.perf_counter_ns() - t0) / n
 
 
+def pool_latency_ns(n=20_000):
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        ex.submit(int).result()
+        t0 = time.perf_counter_ns()
+        for _ in range(n):
+            ex.submit(int).result()
+        return (time.perf_counter_ns() - t0) / n
+
+
+def pool_task_ns(n=100_000):
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        t0 = time.perf_counter_ns()
+        futures = [ex.submit(int) for _ in range(n)]
+        concurrent.futures.wait(futures)
+        return (time.perf_counter_ns() - t0) / n
+
+
 def main():
     print("record_bytes", record_bytes())
     print("cycle_ns", statistics.median(cycle_ns() for _ in range(ROUNDS)))
     print("current_name_ns", statistics.median(current_name_ns() for _ in range(ROUNDS)))
+    print("pool_latency_ns", statistics.median(pool_latency_ns() for _ in range(3)))
+    print("pool_task_ns", statistics.median(pool_task_ns() for _ in range(3)))
 
 
 if __name__ == "__main__":

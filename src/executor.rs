@@ -59,10 +59,15 @@ const WAITED_ANY: u32 = 1 << 3;
 /// Done callbacks are registered.
 const CALLBACKS: u32 = 1 << 4;
 
-/// How many times a waiter re-reads a word before it sleeps: a hand-off
-/// that completes within a microsecond or so then costs no system call on
-/// either side.
+/// How many times a waiter of a future re-reads its word before it sleeps:
+/// a hand-off that completes within a few microseconds then costs no system
+/// call on either side.
 const SPINS: u32 = 200;
+
+/// How long an idle worker searches (spins) before it sleeps: longer than
+/// the gap between two submits of a busy producer, shorter than a time
+/// slice. Only one worker of an executor searches at a time.
+const SEARCH: Duration = Duration::from_micros(20);
 
 /// How many forks lie between the first process and this one: bumped first
 /// thing in a forked child (`after_fork_in_child`).
@@ -219,11 +224,8 @@ impl Future {
 
     /// Waits until it is done or `deadline` passes; true when done.
     pub fn wait(&self, deadline: Option<Instant>) -> bool {
-        for _ in 0..SPINS {
-            if self.done() {
-                return true;
-            }
-            std::hint::spin_loop();
+        if spin_until(|| self.done()) {
+            return true;
         }
         loop {
             let word = self.state.fetch_or(WAITED, Ordering::AcqRel) | WAITED;
@@ -249,6 +251,29 @@ impl Future {
             _ => Err(Error::new(Kind::Canceled, "the future was cancelled")),
         }
     }
+}
+
+/// Spins until `ready` holds, for at most `SEARCH`: true when it held. It
+/// re-reads with pause hints first, then yields the CPU between reads, so
+/// that the thread it waits for gets to run even on the same CPU.
+fn spin_until(ready: impl Fn() -> bool) -> bool {
+    for _ in 0..SPINS {
+        if ready() {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    let began = Instant::now();
+    while began.elapsed() < SEARCH {
+        std::thread::yield_now();
+        for _ in 0..64 {
+            if ready() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+    }
+    false
 }
 
 /// None when the deadline has passed; Some(None) for no deadline.
@@ -296,14 +321,16 @@ pub fn wait_many(futures: &[&Future], all: bool, deadline: Option<Instant>) -> b
 pub struct Shared {
     /// Newest first; each entry is an `Arc<Future>` turned into a raw
     /// pointer, owned by the queue.
-    incoming: AtomicPtr<Future>,
+    incoming: Padded<AtomicPtr<Future>>,
     /// Oldest first: what a worker moved out of `incoming`, under this lock.
-    taken: Mutex<Taken>,
+    taken: Padded<Mutex<Taken>>,
     /// Permits of workers without work (spinning or asleep), taken by
     /// submits (see `claim_idle`).
-    idle: AtomicU32,
+    idle: Padded<AtomicU32>,
     /// Workers that are about to sleep or sleep on `wake`.
-    sleepers: AtomicU32,
+    sleepers: Padded<AtomicU32>,
+    /// An idle worker spins, looking for work (see `wait_for_work`).
+    searching: Padded<AtomicBool>,
     /// Bumped to wake sleeping workers.
     wake: AtomicU32,
     /// Workers started since the last fork (their names' next index).
@@ -317,6 +344,25 @@ pub struct Shared {
     /// `FORKS` when the executor was made or last reset.
     forks: AtomicU32,
     prefix: String,
+}
+
+/// A field alone on its cache lines (two: AMD and Intel fetch lines in
+/// pairs), so that the submitter's and the workers' writes to different
+/// fields do not contend for one line.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Padded<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
 }
 
 struct Taken {
@@ -353,8 +399,9 @@ impl Shared {
         }
     }
 
-    /// The oldest queued future, if any (workers and shutdown only).
-    fn pop(&self) -> Option<Arc<Future>> {
+    /// The oldest queued future, if any, and whether more are queued
+    /// (workers and shutdown only).
+    fn pop(&self) -> Option<(Arc<Future>, bool)> {
         let mut taken = self.taken.lock();
         if taken.head.is_null() {
             let mut stack = self.incoming.swap(ptr::null_mut(), Ordering::Acquire);
@@ -376,10 +423,11 @@ impl Shared {
         }
         // SAFETY: a node of the list, owned by it, under its lock.
         taken.head = unsafe { (*node).next.load(Ordering::Relaxed) };
+        let more = !taken.head.is_null() || !self.incoming.load(Ordering::Relaxed).is_null();
         drop(taken);
         // SAFETY: the queue's reference, made by `Arc::into_raw` in `push`,
         // handed over once.
-        Some(unsafe { Arc::from_raw(node) })
+        Some((unsafe { Arc::from_raw(node) }, more))
     }
 
     /// Nothing queued, judged under the workers' lock so that a batch in
@@ -414,40 +462,78 @@ impl Shared {
         os::futex_wake(&self.wake, i32::MAX);
     }
 
-    /// A worker's life: run queued work, wait (spin, then sleep) when there
-    /// is none, end once the executor is shut down and its queue is empty.
+    /// A worker's life: run queued work, wait for more when there is
+    /// none, end once the executor is shut down and its queue is empty.
     fn work(&self) {
         loop {
-            if let Some(future) = self.pop() {
+            if let Some((future, more)) = self.pop() {
+                if more {
+                    // Work is left behind this one: let a sleeper help, if
+                    // no idle worker is already looking.
+                    self.wake_unless_searching();
+                }
                 future.run();
                 continue;
             }
             if self.shutdown.load(Ordering::SeqCst) {
                 return;
             }
-            // Idle from here until work comes: a submit now wakes this
-            // worker (if it sleeps) rather than starting another.
+            // Idle from here until work comes: a submit now claims this
+            // worker rather than starting another.
             self.idle.fetch_add(1, Ordering::SeqCst);
-            let mut spins = 0;
-            while spins < SPINS && self.incoming.load(Ordering::Relaxed).is_null() {
-                std::hint::spin_loop();
-                spins += 1;
-            }
-            if spins == SPINS {
-                // Counted before the queue is looked at, SeqCst against the
-                // push's CAS: either this sees the work or its submit sees
-                // this sleeper and wakes it.
-                self.sleepers.fetch_add(1, Ordering::SeqCst);
-                let seen = self.wake.load(Ordering::SeqCst);
-                if self.is_empty() && !self.shutdown.load(Ordering::SeqCst) {
-                    os::futex_wait(&self.wake, seen, None);
-                }
-                self.sleepers.fetch_sub(1, Ordering::SeqCst);
-            }
+            self.wait_for_work();
             // Its permit, unless a submit took it (then another's, at
             // worst, which only lets one more worker start, within the
             // limit).
             self.claim_idle();
+        }
+    }
+
+    /// An idle worker's wait. One idle worker at a time searches: it spins
+    /// for up to `SEARCH` while submits wake nobody, so a stream of work
+    /// arriving a little slower than the workers run it costs no system
+    /// call. The others, and the searcher once its time is up, sleep on
+    /// `wake`.
+    fn wait_for_work(&self) {
+        if self
+            .searching
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            let found = spin_until(|| {
+                !self.incoming.load(Ordering::Relaxed).is_null()
+                    || self.shutdown.load(Ordering::Relaxed)
+            });
+            if !found {
+                // Counted as a sleeper before it stops searching: a submit
+                // that sees no searcher then sees this sleeper.
+                self.sleepers.fetch_add(1, Ordering::SeqCst);
+                self.searching.store(false, Ordering::SeqCst);
+                self.sleep();
+                return;
+            }
+            self.searching.store(false, Ordering::SeqCst);
+            return;
+        }
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        self.sleep();
+    }
+
+    /// Sleeps on `wake` unless work or the shutdown is there; the caller
+    /// counted itself in `sleepers` first (SeqCst against the push's CAS:
+    /// either this sees the work or its submit sees this sleeper).
+    fn sleep(&self) {
+        let seen = self.wake.load(Ordering::SeqCst);
+        if self.is_empty() && !self.shutdown.load(Ordering::SeqCst) {
+            os::futex_wait(&self.wake, seen, None);
+        }
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Wakes a sleeping worker unless an idle one searches already.
+    fn wake_unless_searching(&self) {
+        if !self.searching.load(Ordering::SeqCst) {
+            self.wake_one();
         }
     }
 
@@ -473,6 +559,7 @@ impl Shared {
         self.incoming.store(ptr::null_mut(), Ordering::Relaxed);
         self.idle.store(0, Ordering::Relaxed);
         self.sleepers.store(0, Ordering::Relaxed);
+        self.searching.store(false, Ordering::Relaxed);
         self.started.store(0, Ordering::Relaxed);
         self.forks.store(now, Ordering::Release);
     }
@@ -483,9 +570,10 @@ impl Shared {
     /// runs.
     fn adjust_workers(self: &Arc<Self>) -> Result<()> {
         let claimed = self.claim_idle();
-        // A sleeper is woken whether or not a permit was left (one may have
-        // been taken back by another worker): the push is seen either way.
-        self.wake_one();
+        // A searching worker will see the push; otherwise a sleeper is
+        // woken, whether or not a permit was left (one may have been taken
+        // back by another worker).
+        self.wake_unless_searching();
         if claimed || self.started.load(Ordering::Relaxed) >= self.max_workers {
             return Ok(());
         }
@@ -531,7 +619,7 @@ impl Shared {
         self.after_fork();
         self.shutdown.store(true, Ordering::SeqCst);
         if cancel_futures {
-            while let Some(future) = self.pop() {
+            while let Some((future, _)) = self.pop() {
                 future.cancel();
             }
         }
@@ -594,12 +682,13 @@ impl Executor {
             n => n,
         };
         let shared = Arc::new(Shared {
-            incoming: AtomicPtr::new(ptr::null_mut()),
-            taken: Mutex::new(Taken {
+            incoming: Padded(AtomicPtr::new(ptr::null_mut())),
+            taken: Padded(Mutex::new(Taken {
                 head: ptr::null_mut(),
-            }),
-            idle: AtomicU32::new(0),
-            sleepers: AtomicU32::new(0),
+            })),
+            idle: Padded(AtomicU32::new(0)),
+            sleepers: Padded(AtomicU32::new(0)),
+            searching: Padded(AtomicBool::new(false)),
             wake: AtomicU32::new(0),
             started: AtomicUsize::new(0),
             max_workers,
