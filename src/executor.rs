@@ -101,18 +101,22 @@ pub struct Future {
     /// The link of the executor's queue (incoming stack or taken list).
     next: AtomicPtr<Future>,
     function: Target,
-    arg: *mut c_void,
-    /// The function's return value, written once by the worker before the
-    /// phase becomes FINISHED, read only after that.
-    result: UnsafeCell<*mut c_void>,
-    callbacks: Mutex<Vec<Callback>>,
+    /// The function's argument until it runs, then its return value: one
+    /// word, as the future's size is what a burst of submits pays in fresh
+    /// memory. Read and written by the worker that won the PENDING ->
+    /// RUNNING CAS, the value published by the Release swap to FINISHED and
+    /// read only after an Acquire load has seen FINISHED.
+    value: UnsafeCell<*mut c_void>,
+    /// Boxed: most futures never have one, and an empty box is one word
+    /// where an empty Vec is three.
+    #[allow(clippy::box_collection)]
+    callbacks: Mutex<Option<Box<Vec<Callback>>>>,
     executor: Arc<Shared>,
 }
 
-// SAFETY: `arg` is only handed to the C function, once, on a worker thread,
-// as pthread_create hands over its argument; `result` is written once by the
-// worker that won the PENDING -> RUNNING CAS, before the Release swap that
-// publishes FINISHED, and read only after an Acquire load has seen FINISHED.
+// SAFETY: the argument is only handed to the C function, once, on a worker
+// thread, as pthread_create hands over its argument; `value` is accessed as
+// its comment says; the callbacks under their lock.
 unsafe impl Send for Future {}
 // SAFETY: as above.
 unsafe impl Sync for Future {}
@@ -176,12 +180,12 @@ impl Future {
         if self.claim(RUNNING).is_err() {
             return;
         }
+        // SAFETY: only this thread, which won the claim, touches `value`
+        // until the swap below publishes it.
+        let slot = unsafe { &mut *self.value.get() };
         // SAFETY: the C function and argument given to submit, called once
         // (this thread won the claim), as a thread target is.
-        let value = unsafe { (self.function)(self.arg) };
-        // SAFETY: only this thread writes it, before the Release swap below;
-        // readers read it only after seeing FINISHED.
-        unsafe { *self.result.get() = value };
+        *slot = unsafe { (self.function)(*slot) };
         let old = self.state.swap(FINISHED, Ordering::AcqRel);
         self.ended(old);
     }
@@ -198,8 +202,8 @@ impl Future {
             os::futex_wake(&executor.completions, i32::MAX);
         }
         if old & CALLBACKS != 0 {
-            let callbacks = std::mem::take(&mut *self.callbacks.lock());
-            for callback in callbacks {
+            let callbacks = self.callbacks.lock().take().unwrap_or_default();
+            for callback in *callbacks {
                 // A callback is C code; a panic inside hilo's part of it must
                 // not stop the others.
                 let _ = catch_unwind(AssertUnwindSafe(|| callback(self)));
@@ -218,7 +222,7 @@ impl Future {
         } else {
             // The worker that ends it takes the list under this lock, after
             // its swap has seen CALLBACKS.
-            callbacks.push(callback);
+            callbacks.get_or_insert_with(Box::default).push(callback);
         }
     }
 
@@ -247,7 +251,7 @@ impl Future {
         match self.phase() {
             // SAFETY: FINISHED was seen with Acquire: the worker's write of
             // the result happened before.
-            Phase::Finished => Ok(unsafe { *self.result.get() }),
+            Phase::Finished => Ok(unsafe { *self.value.get() }),
             _ => Err(Error::new(Kind::Canceled, "the future was cancelled")),
         }
     }
@@ -723,9 +727,8 @@ impl Executor {
             forks: shared.forks.load(Ordering::Relaxed),
             next: AtomicPtr::new(ptr::null_mut()),
             function,
-            arg,
-            result: UnsafeCell::new(ptr::null_mut()),
-            callbacks: Mutex::new(Vec::new()),
+            value: UnsafeCell::new(arg),
+            callbacks: Mutex::new(None),
             executor: Arc::clone(shared),
         });
         shared.push(Arc::clone(&future));

@@ -235,6 +235,7 @@ static int misuse(void) {
     printf("NULL entry %d, NULL array %d, bad return_when %d, none %d\n", hilo_wait(with_null, 2, 0, HILO_ALL_COMPLETED),
            hilo_wait(NULL, 2, 0, HILO_ALL_COMPLETED), hilo_wait(mixed, 1, 0, 99), hilo_wait(NULL, 0, 0, HILO_ALL_COMPLETED));
     hilo_future_free(g);
+    hilo_future_free(f);
     hilo_executor_free(other);
 
     /* A callback that submits more work, in the worker and in the caller. */
