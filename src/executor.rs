@@ -294,28 +294,31 @@ fn time_left(deadline: Option<Instant>) -> Option<Option<Duration>> {
 /// `wait` over many futures of one executor, Python's FIRST_COMPLETED
 /// (`all` false) or ALL_COMPLETED: true once that holds, false at the
 /// deadline. The caller checked that they share one executor.
-pub fn wait_many(futures: &[&Future], all: bool, deadline: Option<Instant>) -> bool {
+pub fn wait_many<'a, I>(futures: I, all: bool, deadline: Option<Instant>) -> bool
+where
+    I: Iterator<Item = &'a Future> + Clone,
+{
     if all {
-        return futures.iter().all(|future| future.wait(deadline));
+        return futures.clone().all(|future| future.wait(deadline));
     }
-    let Some(first) = futures.first() else {
+    let Some(first) = futures.clone().next() else {
         return true;
     };
-    if futures.iter().any(|future| future.done()) {
+    if futures.clone().any(|future| future.done()) {
         return true;
     }
     let completions = &first.executor.completions;
     loop {
         // Noted before the flags are set: an end after a flag bumps it.
         let seen = completions.load(Ordering::SeqCst);
-        for future in futures {
+        for future in futures.clone() {
             let word = future.state.fetch_or(WAITED_ANY, Ordering::AcqRel);
             if matches!(word & PHASE, FINISHED | CANCELLED) || future.forks != forks() {
                 return true;
             }
         }
         let Some(timeout) = time_left(deadline) else {
-            return futures.iter().any(|future| future.done());
+            return futures.clone().any(|future| future.done());
         };
         os::futex_wait(completions, seen, timeout);
     }
@@ -839,6 +842,6 @@ mod tests {
         assert_eq!(second.result(None).unwrap_err().kind, Kind::Canceled);
         assert!(first.result(None).is_ok());
         let deadline = Some(Instant::now());
-        assert!(wait_many(&[&first, &second], false, deadline));
+        assert!(wait_many([&*first, &*second].into_iter(), false, deadline));
     }
 }

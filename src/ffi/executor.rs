@@ -357,18 +357,23 @@ pub extern "C" fn hilo_wait(
             }
             // SAFETY: `fs` points to `n` future pointers (the contract).
             let pointers = unsafe { std::slice::from_raw_parts(fs, n) };
-            let mut futures = Vec::with_capacity(n);
+            // Checked in one pass, without a copy: a wait may cover
+            // millions of futures.
+            // SAFETY: each is NULL or a live future (the contract).
+            let executor_of_first = unsafe { future(pointers[0]) }?.executor_id();
             for &pointer in pointers {
-                // SAFETY: each is NULL or a live future (the contract).
-                futures.push(unsafe { future(pointer) }?);
+                // SAFETY: as above.
+                if unsafe { future(pointer) }?.executor_id() != executor_of_first {
+                    return Err(Error::invalid(
+                        "hilo_wait: the futures come from different executors",
+                    ));
+                }
             }
-            let executor_of_first = futures[0].executor_id();
-            if futures.iter().any(|f| f.executor_id() != executor_of_first) {
-                return Err(Error::invalid(
-                    "hilo_wait: the futures come from different executors",
-                ));
-            }
-            Ok(executor::wait_many(&futures, all, deadline))
+            // SAFETY: every pointer was checked above: live and not NULL.
+            let futures = pointers
+                .iter()
+                .map(|&f| unsafe { &*f.cast_const().cast::<Future>() });
+            Ok(executor::wait_many(futures, all, deadline))
         })();
         match waited {
             Ok(true) => HILO_OK,
