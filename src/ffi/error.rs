@@ -151,19 +151,24 @@ pub(crate) fn record_panic(payload: Box<dyn std::any::Any + Send>) {
     ));
 }
 
-/// Returns a static, human-readable text for a status code (`HILO_OK`,
-/// `HILO_EINVAL`, ...); an unknown code gives "unknown status code".
-/// Never NULL; the caller must not free it. Thread-safe.
+/// Names a status code in words. Thread-safe.
+///
+/// @param status a status code (`HILO_OK`, `HILO_EINVAL`, ...), or any int
+/// @return a static, human-readable text for `status`; an unknown code gives
+/// "unknown status code". Never NULL; the caller must not free it.
 #[no_mangle]
 pub extern "C" fn hilo_strerror(status: c_int) -> *const c_char {
     ffi_boundary!({ text(status).as_ptr() })
 }
 
-/// Returns a message about the last failing hilo call made by the calling
+/// Says what the calling thread's last failing hilo call went wrong on. A
+/// successful call does not clear it.
+///
+/// @return a message about the last failing hilo call made by the calling
 /// thread, as specific as Python's text where Python has one (for example
 /// "threads can only be started once"), or "" when no call has failed yet on
-/// this thread. A successful call does not clear it. Never NULL; owned by
-/// hilo and valid until the calling thread's next hilo call or its end.
+/// this thread. Never NULL; owned by hilo and valid until the calling thread's
+/// next hilo call or its end.
 #[no_mangle]
 pub extern "C" fn hilo_last_error() -> *const c_char {
     ffi_boundary!({
