@@ -42,66 +42,6 @@
 #include <stdint.h>
 
 /**
- * Success.
- */
-#define HILO_OK 0
-
-/**
- * An argument is invalid: NULL where a pointer is required, a NaN timeout, a
- * stack size out of range, and so on.
- */
-#define HILO_EINVAL -1
-
-/**
- * The handle names no thread: it was never issued, or it was released.
- */
-#define HILO_ESRCH -2
-
-/**
- * The thread (or object) is not in a state that allows the call: started
- * twice, joined before start, daemon set after start, released the main
- * thread, released an unlocked lock, ...
- */
-#define HILO_ESTATE -3
-
-/**
- * The call would wait forever: joining the calling thread itself, or a join
- * that would close a cycle of joins (A joins B while B joins A).
- */
-#define HILO_EDEADLK -4
-
-/**
- * The timeout expired first.
- */
-#define HILO_ETIMEDOUT -5
-
-/**
- * The operating system refused a thread (memory, limits).
- */
-#define HILO_EAGAIN -6
-
-/**
- * A barrier is broken (reset, aborted, or a wait timed out).
- */
-#define HILO_EBROKEN -7
-
-/**
- * A bug inside hilo was caught; hilo never unwinds into C.
- */
-#define HILO_EINTERNAL -8
-
-/**
- * The work was cancelled before it ran (futures).
- */
-#define HILO_ECANCELED -9
-
-/**
- * A signal handler ran while the calling thread waited, and the thread
- * asked to be told (`hilo_set_interruptible`).
- */
-#define HILO_EINTR -10
-
-/**
  * A timeout meaning "wait forever". Any negative timeout and +infinity mean
  * the same; 0 means "do not wait"; NaN is `HILO_EINVAL`.
  */
@@ -121,6 +61,65 @@
  * The patch version.
  */
 #define HILO_VERSION_PATCH 0
+
+/**
+ * The status codes, as a C enum so that tools which read the header
+ * without its macros (LuaJIT's `ffi.cdef`, cffi's `cdef`, Zig's
+ * `@cImport`) keep them. Functions still return `int` (yes/no answers and
+ * counts share the return value with the statuses), so compare the int
+ * with these values: `if (hilo_join(t, 1.0, NULL) == HILO_ETIMEDOUT)`.
+ */
+typedef enum {
+    /**
+     * Success.
+     */
+    HILO_OK = 0,
+    /**
+     * An argument is invalid: NULL where a pointer is required, a NaN timeout, a
+     * stack size out of range, and so on.
+     */
+    HILO_EINVAL = -1,
+    /**
+     * The handle names no thread: it was never issued, or it was released.
+     */
+    HILO_ESRCH = -2,
+    /**
+     * The thread (or object) is not in a state that allows the call: started
+     * twice, joined before start, daemon set after start, released the main
+     * thread, released an unlocked lock, ...
+     */
+    HILO_ESTATE = -3,
+    /**
+     * The call would wait forever: joining the calling thread itself, or a join
+     * that would close a cycle of joins (A joins B while B joins A).
+     */
+    HILO_EDEADLK = -4,
+    /**
+     * The timeout expired first.
+     */
+    HILO_ETIMEDOUT = -5,
+    /**
+     * The operating system refused a thread (memory, limits).
+     */
+    HILO_EAGAIN = -6,
+    /**
+     * A barrier is broken (reset, aborted, or a wait timed out).
+     */
+    HILO_EBROKEN = -7,
+    /**
+     * A bug inside hilo was caught; hilo never unwinds into C.
+     */
+    HILO_EINTERNAL = -8,
+    /**
+     * The work was cancelled before it ran (futures).
+     */
+    HILO_ECANCELED = -9,
+    /**
+     * A signal handler ran while the calling thread waited, and the thread
+     * asked to be told (`hilo_set_interruptible`).
+     */
+    HILO_EINTR = -10,
+} hilo_status;
 
 /**
  * A barrier for a fixed number of threads (Python's `threading.Barrier`).
