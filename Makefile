@@ -3,6 +3,10 @@
 #   make                      cargo build --release (and the libhilo.so.0 link)
 #   make install              install into PREFIX (default /usr/local)
 #   make uninstall            remove what install installed
+#   make docs                 the C reference from include/hilo.h with
+#                             Doxygen (docs/Doxyfile): HTML in
+#                             target/docs/html, man pages in target/docs/man;
+#                             fails when Doxygen warns
 #
 # Variables:
 #   PREFIX=/usr/local         where to install; libdir and includedir follow it
@@ -19,14 +23,17 @@
 #                             sources: make install STRIP=true
 #
 # Installed: $(libdir)/libhilo.so.$(VERSION) with the libhilo.so.$(SOMAJOR)
-# and libhilo.so symlinks, $(libdir)/libhilo.a, $(includedir)/hilo.h and
-# $(libdir)/pkgconfig/hilo.pc.
+# and libhilo.so symlinks, $(libdir)/libhilo.a, $(includedir)/hilo.h,
+# $(libdir)/pkgconfig/hilo.pc, and when Doxygen is installed the man pages
+# in $(mandir)/man3 (`man 3 hilo`, `man 3 hilo_join`, ...).
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 libdir     ?= $(PREFIX)/lib
 includedir ?= $(PREFIX)/include
 pkgconfigdir ?= $(libdir)/pkgconfig
+mandir     ?= $(PREFIX)/share/man
+DOCS_OUT   ?= target/docs
 
 VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
 SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
@@ -43,7 +50,7 @@ endif
 INSTALL ?= install
 STRIP   ?= strip --strip-debug
 
-.PHONY: all build install uninstall
+.PHONY: all build install install-man uninstall docs
 all: build
 
 build:
@@ -64,8 +71,43 @@ install: $(BUILD)
 	    -e 's|@INCLUDEDIR@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' \
 	    hilo.pc.in > $(DESTDIR)$(pkgconfigdir)/hilo.pc
 	chmod 644 $(DESTDIR)$(pkgconfigdir)/hilo.pc
+	$(MAKE) --no-print-directory install-man
+
+# Doxygen writes one page, hilo.h.3, and a page per function, type and
+# status that points to it (all named hilo* or HILO_*); hilo.3 points to it
+# too, for `man 3 hilo`.
+install-man:
+	@if command -v doxygen >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory docs && \
+	    $(INSTALL) -d $(DESTDIR)$(mandir)/man3 && \
+	    $(INSTALL) -m 644 $(DOCS_OUT)/man/man3/*.3 $(DESTDIR)$(mandir)/man3/ && \
+	    echo '.so man3/hilo.h.3' > $(DESTDIR)$(mandir)/man3/hilo.3 && \
+	    echo "installed the man pages in $(DESTDIR)$(mandir)/man3"; \
+	else \
+	    echo "man pages skipped: doxygen is not installed (scripts/install-test-deps.sh installs it)"; \
+	fi
+
+docs: $(DOCS_OUT)/done
+
+# Doxygen's warnings go to a log (docs/Doxyfile); any warning fails the
+# build. So does a man page line that starts with a quote, which troff
+# takes for a request and drops (Doxygen writes a leading "..." that way).
+$(DOCS_OUT)/done: include/hilo.h docs/Doxyfile
+	@command -v doxygen >/dev/null 2>&1 || \
+	    { echo "make docs needs doxygen (scripts/install-test-deps.sh installs it)"; exit 1; }
+	rm -rf $(DOCS_OUT)
+	mkdir -p $(DOCS_OUT)
+	HILO_DOCS_OUT=$(DOCS_OUT) HILO_VERSION=$(VERSION) doxygen docs/Doxyfile
+	@if [ -s $(DOCS_OUT)/warnings.log ]; then \
+	    cat $(DOCS_OUT)/warnings.log; echo "make docs: Doxygen warned (above)"; exit 1; fi
+	@if grep -n "^'" $(DOCS_OUT)/man/man3/*.3; then \
+	    echo "make docs: man page lines above start with a quote, which troff drops"; exit 1; fi
+	touch $@
+	@echo "HTML: $(DOCS_OUT)/html/index.html; man pages: $(DOCS_OUT)/man/man3"
 
 uninstall:
 	rm -f $(DESTDIR)$(libdir)/$(REALNAME) $(DESTDIR)$(libdir)/$(SONAME) \
 	      $(DESTDIR)$(libdir)/libhilo.so $(DESTDIR)$(libdir)/libhilo.a \
 	      $(DESTDIR)$(includedir)/hilo.h $(DESTDIR)$(pkgconfigdir)/hilo.pc
+	rm -f $(DESTDIR)$(mandir)/man3/hilo.3 $(DESTDIR)$(mandir)/man3/hilo.h.3 \
+	      $(DESTDIR)$(mandir)/man3/hilo_*.3 $(DESTDIR)$(mandir)/man3/HILO_*.3

@@ -1,5 +1,6 @@
-/*
- * hilo: Python-style threads for C.
+/**
+ * @file hilo.h
+ * @brief hilo: Python-style threads for C.
  *
  * Threads are created, named and configured first and started later; join
  * takes a timeout; daemon threads are not waited for, and the process waits at
@@ -30,6 +31,9 @@
  *    A thread started after the exit wait is refused with HILO_ESTATE.
  *  - libhilo.so is linked with NODELETE: dlclose() never unmaps it under its
  *    threads (it stays loaded until the process ends).
+ *
+ * Every function below says what it does, each status it returns,
+ * ownership and NULL handling; docs/api.md groups them by topic.
  */
 
 #ifndef HILO_H
@@ -256,7 +260,7 @@ int hilo_start(hilo_thread_t t);
  * `exit()` returns `HILO_OK` (result NULL) once that exit has begun: the
  * thread will never finish.
  *
- * "Finished" means the target has returned and the thread's `hilo_local`
+ * A thread has "finished" when its target has returned and its `hilo_local`
  * destructors have run (hilo runs them at the end of the target, as CPython
  * clears a thread's locals before its join returns). A join with a timeout
  * returns near its timeout whatever other joiners do; a thread that ended
@@ -459,7 +463,7 @@ size_t hilo_get_stack_size(void);
  * Gives the library's version, matching `HILO_VERSION_MAJOR`, `_MINOR` and
  * `_PATCH`.
  *
- * @return "MAJOR.MINOR.PATCH". Static; never NULL.
+ * @return the version string, "MAJOR.MINOR.PATCH". Static; never NULL.
  */
 const char *hilo_version(void);
 

@@ -11,8 +11,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
-use common::{lib_dir, root};
+use common::{have, lib_dir, root};
 
 /// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -47,7 +48,12 @@ fn stdout(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
 }
 
+/// Runs `make` in the repository, one at a time: `make install` also
+/// builds the man pages in the checkout's target/docs (when Doxygen is
+/// installed), which two installs at once would both rewrite.
 fn make(args: &[&str]) {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let lib_dir = format!("LIBDIR={}", lib_dir().display());
     run(Command::new("make")
         .arg("-C")
@@ -255,6 +261,41 @@ fn installed_libraries_are_stripped_of_debug_info_but_keep_symbols() {
     }
 }
 
+/// `man 3 hilo` and `man 3 hilo_join` read the installed pages.
+#[test]
+fn installed_man_pages_answer_man_3_hilo() {
+    if !have("doxygen") || !have("man") {
+        println!("skipped: doxygen or man is not installed (scripts/install-test-deps.sh)");
+        return;
+    }
+    let dir = scratch("man");
+    let prefix = dir.join("usr");
+    make(&["install", &format!("PREFIX={}", prefix.display())]);
+    let manpath = prefix.join("share/man");
+    for (page, expected) in [
+        ("hilo", "hilo_create"),
+        ("hilo_join", "HILO_ETIMEDOUT"),
+        ("hilo_status", "HILO_EDEADLK"),
+    ] {
+        let text = stdout(&run(Command::new("man")
+            .arg("-M")
+            .arg(&manpath)
+            .args(["-P", "cat", "3", page])
+            .env("MANWIDTH", "100")));
+        assert!(
+            text.contains("hilo.h - hilo: Python-style threads for C"),
+            "man 3 {page}:\n{text}"
+        );
+        assert!(text.contains(expected), "man 3 {page} lacks {expected}");
+    }
+    make(&["uninstall", &format!("PREFIX={}", prefix.display())]);
+    let left: Vec<_> = std::fs::read_dir(manpath.join("man3"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left after uninstall: {left:?}");
+}
+
 #[test]
 fn destdir_stages_the_install_and_uninstall_removes_it() {
     require_pkg_config();
@@ -262,14 +303,17 @@ fn destdir_stages_the_install_and_uninstall_removes_it() {
     let stage = dir.join("stage");
     let destdir = format!("DESTDIR={}", stage.display());
     make(&["install", &destdir, "PREFIX=/usr/local"]);
-    let installed = [
+    let mut installed = vec![
         "lib/libhilo.so",
         "lib/libhilo.so.0",
         "lib/libhilo.a",
         "include/hilo.h",
         "lib/pkgconfig/hilo.pc",
     ];
-    for file in installed {
+    if have("doxygen") {
+        installed.extend(["share/man/man3/hilo.3", "share/man/man3/hilo_join.3"]);
+    }
+    for file in &installed {
         assert!(
             stage.join("usr/local").join(file).exists(),
             "{file} not staged"

@@ -91,7 +91,7 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// `exit()` returns `HILO_OK` (result NULL) once that exit has begun: the
 /// thread will never finish.
 ///
-/// "Finished" means the target has returned and the thread's `hilo_local`
+/// A thread has "finished" when its target has returned and its `hilo_local`
 /// destructors have run (hilo runs them at the end of the target, as CPython
 /// clears a thread's locals before its join returns). A join with a timeout
 /// returns near its timeout whatever other joiners do; a thread that ended
@@ -362,7 +362,7 @@ pub extern "C" fn hilo_get_stack_size() -> usize {
 /// Gives the library's version, matching `HILO_VERSION_MAJOR`, `_MINOR` and
 /// `_PATCH`.
 ///
-/// @return "MAJOR.MINOR.PATCH". Static; never NULL.
+/// @return the version string, "MAJOR.MINOR.PATCH". Static; never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_version() -> *const c_char {
     ffi_boundary!({ concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast() })
