@@ -24,19 +24,23 @@
 #
 # Installed: $(libdir)/libhilo.so.$(VERSION) with the libhilo.so.$(SOMAJOR)
 # and libhilo.so symlinks, $(libdir)/libhilo.a, $(includedir)/hilo.h,
-# $(libdir)/pkgconfig/hilo.pc, and when Doxygen is installed the man pages
-# in $(mandir)/man3 (`man 3 hilo`, `man 3 hilo_join`, ...).
+# $(libdir)/pkgconfig/hilo.pc, CMake's package files in $(cmakedir)
+# (find_package(hilo): imported targets hilo::hilo and hilo::hilo_static),
+# and when Doxygen is installed the man pages in $(mandir)/man3 (`man 3
+# hilo`, `man 3 hilo_join`, ...).
 
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 libdir     ?= $(PREFIX)/lib
 includedir ?= $(PREFIX)/include
 pkgconfigdir ?= $(libdir)/pkgconfig
+cmakedir   ?= $(libdir)/cmake/hilo
 mandir     ?= $(PREFIX)/share/man
 DOCS_OUT   ?= target/docs
 
 VERSION := $(shell sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
 SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+MINOR   := $(word 2,$(subst ., ,$(VERSION)))
 SONAME  := libhilo.so.$(SOMAJOR)
 REALNAME := libhilo.so.$(VERSION)
 
@@ -50,6 +54,17 @@ endif
 INSTALL ?= install
 STRIP   ?= strip --strip-debug
 
+# The installed files' @...@ values: hilo.pc's absolute paths; the CMake
+# files' paths relative to their own directory, so a staged or moved
+# install still finds the library and the header.
+SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(libdir)|g' \
+	    -e 's|@INCLUDEDIR@|$(includedir)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@MAJOR@|$(SOMAJOR)|g' -e 's|@MINOR@|$(MINOR)|g' \
+	    -e 's|@SOMAJOR@|$(SOMAJOR)|g' \
+	    -e "s|@LIBDIR_FROM_CONFIG@|$$(realpath -m --relative-to=$(cmakedir) $(libdir))|g" \
+	    -e "s|@INCLUDE_FROM_CONFIG@|$$(realpath -m --relative-to=$(cmakedir) $(includedir))|g" \
+	    -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|g"
+
 .PHONY: all build install install-man uninstall docs
 all: build
 
@@ -60,17 +75,19 @@ build:
 install: $(BUILD)
 	@test -f $(LIBDIR)/libhilo.so || { echo "no libhilo.so in $(LIBDIR)"; exit 1; }
 	@test -f $(LIBDIR)/libhilo.a || { echo "no libhilo.a in $(LIBDIR)"; exit 1; }
-	$(INSTALL) -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir)
+	$(INSTALL) -d $(DESTDIR)$(libdir) $(DESTDIR)$(includedir) $(DESTDIR)$(pkgconfigdir) \
+	    $(DESTDIR)$(cmakedir)
 	$(INSTALL) -m 755 $(LIBDIR)/libhilo.so $(DESTDIR)$(libdir)/$(REALNAME)
 	ln -sf $(REALNAME) $(DESTDIR)$(libdir)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(libdir)/libhilo.so
 	$(INSTALL) -m 644 $(LIBDIR)/libhilo.a $(DESTDIR)$(libdir)/libhilo.a
 	$(STRIP) $(DESTDIR)$(libdir)/$(REALNAME) $(DESTDIR)$(libdir)/libhilo.a
 	$(INSTALL) -m 644 include/hilo.h $(DESTDIR)$(includedir)/hilo.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(libdir)|' \
-	    -e 's|@INCLUDEDIR@|$(includedir)|' -e 's|@VERSION@|$(VERSION)|' \
-	    hilo.pc.in > $(DESTDIR)$(pkgconfigdir)/hilo.pc
-	chmod 644 $(DESTDIR)$(pkgconfigdir)/hilo.pc
+	$(SUBST) hilo.pc.in > $(DESTDIR)$(pkgconfigdir)/hilo.pc
+	$(SUBST) cmake/hiloConfig.cmake.in > $(DESTDIR)$(cmakedir)/hiloConfig.cmake
+	$(SUBST) cmake/hiloConfigVersion.cmake.in > $(DESTDIR)$(cmakedir)/hiloConfigVersion.cmake
+	chmod 644 $(DESTDIR)$(pkgconfigdir)/hilo.pc $(DESTDIR)$(cmakedir)/hiloConfig.cmake \
+	    $(DESTDIR)$(cmakedir)/hiloConfigVersion.cmake
 	$(MAKE) --no-print-directory install-man
 
 # Doxygen writes one page, hilo.h.3, and a page per function, type and
@@ -108,6 +125,8 @@ $(DOCS_OUT)/done: include/hilo.h docs/Doxyfile
 uninstall:
 	rm -f $(DESTDIR)$(libdir)/$(REALNAME) $(DESTDIR)$(libdir)/$(SONAME) \
 	      $(DESTDIR)$(libdir)/libhilo.so $(DESTDIR)$(libdir)/libhilo.a \
-	      $(DESTDIR)$(includedir)/hilo.h $(DESTDIR)$(pkgconfigdir)/hilo.pc
+	      $(DESTDIR)$(includedir)/hilo.h $(DESTDIR)$(pkgconfigdir)/hilo.pc \
+	      $(DESTDIR)$(cmakedir)/hiloConfig.cmake $(DESTDIR)$(cmakedir)/hiloConfigVersion.cmake
+	-rmdir $(DESTDIR)$(cmakedir) 2>/dev/null
 	rm -f $(DESTDIR)$(mandir)/man3/hilo.3 $(DESTDIR)$(mandir)/man3/hilo.h.3 \
 	      $(DESTDIR)$(mandir)/man3/hilo_*.3 $(DESTDIR)$(mandir)/man3/HILO_*.3

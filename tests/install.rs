@@ -261,6 +261,96 @@ fn installed_libraries_are_stripped_of_debug_info_but_keep_symbols() {
     }
 }
 
+/// `cmake -S <project> -B <build> -DCMAKE_PREFIX_PATH=<prefix> -DHILO_WANT=<want>`.
+fn cmake_configure(project: &Path, build: &Path, prefix: &Path, want: &str) -> Output {
+    let mut cmd = Command::new("cmake");
+    cmd.arg("-S")
+        .arg(project)
+        .arg("-B")
+        .arg(build)
+        .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.display()))
+        .arg(format!("-DHILO_WANT={want}"));
+    common::run_command_with_limit(cmd, 300)
+}
+
+/// A CMake project finds the installed hilo with `find_package(hilo
+/// MAJOR.MINOR CONFIG REQUIRED)` (the version from Cargo.toml) and links
+/// `hilo::hilo` (libhilo.so) and `hilo::hilo_static` (libhilo.a and what it
+/// needs); both programs run. A newer minor or major is refused, as the
+/// versioning policy says (before 1.0 a minor may break the API).
+#[test]
+fn installed_library_builds_a_cmake_project_with_find_package() {
+    if !have("cmake") {
+        println!("skipped: cmake is not installed (scripts/install-test-deps.sh)");
+        return;
+    }
+    let dir = scratch("cmake");
+    let prefix = dir.join("usr");
+    make(&["install", &format!("PREFIX={}", prefix.display())]);
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::copy(root().join("tests/c/installed.c"), project.join("app.c")).unwrap();
+    std::fs::write(
+        project.join("CMakeLists.txt"),
+        "cmake_minimum_required(VERSION 3.13)\n\
+         project(app C)\n\
+         find_package(hilo ${HILO_WANT} CONFIG REQUIRED)\n\
+         add_executable(app app.c)\n\
+         target_link_libraries(app PRIVATE hilo::hilo)\n\
+         add_executable(app_static app.c)\n\
+         target_link_libraries(app_static PRIVATE hilo::hilo_static)\n",
+    )
+    .unwrap();
+    let major: u64 = env!("CARGO_PKG_VERSION_MAJOR").parse().unwrap();
+    let minor: u64 = env!("CARGO_PKG_VERSION_MINOR").parse().unwrap();
+
+    let build = dir.join("build");
+    let configured = cmake_configure(&project, &build, &prefix, &format!("{major}.{minor}"));
+    assert!(
+        configured.status.success(),
+        "cmake configure:\n{}\n{}",
+        stdout(&configured),
+        String::from_utf8_lossy(&configured.stderr)
+    );
+    run(Command::new("cmake").arg("--build").arg(&build));
+    let shared = build.join("app");
+    let needed = stdout(&run(Command::new("readelf").arg("-d").arg(&shared)));
+    assert!(
+        needed.contains(concat!(
+            "[libhilo.so.",
+            env!("CARGO_PKG_VERSION_MAJOR"),
+            "]"
+        )),
+        "hilo::hilo did not link libhilo.so:\n{needed}"
+    );
+    assert_eq!(stdout(&run(&mut Command::new(&shared))), EXPECTED);
+
+    for refused in [format!("{major}.{}", minor + 1), format!("{}.0", major + 1)] {
+        let out = cmake_configure(&project, &dir.join("build-refused"), &prefix, &refused);
+        // CMake wraps its message: compare words.
+        let text = String::from_utf8_lossy(&out.stderr)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            !out.status.success() && text.contains("compatible with requested version"),
+            "find_package(hilo {refused}) accepted version {}:\n{text}",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+
+    // Nothing of hilo is loaded at run time by the static program.
+    make(&["uninstall", &format!("PREFIX={}", prefix.display())]);
+    assert!(
+        !prefix.join("lib/cmake/hilo").exists(),
+        "uninstall left lib/cmake/hilo"
+    );
+    assert_eq!(
+        stdout(&run(&mut Command::new(build.join("app_static")))),
+        EXPECTED
+    );
+}
+
 /// `man 3 hilo` and `man 3 hilo_join` read the installed pages.
 #[test]
 fn installed_man_pages_answer_man_3_hilo() {
@@ -309,6 +399,8 @@ fn destdir_stages_the_install_and_uninstall_removes_it() {
         "lib/libhilo.a",
         "include/hilo.h",
         "lib/pkgconfig/hilo.pc",
+        "lib/cmake/hilo/hiloConfig.cmake",
+        "lib/cmake/hilo/hiloConfigVersion.cmake",
     ];
     if have("doxygen") {
         installed.extend(["share/man/man3/hilo.3", "share/man/man3/hilo_join.3"]);
