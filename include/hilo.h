@@ -46,12 +46,6 @@
 #include <stdint.h>
 
 /**
- * A timeout meaning "wait forever". Any negative timeout and +infinity mean
- * the same; 0 means "do not wait"; NaN is `HILO_EINVAL`.
- */
-#define HILO_FOREVER -1.0
-
-/**
  * The major version; `hilo_version()` gives the whole version string.
  */
 #define HILO_VERSION_MAJOR 0
@@ -65,6 +59,12 @@
  * The patch version.
  */
 #define HILO_VERSION_PATCH 0
+
+/**
+ * A timeout meaning "wait forever". Any negative timeout and +infinity mean
+ * the same; 0 means "do not wait"; NaN is `HILO_EINVAL`.
+ */
+#define HILO_FOREVER -1.0
 
 /**
  * The status codes, as a C enum so that tools which read the header

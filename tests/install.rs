@@ -351,6 +351,194 @@ fn installed_library_builds_a_cmake_project_with_find_package() {
     );
 }
 
+/// Cargo.toml's `[package] version`, read from the file itself.
+fn cargo_toml_version() -> String {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let package = manifest
+        .split("\n[")
+        .find(|table| table.trim_start_matches('[').starts_with("package]"))
+        .expect("Cargo.toml has [package]");
+    package
+        .lines()
+        .find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == "version").then(|| value.trim().trim_matches('"').to_owned())
+        })
+        .expect("[package] has a version")
+}
+
+/// The value of `#define NAME value` in a C header.
+fn macro_value(header: &str, name: &str) -> Option<String> {
+    header.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        (words.next() == Some("#define") && words.next() == Some(name))
+            .then(|| words.next().unwrap_or("").to_owned())
+    })
+}
+
+/// One source for the version, Cargo.toml: the header's macros,
+/// `hilo_version()`, the soname, the installed file names, hilo.pc, the
+/// CMake package files and the CHANGELOG all say the same version. Every
+/// disagreement is listed.
+#[test]
+fn every_version_number_follows_cargo_toml() {
+    let version = cargo_toml_version();
+    let parts: Vec<&str> = version.split(['.', '-', '+']).collect();
+    let (major, minor, patch) = (parts[0], parts[1], parts[2]);
+    let mut wrong = Vec::new();
+    let mut expect = |what: &str, found: Option<String>, expected: &str| {
+        if found.as_deref() != Some(expected) {
+            wrong.push(format!("{what}: {found:?}, Cargo.toml says {expected:?}"));
+        }
+    };
+    expect(
+        "this test's build (cargo's CARGO_PKG_VERSION)",
+        Some(env!("CARGO_PKG_VERSION").to_owned()),
+        &version,
+    );
+
+    let header = std::fs::read_to_string(root().join("include/hilo.h")).unwrap();
+    for (name, part) in [
+        ("HILO_VERSION_MAJOR", major),
+        ("HILO_VERSION_MINOR", minor),
+        ("HILO_VERSION_PATCH", patch),
+    ] {
+        expect(
+            &format!("include/hilo.h {name}"),
+            macro_value(&header, name),
+            part,
+        );
+    }
+    // SAFETY: hilo_version returns a static NUL-terminated string.
+    let linked = unsafe { std::ffi::CStr::from_ptr(hilo::hilo_version()) };
+    expect(
+        "hilo_version()",
+        Some(linked.to_string_lossy().into_owned()),
+        &version,
+    );
+
+    let dynamic = stdout(&run(Command::new("readelf")
+        .arg("-d")
+        .arg(lib_dir().join("libhilo.so"))));
+    let soname = dynamic
+        .lines()
+        .find(|line| line.contains("(SONAME)"))
+        .and_then(|line| line.split('[').nth(1))
+        .map(|name| name.trim_end_matches(']').to_owned());
+    expect(
+        "libhilo.so's SONAME",
+        soname,
+        &format!("libhilo.so.{major}"),
+    );
+
+    let dir = scratch("version");
+    let prefix = dir.join("usr");
+    make(&["install", &format!("PREFIX={}", prefix.display())]);
+    let lib = prefix.join("lib");
+    let real = format!("libhilo.so.{version}");
+    expect(
+        "the installed library",
+        lib.join(&real).is_file().then(|| real.clone()),
+        &real,
+    );
+    expect(
+        "the installed soname link",
+        std::fs::read_link(lib.join(format!("libhilo.so.{major}")))
+            .ok()
+            .map(|target| target.display().to_string()),
+        &real,
+    );
+    let pc = std::fs::read_to_string(lib.join("pkgconfig/hilo.pc")).unwrap();
+    expect(
+        "hilo.pc Version",
+        pc.lines()
+            .find_map(|line| line.strip_prefix("Version:"))
+            .map(|v| v.trim().to_owned()),
+        &version,
+    );
+    let cmake_version =
+        std::fs::read_to_string(lib.join("cmake/hilo/hiloConfigVersion.cmake")).unwrap();
+    let cmake_set = |text: &str, name: &str| {
+        let prefix = format!("set({name} \"");
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(prefix.as_str()))
+            .map(|rest| rest.trim_end_matches("\")").to_owned())
+    };
+    expect(
+        "hiloConfigVersion.cmake PACKAGE_VERSION",
+        cmake_set(&cmake_version, "PACKAGE_VERSION"),
+        &version,
+    );
+    expect(
+        "hiloConfigVersion.cmake major",
+        cmake_set(&cmake_version, "_hilo_major"),
+        major,
+    );
+    expect(
+        "hiloConfigVersion.cmake minor",
+        cmake_set(&cmake_version, "_hilo_minor"),
+        minor,
+    );
+    let cmake_config = std::fs::read_to_string(lib.join("cmake/hilo/hiloConfig.cmake")).unwrap();
+    expect(
+        "hiloConfig.cmake hilo_VERSION",
+        cmake_set(&cmake_config, "hilo_VERSION"),
+        &version,
+    );
+    // `IMPORTED_LOCATION "${_hilo_libdir}/libhilo.so.X.Y.Z"`: the file's name.
+    let imported = |property: &str| {
+        cmake_config
+            .lines()
+            .find(|line| line.contains(property) && line.contains("libhilo.so"))
+            .and_then(|line| line.trim().trim_end_matches('"').rsplit(['/', '"']).next())
+            .map(str::to_owned)
+    };
+    expect(
+        "hiloConfig.cmake IMPORTED_LOCATION",
+        imported("IMPORTED_LOCATION"),
+        &real,
+    );
+    expect(
+        "hiloConfig.cmake IMPORTED_SONAME",
+        imported("IMPORTED_SONAME"),
+        &format!("libhilo.so.{major}"),
+    );
+    make(&["uninstall", &format!("PREFIX={}", prefix.display())]);
+
+    // A release has its section in the CHANGELOG.
+    let changelog = std::fs::read_to_string(root().join("CHANGELOG.md")).unwrap();
+    expect(
+        "CHANGELOG.md's section for this version",
+        changelog
+            .lines()
+            .find(|line| {
+                line.strip_prefix("## ")
+                    .is_some_and(|title| title.split_whitespace().next() == Some(&version))
+            })
+            .map(|_| version.clone()),
+        &version,
+    );
+    // The Python package, when it states a version rather than taking
+    // Cargo.toml's (maturin's `dynamic = ["version"]`).
+    if let Ok(pyproject) = std::fs::read_to_string(root().join("bindings/python/pyproject.toml")) {
+        if let Some(stated) = pyproject.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == "version").then(|| value.trim().trim_matches('"').to_owned())
+        }) {
+            expect(
+                "bindings/python/pyproject.toml version",
+                Some(stated),
+                &version,
+            );
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "versions disagree with Cargo.toml:\n{}",
+        wrong.join("\n")
+    );
+}
+
 /// `man 3 hilo` and `man 3 hilo_join` read the installed pages.
 #[test]
 fn installed_man_pages_answer_man_3_hilo() {
