@@ -264,7 +264,8 @@ int hilo_start(hilo_thread_t t);
  * of hanging, when the join would close a cycle of joins (A joins B while B
  * joins A, or longer; the message names the threads; a join with a timeout
  * counts while it waits); `HILO_EINVAL` for a NaN timeout; `HILO_ESRCH` for
- * an unknown or released handle.
+ * an unknown or released handle; `HILO_EINTR` when a signal handler ran
+ * during the wait of an interruptible thread (`hilo_set_interruptible`).
  */
 int hilo_join(hilo_thread_t t, double timeout, void **result);
 
@@ -397,6 +398,53 @@ size_t hilo_enumerate(hilo_thread_t *buf, size_t cap);
 int hilo_shutdown(void);
 
 /**
+ * Makes the calling thread's blocking waits interruptible (`on` true) or
+ * not (false, the default of every thread). An interruptible thread's
+ * `hilo_join`, lock, re-entrant lock, condition and semaphore acquires,
+ * `hilo_cond_wait`, `hilo_event_wait` and `hilo_barrier_wait` return
+ * `HILO_EINTR` when a signal handler ran while the thread slept in them,
+ * with or without `SA_RESTART` (last error "interrupted: a signal handler
+ * ran while this thread waited"), as POSIX calls without `SA_RESTART` do:
+ * a host can then act on the signal (a Python interpreter runs its
+ * handlers, a C daemon checks the flag its SIGTERM handler set) and wait
+ * again for what is left of its timeout. Not interruptible, a wait resumes
+ * after a handler and still honours its timeout, as `pthread_join` does.
+ *
+ * What the interrupted call leaves: nothing acquired, joined or consumed.
+ * What the wait waited for wins if it came too (a lock that became free, a
+ * notify, a `hilo_event_set`, a unit, a trip): then the call succeeds. A
+ * condition wait returns with its lock held again, as after a timeout, and
+ * without its place in the queue. A barrier waiter leaves the barrier,
+ * which stays unbroken and counts one waiter less (CPython's `Barrier.wait`
+ * does the same when an exception interrupts it); a later wait arrives
+ * anew. A barrier whose action runs is waited for to the end, as for a
+ * timeout.
+ *
+ * Only a signal that arrives while the thread sleeps in the kernel
+ * interrupts it: one that comes just before (or while the thread spins
+ * briefly on a lock) is seen by the host's next check, not by this wait,
+ * as for `read(2)`. hilo's internal locks are never interrupted, nor is a
+ * thread's setting changed by anything but this call. Cost: a
+ * thread-local flag read before each sleep; an interruptible thread's
+ * untimed sleeps wake once a day (so that the kernel reports handlers with
+ * `SA_RESTART` too), which no caller sees.
+ *
+ * @param on true: the calling thread's waits return `HILO_EINTR` after a
+ * signal handler ran; false: they resume (the default).
+ * @return `HILO_OK`.
+ */
+int hilo_set_interruptible(bool on);
+
+/**
+ * Returns 1 when the calling thread's waits are interruptible
+ * (`hilo_set_interruptible`), 0 when not (the default). Lets a library
+ * that changes the setting restore the caller's.
+ *
+ * @return 1 or 0.
+ */
+int hilo_is_interruptible(void);
+
+/**
  * Sets the stack size, in bytes, of threads started afterwards (rounded up
  * to a page); 0 restores the platform default.
  *
@@ -467,7 +515,9 @@ int hilo_event_is_set(const hilo_event *e);
  *
  * Returns 1 when the flag is set, or a `hilo_event_set` woke this waiter
  * (even if the flag was cleared again before it ran); 0 when the timeout
- * expired first; `HILO_EINVAL` when `e` is NULL or `timeout` is NaN.
+ * expired first; `HILO_EINVAL` when `e` is NULL or `timeout` is NaN;
+ * `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`).
  */
 int hilo_event_wait(hilo_event *e, double timeout);
 
@@ -492,10 +542,13 @@ void hilo_lock_free(hilo_lock *l);
  * Returns 1 when acquired, 0 when not (held elsewhere, or the timeout
  * expired); `HILO_EINVAL` when `l` is NULL, `timeout` is NaN, or `blocking`
  * is false with a `timeout` >= 0 ("can't specify a timeout for a
- * non-blocking call"; pass `HILO_FOREVER`). A thread that acquires a lock it
+ * non-blocking call"; pass `HILO_FOREVER`); `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`). A thread that acquires a lock it
  * holds already waits for itself: use a `hilo_rlock` for that.
  */
-int hilo_lock_acquire(hilo_lock *l, bool blocking, double timeout);
+int hilo_lock_acquire(hilo_lock *l,
+                      bool blocking,
+                      double timeout);
 
 /**
  * Releases the lock. Any thread may release it, not only the one that
@@ -535,7 +588,9 @@ void hilo_rlock_free(hilo_rlock *r);
  * Returns 1 when acquired, 0 when not; `HILO_EINVAL` when `r` is NULL,
  * `timeout` is NaN, or `blocking` is false with a `timeout` >= 0 ("can't
  * specify a timeout for a non-blocking call"); `HILO_ESTATE` when its owner
- * has acquired it 2^64 - 1 times ("Internal lock count overflowed").
+ * has acquired it 2^64 - 1 times ("Internal lock count overflowed");
+ * `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`).
  */
 int hilo_rlock_acquire(hilo_rlock *r, bool blocking, double timeout);
 
@@ -589,7 +644,9 @@ void hilo_cond_free(hilo_cond *c);
 /**
  * Acquires the condition's lock, exactly as `hilo_lock_acquire` or
  * `hilo_rlock_acquire` would: 1 acquired, 0 not, `HILO_EINVAL` when `c` is
- * NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0.
+ * NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0;
+ * `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`).
  */
 int hilo_cond_acquire(hilo_cond *c, bool blocking, double timeout);
 
@@ -610,7 +667,9 @@ int hilo_cond_release(hilo_cond *c);
  * Returns 1 when notified, 0 when the timeout expired first (the lock is
  * held again in both cases); `HILO_ESTATE` when the calling thread does not
  * hold the lock ("cannot wait on un-acquired lock"); `HILO_EINVAL` when `c`
- * is NULL or `timeout` is NaN. As with any condition, check the state you
+ * is NULL or `timeout` is NaN; `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`), with the lock held again and
+ * nothing consumed (a notify that came too wins: 1). As with any condition, check the state you
  * wait for in a loop.
  */
 int hilo_cond_wait(hilo_cond *c, double timeout);
@@ -656,9 +715,12 @@ void hilo_sem_free(hilo_sem *s);
  *
  * Returns 1 when a unit was taken, 0 when not; `HILO_EINVAL` when `s` is
  * NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0
- * ("can't specify a timeout for a non-blocking call").
+ * ("can't specify a timeout for a non-blocking call"); `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`).
  */
-int hilo_sem_acquire(hilo_sem *s, bool blocking, double timeout);
+int hilo_sem_acquire(hilo_sem *s,
+                     bool blocking,
+                     double timeout);
 
 /**
  * Adds `n` units to the value, waking up to `n` waiting threads. Any thread
@@ -714,8 +776,12 @@ void hilo_barrier_free(hilo_barrier *b);
  * timed out; the barrier is now broken", every other waiter "the barrier is
  * broken"). An abort or reset while the action runs breaks that round for
  * every waiter. `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
+ * `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`): the thread has left the barrier, which stays unbroken (as
+ * CPython's when an exception interrupts `Barrier.wait`).
  */
-int hilo_barrier_wait(hilo_barrier *b, double timeout);
+int hilo_barrier_wait(hilo_barrier *b,
+                      double timeout);
 
 /**
  * Breaks the barrier: threads waiting in it, and every later wait, get

@@ -320,9 +320,12 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
 
 /// Sleeps while `word` holds `expected`, until woken by `futex_wake`, until
 /// `timeout` passes (None: no limit), or spuriously. Process-private: a
-/// forked child has its own futexes.
+/// forked child has its own futexes. True when a signal handler ran during
+/// the sleep and the kernel reported it (EINTR): always for a sleep with a
+/// timeout, only for a handler without `SA_RESTART` for one without (the
+/// kernel restarts that one silently; src/interrupt.rs relies on this).
 #[cfg_attr(all(test, loom), allow(dead_code))] // the loom models' futex stands in
-pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
     let spec = timeout.map(|t| libc::timespec {
         tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: t.subsec_nanos() as libc::c_long,
@@ -334,15 +337,16 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     // only reads it and the timespec, which outlives the call. Every result
     // (woken, value changed, timed out, interrupted) is a return the callers
     // handle by checking their condition again.
-    unsafe {
+    let result = unsafe {
         libc::syscall(
             libc::SYS_futex,
             word.as_ptr(),
             libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
             expected,
             spec_ptr,
-        );
-    }
+        )
+    };
+    result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
 }
 
 /// Wakes up to `count` threads sleeping in `futex_wait` on `word`.

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::futex::{Condvar, ForkLock, Mutex, MutexGuard};
+use crate::interrupt::Interrupted;
 
 use crate::error::{Error, Kind, Result};
 
@@ -204,20 +205,26 @@ impl Slot {
     }
 
     /// Waits until the record named by `handle` is `stopped`, or until
-    /// `deadline` (None: no limit). Returns the guard and whether it stopped.
+    /// `deadline` (None: no limit). Returns the guard and whether it
+    /// stopped, or `Interrupted` when a signal handler interrupted the wait
+    /// of an interruptible thread (src/interrupt.rs) before it stopped.
     pub fn wait_while_running<'a>(
         &'a self,
         handle: Handle,
         mut record: MutexGuard<'a, Record>,
         deadline: Option<Instant>,
-    ) -> (MutexGuard<'a, Record>, bool) {
+    ) -> (
+        MutexGuard<'a, Record>,
+        std::result::Result<bool, Interrupted>,
+    ) {
         loop {
             if self.stopped(handle) {
-                return (record, true);
+                return (record, Ok(true));
             }
-            if !self.ended.wait_until(&mut record, deadline) {
+            let woken = self.ended.wait_until(&mut record, deadline);
+            if woken != Ok(true) {
                 let stopped = self.stopped(handle);
-                return (record, stopped);
+                return (record, if stopped { Ok(true) } else { woken });
             }
         }
     }

@@ -234,7 +234,7 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
     // thread runs: the thread may never end (it called exit(), which a join
     // of it must see), and a join with a timeout must keep to it.
     let (mut record, stopped) = slot.wait_while_running(handle, record, deadline);
-    if !stopped {
+    if !stopped? {
         return Err(Error::timed_out());
     }
     loop {
@@ -251,7 +251,9 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
             Reap::InProgress => {
                 // Another joiner is inside pthread_join: wait for it, as
                 // long as this join may.
-                if !slot.ended.wait_until(&mut record, deadline) && record.reap != Reap::Done {
+                let woken = slot.ended.wait_until(&mut record, deadline);
+                if woken != Ok(true) && record.reap != Reap::Done {
+                    woken?;
                     return Err(Error::timed_out());
                 }
             }

@@ -159,6 +159,12 @@ fn every_thread_function_survives_null_pointers_and_odd_sizes() {
             assert_eq!(rc == HILO_OK, size == 0, "size {size}");
         }
         assert_eq!(hilo_get_stack_size(), 0);
+        // A bool has no bad value; both are answered, and the setting read
+        // back (a thread of the test harness: not interruptible after).
+        expect(hilo_set_interruptible(true), &[HILO_OK]);
+        expect(hilo_is_interruptible(), &[1]);
+        expect(hilo_set_interruptible(false), &[HILO_OK]);
+        expect(hilo_is_interruptible(), &[0]);
         expect(
             hilo_enumerate(ptr::null_mut(), 0) as i32,
             &[1, 2, 3, 4, 5, 6, 7, 8],
@@ -167,7 +173,7 @@ fn every_thread_function_survives_null_pointers_and_odd_sizes() {
         for fd in [-1, -100, i32::MAX, 1 << 20] {
             expect(hilo_dump(fd), &[HILO_EINVAL]);
         }
-        for status in [i32::MIN, -9, -1000, 1, 2, i32::MAX] {
+        for status in [i32::MIN, -11, -1000, 1, 2, i32::MAX] {
             // SAFETY: never NULL.
             let text = unsafe { CStr::from_ptr(hilo_strerror(status)) };
             assert_eq!(text.to_str().unwrap(), "unknown status code");

@@ -72,7 +72,9 @@ pub extern "C" fn hilo_cond_free(c: *mut hilo_cond) {
 
 /// Acquires the condition's lock, exactly as `hilo_lock_acquire` or
 /// `hilo_rlock_acquire` would: 1 acquired, 0 not, `HILO_EINVAL` when `c` is
-/// NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0.
+/// NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0;
+/// `HILO_EINTR` when a signal handler ran during the wait of an
+/// interruptible thread (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_cond_acquire(c: *mut hilo_cond, blocking: bool, timeout: f64) -> c_int {
     ffi_boundary!({
@@ -102,7 +104,9 @@ pub extern "C" fn hilo_cond_release(c: *mut hilo_cond) -> c_int {
 /// Returns 1 when notified, 0 when the timeout expired first (the lock is
 /// held again in both cases); `HILO_ESTATE` when the calling thread does not
 /// hold the lock ("cannot wait on un-acquired lock"); `HILO_EINVAL` when `c`
-/// is NULL or `timeout` is NaN. As with any condition, check the state you
+/// is NULL or `timeout` is NaN; `HILO_EINTR` when a signal handler ran during the wait of an
+/// interruptible thread (`hilo_set_interruptible`), with the lock held again and
+/// nothing consumed (a notify that came too wins: 1). As with any condition, check the state you
 /// wait for in a loop.
 #[no_mangle]
 pub extern "C" fn hilo_cond_wait(c: *mut hilo_cond, timeout: f64) -> c_int {

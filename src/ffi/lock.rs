@@ -53,7 +53,8 @@ pub extern "C" fn hilo_lock_free(l: *mut hilo_lock) {
 /// Returns 1 when acquired, 0 when not (held elsewhere, or the timeout
 /// expired); `HILO_EINVAL` when `l` is NULL, `timeout` is NaN, or `blocking`
 /// is false with a `timeout` >= 0 ("can't specify a timeout for a
-/// non-blocking call"; pass `HILO_FOREVER`). A thread that acquires a lock it
+/// non-blocking call"; pass `HILO_FOREVER`); `HILO_EINTR` when a signal handler ran during the wait of an
+/// interruptible thread (`hilo_set_interruptible`). A thread that acquires a lock it
 /// holds already waits for itself: use a `hilo_rlock` for that.
 #[no_mangle]
 pub extern "C" fn hilo_lock_acquire(l: *mut hilo_lock, blocking: bool, timeout: f64) -> c_int {
@@ -66,7 +67,7 @@ pub extern "C" fn hilo_lock_acquire(l: *mut hilo_lock, blocking: bool, timeout: 
             if l.lock.try_acquire_free() {
                 return Ok(true);
             }
-            Ok(l.lock.acquire(timeout::acquire_wait(blocking, timeout)?))
+            l.lock.acquire(timeout::acquire_wait(blocking, timeout)?)
         });
         answer(acquired)
     })
@@ -126,7 +127,9 @@ pub extern "C" fn hilo_rlock_free(r: *mut hilo_rlock) {
 /// Returns 1 when acquired, 0 when not; `HILO_EINVAL` when `r` is NULL,
 /// `timeout` is NaN, or `blocking` is false with a `timeout` >= 0 ("can't
 /// specify a timeout for a non-blocking call"); `HILO_ESTATE` when its owner
-/// has acquired it 2^64 - 1 times ("Internal lock count overflowed").
+/// has acquired it 2^64 - 1 times ("Internal lock count overflowed");
+/// `HILO_EINTR` when a signal handler ran during the wait of an
+/// interruptible thread (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_rlock_acquire(r: *mut hilo_rlock, blocking: bool, timeout: f64) -> c_int {
     ffi_boundary!({

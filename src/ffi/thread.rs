@@ -8,7 +8,7 @@ use super::error::record;
 use super::{
     answer, ffi_boundary, handle_out, null_argument, required_str, status, timeout, HILO_OK,
 };
-use crate::{current, dump, exit, threads};
+use crate::{current, dump, exit, interrupt, threads};
 
 /// A thread handle. 0 is never a valid handle, and a handle is never reused
 /// within a process: a released or random handle answers `HILO_ESRCH`.
@@ -103,7 +103,8 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// of hanging, when the join would close a cycle of joins (A joins B while B
 /// joins A, or longer; the message names the threads; a join with a timeout
 /// counts while it waits); `HILO_EINVAL` for a NaN timeout; `HILO_ESRCH` for
-/// an unknown or released handle.
+/// an unknown or released handle; `HILO_EINTR` when a signal handler ran
+/// during the wait of an interruptible thread (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_void) -> c_int {
     ffi_boundary!({
@@ -300,6 +301,58 @@ pub extern "C" fn hilo_shutdown() -> c_int {
         exit::shutdown();
         HILO_OK
     })
+}
+
+/// Makes the calling thread's blocking waits interruptible (`on` true) or
+/// not (false, the default of every thread). An interruptible thread's
+/// `hilo_join`, lock, re-entrant lock, condition and semaphore acquires,
+/// `hilo_cond_wait`, `hilo_event_wait` and `hilo_barrier_wait` return
+/// `HILO_EINTR` when a signal handler ran while the thread slept in them,
+/// with or without `SA_RESTART` (last error "interrupted: a signal handler
+/// ran while this thread waited"), as POSIX calls without `SA_RESTART` do:
+/// a host can then act on the signal (a Python interpreter runs its
+/// handlers, a C daemon checks the flag its SIGTERM handler set) and wait
+/// again for what is left of its timeout. Not interruptible, a wait resumes
+/// after a handler and still honours its timeout, as `pthread_join` does.
+///
+/// What the interrupted call leaves: nothing acquired, joined or consumed.
+/// What the wait waited for wins if it came too (a lock that became free, a
+/// notify, a `hilo_event_set`, a unit, a trip): then the call succeeds. A
+/// condition wait returns with its lock held again, as after a timeout, and
+/// without its place in the queue. A barrier waiter leaves the barrier,
+/// which stays unbroken and counts one waiter less (CPython's `Barrier.wait`
+/// does the same when an exception interrupts it); a later wait arrives
+/// anew. A barrier whose action runs is waited for to the end, as for a
+/// timeout.
+///
+/// Only a signal that arrives while the thread sleeps in the kernel
+/// interrupts it: one that comes just before (or while the thread spins
+/// briefly on a lock) is seen by the host's next check, not by this wait,
+/// as for `read(2)`. hilo's internal locks are never interrupted, nor is a
+/// thread's setting changed by anything but this call. Cost: a
+/// thread-local flag read before each sleep; an interruptible thread's
+/// untimed sleeps wake once a day (so that the kernel reports handlers with
+/// `SA_RESTART` too), which no caller sees.
+///
+/// @param on true: the calling thread's waits return `HILO_EINTR` after a
+/// signal handler ran; false: they resume (the default).
+/// @return `HILO_OK`.
+#[no_mangle]
+pub extern "C" fn hilo_set_interruptible(on: bool) -> c_int {
+    ffi_boundary!({
+        interrupt::set(on);
+        HILO_OK
+    })
+}
+
+/// Returns 1 when the calling thread's waits are interruptible
+/// (`hilo_set_interruptible`), 0 when not (the default). Lets a library
+/// that changes the setting restore the caller's.
+///
+/// @return 1 or 0.
+#[no_mangle]
+pub extern "C" fn hilo_is_interruptible() -> c_int {
+    ffi_boundary!({ c_int::from(interrupt::enabled()) })
 }
 
 /// Sets the stack size, in bytes, of threads started afterwards (rounded up
