@@ -182,6 +182,12 @@ typedef void *(*hilo_fn)(void *arg);
  */
 typedef uint64_t hilo_thread_t;
 
+/**
+ * A predicate for `hilo_cond_wait_for`: true when the state waited for is
+ * there. Called with the condition's lock held.
+ */
+typedef bool (*hilo_predicate)(void *arg);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -667,12 +673,46 @@ int hilo_cond_release(hilo_cond *c);
  * Returns 1 when notified, 0 when the timeout expired first (the lock is
  * held again in both cases); `HILO_ESTATE` when the calling thread does not
  * hold the lock ("cannot wait on un-acquired lock"); `HILO_EINVAL` when `c`
- * is NULL or `timeout` is NaN; `HILO_EINTR` when a signal handler ran during the wait of an
- * interruptible thread (`hilo_set_interruptible`), with the lock held again and
- * nothing consumed (a notify that came too wins: 1). As with any condition, check the state you
- * wait for in a loop.
+ * is NULL or `timeout` is NaN; `HILO_EINTR` when a signal handler ran
+ * during the wait of an interruptible thread (`hilo_set_interruptible`),
+ * with the lock held again and nothing consumed (a notify that came too
+ * wins: 1). As with any condition, check the state you wait for in a loop,
+ * or let `hilo_cond_wait_for` do it.
  */
 int hilo_cond_wait(hilo_cond *c, double timeout);
+
+/**
+ * Waits until `predicate(arg)` is true (Python's `Condition.wait_for`):
+ * the loop every condition user writes by hand, with the deadline computed
+ * once, so that wake-ups (notifies for other states, spurious ones) never
+ * stretch the total wait past `timeout` seconds (negative or +infinity:
+ * forever; 0: check once, do not wait). `predicate` runs on the calling
+ * thread with the lock held: once first, then after each wake-up, and a
+ * last time when the timeout expires (as in Python). The caller must hold
+ * the lock, and holds it again when this returns, whatever it returns.
+ * Unlike Python, which calls a true predicate without checking, waiting
+ * without the lock is refused before the predicate runs (it would read
+ * shared state unguarded).
+ *
+ * Cost: one predicate call per wake-up; no allocation beyond
+ * `hilo_cond_wait`'s.
+ *
+ * @param c the condition; its lock must be held by the calling thread.
+ * @param predicate called as `predicate(arg)` with the lock held; must not
+ * release the lock.
+ * @param arg passed to `predicate` untouched.
+ * @param timeout seconds in all; negative or +infinity: forever; 0: do not
+ * wait.
+ * @return 1 when the predicate is true (Python's truthy result); 0 when it
+ * is still false at the timeout (Python's falsy one); `HILO_ESTATE` when
+ * the calling thread does not hold the lock ("cannot wait on un-acquired
+ * lock"); `HILO_EINVAL` when `c` or `predicate` is NULL or `timeout` is
+ * NaN; `HILO_EINTR` when a signal handler ran during a wait of an
+ * interruptible thread (`hilo_set_interruptible`) with the predicate still
+ * false (the lock is held again; call again with what is left of the
+ * timeout).
+ */
+int hilo_cond_wait_for(hilo_cond *c, hilo_predicate predicate, void *arg, double timeout);
 
 /**
  * Wakes up to `n` threads waiting on the condition, those that began to

@@ -63,6 +63,11 @@ const TIMEOUTS: [f64; 7] = [
     f64::MIN_POSITIVE,
 ];
 
+/// A `hilo_cond_wait_for` predicate that is never true.
+unsafe extern "C" fn never(_: *mut c_void) -> bool {
+    false
+}
+
 #[test]
 fn every_thread_function_survives_bad_handles() {
     common::limited(120, "its waits and joins to end", || {
@@ -305,6 +310,10 @@ fn every_sync_function_survives_null_objects() {
             }
             expect(hilo_event_wait(ptr::null_mut(), timeout), &null_ok);
             expect(hilo_cond_wait(ptr::null_mut(), timeout), &null_ok);
+            expect(
+                hilo_cond_wait_for(ptr::null_mut(), Some(never), ptr::null_mut(), timeout),
+                &null_ok,
+            );
             expect(hilo_barrier_wait(ptr::null_mut(), timeout), &null_ok);
         }
         assert!(hilo_cond_new_with_lock(ptr::null_mut()).is_null());
@@ -359,6 +368,15 @@ fn every_sync_function_survives_bad_arguments_on_live_objects() {
             expect(hilo_cond_acquire(c, false, timeout), &[HILO_EINVAL]);
             // Waiting or notifying without holding the condition's lock.
             expect(hilo_cond_wait(c, timeout), &[HILO_ESTATE, HILO_EINVAL]);
+            expect(
+                hilo_cond_wait_for(c, Some(never), ptr::null_mut(), timeout),
+                &[HILO_ESTATE, HILO_EINVAL],
+            );
+            // No predicate: refused whatever else is wrong.
+            expect(
+                hilo_cond_wait_for(c, None, ptr::null_mut(), timeout),
+                &[HILO_EINVAL],
+            );
         }
         expect(hilo_cond_notify(c, 0), &[HILO_ESTATE]);
         expect(hilo_cond_notify(c, usize::MAX), &[HILO_ESTATE]);

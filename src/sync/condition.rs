@@ -140,6 +140,29 @@ impl Condition {
         Ok(notified?)
     }
 
+    /// Python's `wait_for`: waits until `predicate` (called with the lock
+    /// held) is true or `deadline` passes, the deadline fixed once. True
+    /// when it is true; false when still false at the deadline, after one
+    /// last call. `HILO_EINTR` from a wait leaves with the lock held.
+    pub fn wait_for(
+        &self,
+        mut predicate: impl FnMut() -> bool,
+        deadline: Option<Instant>,
+    ) -> Result<bool> {
+        if !self.lock.is_owned() {
+            return Err(Error::state("cannot wait on un-acquired lock"));
+        }
+        loop {
+            if predicate() {
+                return Ok(true);
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Ok(false);
+            }
+            self.wait(deadline)?;
+        }
+    }
+
     fn forget(&self, me: &Arc<Waiter>) {
         self.waiters
             .lock()
