@@ -113,6 +113,9 @@ pub struct Record {
     pub result: *mut c_void,
     pub pthread: libc::pthread_t,
     pub reap: Reap,
+    /// `hilo_set_thread_stack_size`'s size for this thread, 0 for the
+    /// process-wide setting.
+    pub stack_size: usize,
 }
 
 // SAFETY: `arg` and `result` are opaque values that C hands over to the new
@@ -150,6 +153,7 @@ impl Slot {
                 result: ptr::null_mut(),
                 pthread: 0,
                 reap: Reap::Done,
+                stack_size: 0,
             }),
             ended: Condvar::new(),
             joining: AtomicU64::new(0),
@@ -400,6 +404,7 @@ impl Registry {
         record.result = ptr::null_mut();
         record.reap = Reap::Done;
         record.pthread = 0;
+        record.stack_size = 0;
         slot.native_id.store(0, Ordering::Relaxed);
         slot.exit_mark.store(NOT_LEAVING, Ordering::Relaxed);
         slot.name_version.fetch_add(1, Ordering::Release);

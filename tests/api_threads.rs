@@ -777,6 +777,38 @@ fn stack_size_is_checked_and_used() {
         let t = started(Some(stack_bytes), ptr::null_mut(), None);
         // Rounded up to a page.
         assert_eq!(join(t) as usize, 68 * 1024);
+
+        // One thread's own size, between create and start, wins over the
+        // process-wide one; 0 gives it the process-wide one back.
+        let own = create(Some(stack_bytes), ptr::null_mut(), None);
+        assert_fails(
+            hilo_set_thread_stack_size(own, 32 * 1024 - 1),
+            HILO_EINVAL,
+            "size not valid: 32767 bytes (0 for the default, or at least 32768)",
+        );
+        assert_eq!(hilo_set_thread_stack_size(own, 128 * 1024 + 1), HILO_OK);
+        let back = create(Some(stack_bytes), ptr::null_mut(), None);
+        assert_eq!(hilo_set_thread_stack_size(back, 128 * 1024), HILO_OK);
+        assert_eq!(hilo_set_thread_stack_size(back, 0), HILO_OK);
+        assert_eq!(hilo_start(own), HILO_OK);
+        assert_eq!(hilo_start(back), HILO_OK);
+        assert_eq!(join(own) as usize, 132 * 1024);
+        assert_eq!(join(back) as usize, 68 * 1024);
+        // Started (even finished), the main thread, unknown handles.
+        for started in [own, back, hilo_main_thread()] {
+            assert_fails(
+                hilo_set_thread_stack_size(started, 64 * 1024),
+                HILO_ESTATE,
+                "cannot set stack size of active thread",
+            );
+        }
+        assert_eq!(hilo_release(own), HILO_OK);
+        assert_eq!(hilo_release(back), HILO_OK);
+        assert_fails(
+            hilo_set_thread_stack_size(own, 64 * 1024),
+            HILO_ESRCH,
+            "no such thread: the handle was never issued or has been released",
+        );
         assert_eq!(hilo_set_stack_size(0), HILO_OK);
         assert_eq!(hilo_get_stack_size(), 0);
         assert_eq!(hilo_release(t), HILO_OK);

@@ -162,6 +162,12 @@ fn every_thread_function_survives_null_pointers_and_odd_sizes() {
             let rc = hilo_set_stack_size(size);
             expect(rc, &[HILO_OK, HILO_EINVAL]);
             assert_eq!(rc == HILO_OK, size == 0, "size {size}");
+            for t in [0, u64::MAX, hilo_current()] {
+                expect(
+                    hilo_set_thread_stack_size(t, size),
+                    &[HILO_EINVAL, HILO_ESRCH, HILO_ESTATE],
+                );
+            }
         }
         assert_eq!(hilo_get_stack_size(), 0);
         // A bool has no bad value; both are answered, and the setting read

@@ -365,6 +365,26 @@ pub extern "C" fn hilo_set_stack_size(bytes: usize) -> c_int {
     ffi_boundary!({ status(threads::set_stack_size(bytes)) })
 }
 
+/// Sets the stack size, in bytes, of one thread between `hilo_create` and
+/// `hilo_start` (rounded up to a page); it wins over `hilo_set_stack_size`.
+/// 0 gives the thread the process-wide setting again (read at its start).
+/// Python has no per-thread size: this is the configuration step between
+/// create and start that `pthread_attr_setstacksize` gives a pthread.
+///
+/// @param t an unstarted thread.
+/// @param bytes 0, or at least 32 KiB (32768).
+/// @return `HILO_OK`; `HILO_EINVAL` below 32 KiB or when pthreads rejects
+/// the size ("size not valid: N bytes (0 for the default, or at least
+/// 32768)"), leaving the thread's setting unchanged; `HILO_ESTATE` once
+/// the thread has started, even after it finished, and for the main thread
+/// and dummies ("cannot set stack size of active thread"); `HILO_ESRCH`
+/// for an unknown or released handle. A size the machine cannot map fails
+/// at `hilo_start` with `HILO_EAGAIN`.
+#[no_mangle]
+pub extern "C" fn hilo_set_thread_stack_size(t: hilo_thread_t, bytes: usize) -> c_int {
+    ffi_boundary!({ status(threads::set_thread_stack_size(t, bytes)) })
+}
+
 /// Returns the stack size setting for new threads; 0 means the platform
 /// default.
 #[no_mangle]
