@@ -314,9 +314,13 @@ int hilo_release(hilo_thread_t t);
 /**
  * Renames the thread, at any time, also while it runs. The full name is
  * copied and kept; the operating system's copy (`ps`, `top -H`, `gdb`,
- * `/proc/<pid>/task/<tid>/comm`) follows it for a running thread, cut to 15
- * bytes without splitting a UTF-8 character. "" is a valid name (the OS
- * name becomes empty too).
+ * `/proc/<pid>/task/<tid>/comm`) follows it for a running thread. A name
+ * longer than the kernel's 15 bytes keeps its start and its end there,
+ * with ".." between: the first 7 bytes and the last 6, or all of a final
+ * number longer than that (up to 11 bytes), each cut on a UTF-8 character
+ * boundary, so that "connection-worker-10" and "-11" show as
+ * "connect..ker-10" and "connect..ker-11" (openjdk's rule for Java
+ * threads). "" is a valid name (the OS name becomes empty too).
  *
  * Returns `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
  * unknown or released handle; `HILO_EAGAIN` when there is no memory for the

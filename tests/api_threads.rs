@@ -623,7 +623,8 @@ fn the_os_name_follows_the_name_cut_at_a_character() {
         let t = gated_thread(&gate, Some("abcdefghijklmnñopq"));
         let tid = hilo_native_id(t);
         assert!(tid > 0);
-        assert_eq!(os_comm(tid), "abcdefghijklmn");
+        wait_until_blocked(tid, "the thread blocked at its gate");
+        assert_eq!(os_comm(tid), "abcdefg..nñopq");
         let renamed = CString::new("Renombrado").unwrap();
         assert_eq!(hilo_set_name(t, renamed.as_ptr()), HILO_OK);
         assert_eq!(os_comm(tid), "Renombrado");
@@ -631,6 +632,38 @@ fn the_os_name_follows_the_name_cut_at_a_character() {
         gate.open();
         join(t);
         assert_eq!(hilo_release(t), HILO_OK);
+    })
+}
+
+/// Names longer than the kernel's 15 bytes that differ only in their
+/// number get different OS names (/proc/self/task/*/comm, what `top -H`
+/// and gdb show), set by the thread at its start and by a rename while it
+/// runs.
+#[test]
+fn os_names_of_long_names_keep_the_distinguishing_number() {
+    common::limited(120, "its waits and joins to end", || {
+        let gate = Arc::new(Gate::default());
+        let workers: Vec<hilo_thread_t> = (10..13)
+            .map(|n| gated_thread(&gate, Some(&format!("connection-worker-{n}"))))
+            .collect();
+        let mut comms = Vec::new();
+        for &t in &workers {
+            wait_until_blocked(hilo_native_id(t), "the worker blocked at its gate");
+            comms.push(os_comm(hilo_native_id(t)));
+        }
+        assert_eq!(
+            comms,
+            ["connect..ker-10", "connect..ker-11", "connect..ker-12"]
+        );
+        let renamed = CString::new("MyAllocationWorkerThread#4411").unwrap();
+        assert_eq!(hilo_set_name(workers[0], renamed.as_ptr()), HILO_OK);
+        assert_eq!(os_comm(hilo_native_id(workers[0])), "MyAlloc..d#4411");
+        assert_eq!(name_of(workers[0]), "MyAllocationWorkerThread#4411");
+        gate.open();
+        for t in workers {
+            join(t);
+            assert_eq!(hilo_release(t), HILO_OK);
+        }
     })
 }
 
