@@ -304,7 +304,9 @@ int hilo_is_daemon(hilo_thread_t t);
  * its end, and a released non-daemon thread is still waited for at exit; an
  * unstarted thread is simply discarded. hilo frees the record once it is
  * both released and finished, so a program that releases its threads runs in
- * bounded memory. A released thread is no longer listed by `hilo_enumerate`.
+ * bounded memory. A released thread that still runs is still counted by
+ * `hilo_active_count` and listed by `hilo_enumerate` (which says what its
+ * listed handle allows).
  *
  * Returns `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
  * `HILO_ESRCH` for an unknown or already released handle.
@@ -381,15 +383,27 @@ int64_t hilo_native_id(hilo_thread_t t);
 
 /**
  * Returns how many threads are alive now: the main thread, registered
- * dummies, and started, unfinished, unreleased hilo threads.
+ * dummies, and started, unfinished hilo threads, released ones included
+ * (Python counts a thread whose `Thread` object was dropped; a server that
+ * releases its workers and reports "threads: N" counts them). The same
+ * rule as `hilo_enumerate`, which lists exactly these. One scan of the
+ * thread records; lock-free.
  */
 size_t hilo_active_count(void);
 
 /**
  * Writes the handles of the threads alive now (as `hilo_active_count`
  * counts them) to `buf`, at most `cap` of them, and returns how many are
- * alive, which may exceed `cap`. `buf` may be NULL when `cap` is 0; a NULL
- * `buf` with a non-zero `cap` writes nothing and returns the count.
+ * alive, which may exceed `cap`; the handles written and the count come
+ * from one scan. `buf` may be NULL when `cap` is 0; a NULL `buf` with a
+ * non-zero `cap` writes nothing and returns the count.
+ *
+ * A released thread that still runs is listed with the handle it was
+ * released under, which stays released: every call taking it answers
+ * `HILO_ESRCH`, as for any released handle (it cannot be joined, renamed
+ * or read). It still tells threads apart: it equals what `hilo_current()`
+ * returns in that thread, and `hilo_dump` shows the thread as released.
+ * It is never reused, so it never names another thread.
  */
 size_t hilo_enumerate(hilo_thread_t *buf, size_t cap);
 

@@ -502,8 +502,8 @@ impl Registry {
         }
     }
 
-    /// Handles of the threads alive now (started, not finished, not
-    /// released), including the main thread and registered dummies.
+    /// Handles of the threads alive now (started, not finished, released
+    /// or not), including the main thread and registered dummies.
     pub fn alive(&self) -> Vec<Handle> {
         let mut out = Vec::new();
         self.for_each(|handle, _, word| {
@@ -600,9 +600,10 @@ impl Registry {
     }
 }
 
-/// Alive as `hilo_active_count` counts: running and not released.
+/// Alive as `hilo_active_count` counts: running, released or not (as
+/// Python counts a thread whose `Thread` object was dropped).
 fn is_listed_alive(word: Word) -> bool {
-    word.state() == RUNNING && !word.has(RELEASED)
+    word.state() == RUNNING
 }
 
 pub fn index_of(handle: Handle) -> u32 {

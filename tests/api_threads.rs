@@ -528,7 +528,8 @@ fn a_released_running_thread_runs_to_its_end() {
         let tid = hilo_native_id(t);
         assert_eq!(hilo_release(t), HILO_OK);
         assert_eq!(hilo_is_alive(t), HILO_ESRCH);
-        assert!(!listed().contains(&t));
+        // Still counted and listed while it runs (as in Python).
+        assert!(listed().contains(&t));
         gate.open();
         done.wait(); // it ran on after the release
                      // Its OS thread has ended (so it has left its trampoline, and no longer
@@ -779,6 +780,48 @@ fn enumerate_lists_started_unfinished_threads_only() {
         assert!(!listed().contains(&running));
         assert_eq!(hilo_release(running), HILO_OK);
         assert_eq!(hilo_release(unstarted), HILO_OK);
+    })
+}
+
+/// A released thread that still runs is counted and listed (as Python
+/// counts a thread whose object was dropped); its listed handle answers
+/// `HILO_ESRCH`, and it leaves the list when it ends. The count is the
+/// length of the list taken in the same state.
+#[test]
+fn released_threads_that_still_run_are_counted_and_listed() {
+    common::limited(120, "its waits and joins to end", || {
+        unsafe extern "C-unwind" fn own_handle_then_gate(arg: *mut c_void) -> *mut c_void {
+            // SAFETY: a Gate that outlives the thread (the test waits for
+            // the thread to leave the list before it drops the gate).
+            let gate = unsafe { &*(arg as *const Gate) };
+            OWN.store(hilo_current(), std::sync::atomic::Ordering::SeqCst);
+            gate.wait();
+            ptr::null_mut()
+        }
+        static OWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let gate = Arc::new(Gate::default());
+        let t = started(
+            Some(own_handle_then_gate),
+            Arc::as_ptr(&gate) as *mut c_void,
+            Some("released-worker"),
+        );
+        wait_until_blocked(hilo_native_id(t), "the worker blocked at its gate");
+        assert_eq!(hilo_release(t), HILO_OK);
+        let now = listed();
+        assert!(now.contains(&t), "released and running: listed");
+        assert_eq!(OWN.load(std::sync::atomic::Ordering::SeqCst), t);
+        assert!(hilo_active_count() >= 2);
+        assert_fails(
+            hilo_is_alive(t),
+            HILO_ESRCH,
+            "no such thread: the handle was never issued or has been released",
+        );
+        assert_eq!(hilo_get_name(t, ptr::null_mut(), 0), HILO_ESRCH);
+        assert_eq!(hilo_join(t, 0.0, ptr::null_mut()), HILO_ESRCH);
+        gate.open();
+        while listed().contains(&t) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     })
 }
 

@@ -119,6 +119,8 @@ dummy after its end: -2
 next default: Thread-5
 pthread_exit: value 0x5a, alive 0
 joined again: value 0x5a
+released and running: active 2, enumerate 2, listed 1, alive -2
+after its end: active 1, enumerate 1
 in thread: Servicio-de-nombres-largos
 active at the end: 1
 main's OS name unchanged: yes

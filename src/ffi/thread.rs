@@ -153,7 +153,9 @@ pub extern "C" fn hilo_is_daemon(t: hilo_thread_t) -> c_int {
 /// its end, and a released non-daemon thread is still waited for at exit; an
 /// unstarted thread is simply discarded. hilo frees the record once it is
 /// both released and finished, so a program that releases its threads runs in
-/// bounded memory. A released thread is no longer listed by `hilo_enumerate`.
+/// bounded memory. A released thread that still runs is still counted by
+/// `hilo_active_count` and listed by `hilo_enumerate` (which says what its
+/// listed handle allows).
 ///
 /// Returns `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
 /// `HILO_ESRCH` for an unknown or already released handle.
@@ -266,7 +268,11 @@ pub extern "C" fn hilo_native_id(t: hilo_thread_t) -> i64 {
 }
 
 /// Returns how many threads are alive now: the main thread, registered
-/// dummies, and started, unfinished, unreleased hilo threads.
+/// dummies, and started, unfinished hilo threads, released ones included
+/// (Python counts a thread whose `Thread` object was dropped; a server that
+/// releases its workers and reports "threads: N" counts them). The same
+/// rule as `hilo_enumerate`, which lists exactly these. One scan of the
+/// thread records; lock-free.
 #[no_mangle]
 pub extern "C" fn hilo_active_count() -> usize {
     ffi_boundary!({ threads::active_count() })
@@ -274,8 +280,16 @@ pub extern "C" fn hilo_active_count() -> usize {
 
 /// Writes the handles of the threads alive now (as `hilo_active_count`
 /// counts them) to `buf`, at most `cap` of them, and returns how many are
-/// alive, which may exceed `cap`. `buf` may be NULL when `cap` is 0; a NULL
-/// `buf` with a non-zero `cap` writes nothing and returns the count.
+/// alive, which may exceed `cap`; the handles written and the count come
+/// from one scan. `buf` may be NULL when `cap` is 0; a NULL `buf` with a
+/// non-zero `cap` writes nothing and returns the count.
+///
+/// A released thread that still runs is listed with the handle it was
+/// released under, which stays released: every call taking it answers
+/// `HILO_ESRCH`, as for any released handle (it cannot be joined, renamed
+/// or read). It still tells threads apart: it equals what `hilo_current()`
+/// returns in that thread, and `hilo_dump` shows the thread as released.
+/// It is never reused, so it never names another thread.
 #[no_mangle]
 pub extern "C" fn hilo_enumerate(buf: *mut hilo_thread_t, cap: usize) -> usize {
     ffi_boundary!({
