@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
-# Installs what `cargo test` and `make -C c_examples bench` need beyond a
-# fresh machine's Rust toolchain, gcc/g++, make and python3: pkg-config
-# (tests/install.rs), and GLib's and libuv's development packages, whose
-# thread pools are the bench's anchors for hilo's executor (the bench prints
-# "-" for a row whose library is missing). Does nothing when all are there
-# already. Run as root (CI is) or with sudo.
+# Installs what `cargo test` needs beyond a fresh machine's Rust toolchain,
+# gcc/g++, make and python3: pkg-config (tests/install.rs), doxygen and man
+# (`make docs`, the man pages: tests/docs.rs, tests/install.rs), cmake
+# (find_package(hilo): tests/install.rs) and luajit (docs/ffi.md's example:
+# tests/ffi.rs); and for `make -C c_examples bench`, GLib's and libuv's
+# development packages, whose thread pools are the anchors of hilo's
+# executor rows (a row prints "-" when its library is missing). Installs
+# only what is missing; does nothing when all are there. Run as root (CI
+# is) or with sudo.
 set -euo pipefail
 
+# command -> Debian package
+declare -A packages=(
+    [pkg-config]=pkg-config
+    [doxygen]=doxygen
+    [man]=man-db
+    [cmake]=cmake
+    [luajit]=luajit
+)
 missing=()
-command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-dpkg -s libglib2.0-dev >/dev/null 2>&1 || missing+=(libglib2.0-dev)
-dpkg -s libuv1-dev >/dev/null 2>&1 || missing+=(libuv1-dev)
+for command in "${!packages[@]}"; do
+    if ! command -v "$command" >/dev/null 2>&1; then
+        missing+=("${packages[$command]}")
+    fi
+done
+# Libraries, not commands: asked of dpkg.
+for package in libglib2.0-dev libuv1-dev; do
+    if ! dpkg -s "$package" >/dev/null 2>&1; then
+        missing+=("$package")
+    fi
+done
 if [ "${#missing[@]}" = 0 ]; then
     exit 0
 fi
@@ -20,4 +39,4 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq "${missing[@]}"
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
