@@ -1185,8 +1185,10 @@ void hilo_executor_free(hilo_executor *ex);
  * @param timeout seconds to wait at most
  * @param result where `fn`'s return value is written (only on `HILO_OK`), or NULL
  * @return `HILO_OK`; `HILO_ETIMEDOUT` when the work has not ended in time;
- * `HILO_ECANCELED` when it was cancelled; `HILO_EINVAL` when `f` is NULL or
- * `timeout` is NaN
+ * `HILO_ECANCELED` when it was cancelled; `HILO_EINTR` when the calling
+ * thread is interruptible (`hilo_set_interruptible`), a signal handler ran
+ * while it slept, and the work has not ended; `HILO_EINVAL` when `f` is
+ * NULL or `timeout` is NaN
  */
 int hilo_future_result(hilo_future *f, double timeout, void **result);
 
@@ -1262,7 +1264,9 @@ void hilo_future_free(hilo_future *f);
  * @param timeout seconds to wait at most
  * @param return_when `HILO_FIRST_COMPLETED` or `HILO_ALL_COMPLETED`
  * @return `HILO_OK` once that holds; `HILO_ETIMEDOUT` when it does not in
- * time; `HILO_EINVAL` when `fs` or one of its futures is NULL, they come
+ * time; `HILO_EINTR` when the calling thread is interruptible
+ * (`hilo_set_interruptible`), a signal handler ran while it slept, and it
+ * does not hold yet; `HILO_EINVAL` when `fs` or one of its futures is NULL, they come
  * from different executors, `return_when` is neither constant or `timeout`
  * is NaN
  */

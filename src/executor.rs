@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Kind, Result};
 use crate::futex::{ForkLock, Mutex};
 use crate::registry::{Handle, Target};
-use crate::{current, os, threads};
+use crate::{current, interrupt, os, threads};
 
 // A future's state word: the phase in the low bits, then who must be told
 // when it ends.
@@ -226,26 +226,36 @@ impl Future {
         }
     }
 
-    /// Waits until it is done or `deadline` passes; true when done.
-    pub fn wait(&self, deadline: Option<Instant>) -> bool {
+    /// Waits until it is done or `deadline` passes; true when done. Err
+    /// when a signal handler interrupted the sleep of an interruptible
+    /// thread (src/interrupt.rs) and the future is still not done.
+    pub fn wait(&self, deadline: Option<Instant>) -> Result<bool> {
         if spin_until(|| self.done()) {
-            return true;
+            return Ok(true);
         }
         loop {
             let word = self.state.fetch_or(WAITED, Ordering::AcqRel) | WAITED;
             if matches!(word & PHASE, FINISHED | CANCELLED) || self.forks != forks() {
-                return true;
+                return Ok(true);
             }
             let Some(timeout) = time_left(deadline) else {
-                return self.done();
+                return Ok(self.done());
             };
-            os::futex_wait(&self.state, word, timeout);
+            let slept = interrupt::sleep(timeout, |timeout| {
+                os::futex_wait(&self.state, word, timeout)
+            });
+            if let Err(interrupted) = slept {
+                if self.done() {
+                    return Ok(true);
+                }
+                return Err(interrupted.into());
+            }
         }
     }
 
     /// `result`: the function's return value once finished.
     pub fn result(&self, deadline: Option<Instant>) -> Result<*mut c_void> {
-        if !self.wait(deadline) {
+        if !self.wait(deadline)? {
             return Err(Error::timed_out());
         }
         match self.phase() {
@@ -294,18 +304,23 @@ fn time_left(deadline: Option<Instant>) -> Option<Option<Duration>> {
 /// `wait` over many futures of one executor, Python's FIRST_COMPLETED
 /// (`all` false) or ALL_COMPLETED: true once that holds, false at the
 /// deadline. The caller checked that they share one executor.
-pub fn wait_many<'a, I>(futures: I, all: bool, deadline: Option<Instant>) -> bool
+pub fn wait_many<'a, I>(futures: I, all: bool, deadline: Option<Instant>) -> Result<bool>
 where
     I: Iterator<Item = &'a Future> + Clone,
 {
     if all {
-        return futures.clone().all(|future| future.wait(deadline));
+        for future in futures {
+            if !future.wait(deadline)? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
     }
     let Some(first) = futures.clone().next() else {
-        return true;
+        return Ok(true);
     };
     if futures.clone().any(|future| future.done()) {
-        return true;
+        return Ok(true);
     }
     let completions = &first.executor.completions;
     loop {
@@ -314,13 +329,21 @@ where
         for future in futures.clone() {
             let word = future.state.fetch_or(WAITED_ANY, Ordering::AcqRel);
             if matches!(word & PHASE, FINISHED | CANCELLED) || future.forks != forks() {
-                return true;
+                return Ok(true);
             }
         }
         let Some(timeout) = time_left(deadline) else {
-            return futures.clone().any(|future| future.done());
+            return Ok(futures.clone().any(|future| future.done()));
         };
-        os::futex_wait(completions, seen, timeout);
+        let slept = interrupt::sleep(timeout, |timeout| {
+            os::futex_wait(completions, seen, timeout)
+        });
+        if let Err(interrupted) = slept {
+            if futures.clone().any(|future| future.done()) {
+                return Ok(true);
+            }
+            return Err(interrupted.into());
+        }
     }
 }
 
@@ -842,6 +865,6 @@ mod tests {
         assert_eq!(second.result(None).unwrap_err().kind, Kind::Canceled);
         assert!(first.result(None).is_ok());
         let deadline = Some(Instant::now());
-        assert!(wait_many([&*first, &*second].into_iter(), false, deadline));
+        assert!(wait_many([&*first, &*second].into_iter(), false, deadline).unwrap());
     }
 }

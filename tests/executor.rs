@@ -124,6 +124,14 @@ parent: both ran, ran 1
     );
 }
 
+#[test]
+fn an_interruptible_thread_s_waits_end_with_eintr() {
+    assert_eq!(
+        case("interrupt"),
+        "result: HILO_EINTR\nwait: HILO_EINTR, done 0\nresult once set: 0\n"
+    );
+}
+
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C-unwind" fn add_one(arg: *mut c_void) -> *mut c_void {

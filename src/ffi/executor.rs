@@ -188,8 +188,10 @@ pub extern "C" fn hilo_executor_free(ex: *mut hilo_executor) {
 /// @param timeout seconds to wait at most
 /// @param result where `fn`'s return value is written (only on `HILO_OK`), or NULL
 /// @return `HILO_OK`; `HILO_ETIMEDOUT` when the work has not ended in time;
-/// `HILO_ECANCELED` when it was cancelled; `HILO_EINVAL` when `f` is NULL or
-/// `timeout` is NaN
+/// `HILO_ECANCELED` when it was cancelled; `HILO_EINTR` when the calling
+/// thread is interruptible (`hilo_set_interruptible`), a signal handler ran
+/// while it slept, and the work has not ended; `HILO_EINVAL` when `f` is
+/// NULL or `timeout` is NaN
 #[no_mangle]
 pub extern "C" fn hilo_future_result(
     f: *mut hilo_future,
@@ -327,7 +329,9 @@ pub extern "C" fn hilo_future_free(f: *mut hilo_future) {
 /// @param timeout seconds to wait at most
 /// @param return_when `HILO_FIRST_COMPLETED` or `HILO_ALL_COMPLETED`
 /// @return `HILO_OK` once that holds; `HILO_ETIMEDOUT` when it does not in
-/// time; `HILO_EINVAL` when `fs` or one of its futures is NULL, they come
+/// time; `HILO_EINTR` when the calling thread is interruptible
+/// (`hilo_set_interruptible`), a signal handler ran while it slept, and it
+/// does not hold yet; `HILO_EINVAL` when `fs` or one of its futures is NULL, they come
 /// from different executors, `return_when` is neither constant or `timeout`
 /// is NaN
 #[no_mangle]
@@ -373,7 +377,7 @@ pub extern "C" fn hilo_wait(
             let futures = pointers
                 .iter()
                 .map(|&f| unsafe { &*f.cast_const().cast::<Future>() });
-            Ok(executor::wait_many(futures, all, deadline))
+            executor::wait_many(futures, all, deadline)
         })();
         match waited {
             Ok(true) => HILO_OK,

@@ -7,10 +7,13 @@
  *   shutdown_running  shutdown(wait) while work runs, and without wait
  *   exit_queued       main returns with work queued: the exit runs it
  *   fork              fork() with an executor busy: what the child gets
+ *   interrupt         an interruptible thread's result and wait: HILO_EINTR
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "testing.h"
@@ -406,6 +409,45 @@ static int exit_queued(void) {
     return 0;
 }
 
+/* ---- interruptible waits ---- */
+
+static void on_usr1(int sig) { (void)sig; }
+static pthread_t waiter;
+static long waiter_tid;
+
+static void *poke(void *arg) {
+    wait_until_blocked(waiter_tid, "the waiter asleep in a future's wait");
+    pthread_kill(waiter, SIGUSR1);
+    return arg;
+}
+
+static int interrupt_case(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    waiter = pthread_self();
+    waiter_tid = (long)hilo_native_id(hilo_current());
+    check(hilo_set_interruptible(true) == HILO_OK, "set interruptible");
+    hilo_executor *ex = hilo_executor_new(1, NULL);
+    hilo_event *gate = hilo_event_new();
+    hilo_future *f = submit(ex, gated, gate);
+    wait_running(f);
+    hilo_release(spawn(poke, NULL, NULL, 0));
+    int rc = hilo_future_result(f, HILO_FOREVER, NULL);
+    printf("result: %s\n", rc == HILO_EINTR ? "HILO_EINTR" : "?");
+    hilo_release(spawn(poke, NULL, NULL, 0));
+    rc = hilo_wait(&f, 1, HILO_FOREVER, HILO_FIRST_COMPLETED);
+    printf("wait: %s, done %d\n", rc == HILO_EINTR ? "HILO_EINTR" : "?", hilo_future_done(f));
+    hilo_event_set(gate);
+    printf("result once set: %d\n", hilo_future_result(f, HILO_FOREVER, NULL));
+    hilo_future_free(f);
+    hilo_executor_free(ex);
+    hilo_event_free(gate);
+    return 0;
+}
+
 /* ---- fork ---- */
 
 static int fork_case(void) {
@@ -462,6 +504,7 @@ int main(int argc, char **argv) {
     if (strcmp(which, "shutdown_running") == 0) return shutdown_running();
     if (strcmp(which, "exit_queued") == 0) return exit_queued();
     if (strcmp(which, "fork") == 0) return fork_case();
+    if (strcmp(which, "interrupt") == 0) return interrupt_case();
     fprintf(stderr, "usage: executor CASE\n");
     return 2;
 }
