@@ -852,6 +852,21 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_worker_is_used_before_a_new_one_starts() {
+        let executor = Executor::new(4, Some(c"idle")).unwrap();
+        for _ in 0..5 {
+            let future = executor.submit(count, ptr::null_mut()).unwrap();
+            future.result(None).unwrap();
+            // Until the worker is idle (searching or asleep), as a submit
+            // sees it.
+            while executor.shared.idle.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+        }
+        assert_eq!(executor.workers(), 1);
+    }
+
+    #[test]
     fn a_queued_future_cancels_and_a_running_one_does_not() {
         let executor = Executor::new(1, None).unwrap();
         let first = executor.submit(sleepy, ptr::null_mut()).unwrap();
