@@ -140,6 +140,17 @@ pub fn run_command_with_limit(mut command: Command, limit_secs: u64) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn program");
+    // Read while it runs: output larger than a pipe's buffer (64 KiB) would
+    // otherwise block the program in write() until the limit.
+    fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take().expect("piped stdout"));
+    let stderr = drain(child.stderr.take().expect("piped stderr"));
     let deadline = Instant::now() + Duration::from_secs(limit_secs);
     let mut killed = false;
     loop {
@@ -156,7 +167,14 @@ pub fn run_command_with_limit(mut command: Command, limit_secs: u64) -> Output {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let out = child.wait_with_output().expect("collect output");
+    let status = child.wait().expect("wait for program");
+    // Once the group is gone (ended, or killed with what it forked), the
+    // pipes close and the readers end.
+    let out = Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    };
     if killed {
         panic!(
             "{shown} still ran after {limit_secs}s and was killed with its process group:\nstdout:\n{}\nstderr:\n{}",
