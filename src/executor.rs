@@ -69,6 +69,12 @@ const SPINS: u32 = 200;
 /// slice. Only one worker of an executor searches at a time.
 const SEARCH: Duration = Duration::from_micros(20);
 
+/// How long a waiter of a future spins (after `SPINS`) before it sleeps,
+/// yielding the CPU between reads: as long as a worker searches (shorter
+/// spins measured no better on a crowded machine, and worse on a quiet
+/// one).
+const WAIT_SPIN: Duration = Duration::from_micros(20);
+
 /// How many forks lie between the first process and this one: bumped first
 /// thing in a forked child (`after_fork_in_child`).
 static FORKS: AtomicU32 = AtomicU32::new(0);
@@ -230,7 +236,7 @@ impl Future {
     /// when a signal handler interrupted the sleep of an interruptible
     /// thread (src/interrupt.rs) and the future is still not done.
     pub fn wait(&self, deadline: Option<Instant>) -> Result<bool> {
-        if spin_until(|| self.done()) {
+        if spin_until(WAIT_SPIN, || self.done()) {
             return Ok(true);
         }
         loop {
@@ -267,10 +273,10 @@ impl Future {
     }
 }
 
-/// Spins until `ready` holds, for at most `SEARCH`: true when it held. It
+/// Spins until `ready` holds, for at most `limit`: true when it held. It
 /// re-reads with pause hints first, then yields the CPU between reads, so
 /// that the thread it waits for gets to run even on the same CPU.
-fn spin_until(ready: impl Fn() -> bool) -> bool {
+fn spin_until(limit: Duration, ready: impl Fn() -> bool) -> bool {
     for _ in 0..SPINS {
         if ready() {
             return true;
@@ -278,7 +284,7 @@ fn spin_until(ready: impl Fn() -> bool) -> bool {
         std::hint::spin_loop();
     }
     let began = Instant::now();
-    while began.elapsed() < SEARCH {
+    while began.elapsed() < limit {
         std::thread::yield_now();
         for _ in 0..64 {
             if ready() {
@@ -530,7 +536,7 @@ impl Shared {
             .compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
         {
-            let found = spin_until(|| {
+            let found = spin_until(SEARCH, || {
                 !self.incoming.load(Ordering::Relaxed).is_null()
                     || self.shutdown.load(Ordering::Relaxed)
             });
