@@ -204,7 +204,13 @@ const char *hilo_strerror(int status);
  * thread, as specific as Python's text where Python has one (for example
  * "threads can only be started once"), or "" when no call has failed yet on
  * this thread. A successful call does not clear it. Never NULL; owned by
- * hilo and valid until the calling thread's next hilo call or its end.
+ * hilo. The pointer is the same for the whole life of the calling thread
+ * and stays valid until the thread ends: each failing call overwrites the
+ * text in place, so, as with `errno`, it always reads the latest error,
+ * and `printf("%d %s", hilo_join(t, 0, NULL), hilo_last_error())` prints
+ * the join's message whichever argument C evaluates first. Messages longer
+ * than 511 bytes are cut on a character boundary and end with "...". No
+ * allocation; no lock.
  */
 const char *hilo_last_error(void);
 

@@ -123,6 +123,9 @@ released and running: active 2, enumerate 2, listed 1, alive -2
 after its end: active 1, enumerate 1
 in thread: Servicio-de-nombres-largos
 active at the end: 1
+read before the call: -2 no such thread: the handle was never issued or has been released
+read after the call: -3 cannot set daemon status of active thread
+same pointer: yes, now: cannot set daemon status of active thread
 main's OS name unchanged: yes
 ";
 
