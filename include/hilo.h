@@ -173,6 +173,18 @@ typedef struct hilo_sem hilo_sem;
  * A thread's target: the same shape as a pthread start routine. Its return
  * value is what `hilo_join` gives; a target may also end its thread with
  * `pthread_exit(value)`, which counts as a normal end.
+ *
+ * `pthread_cancel` of a hilo thread (its `pthread_t` is `pthread_self()`
+ * in the target) is an end too: deferred cancellation acts at the target's
+ * next cancellation point (`nanosleep`, `read`, `write`, ...), the thread's
+ * `hilo_local` destructors run, it is no longer alive, every `hilo_join`
+ * returns `HILO_OK` with `PTHREAD_CANCELED` as the result, and the exit
+ * wait does not wait for it. No hilo call is a cancellation point: a
+ * cancel that comes while the thread waits in one (a join, a lock, an
+ * event) stays pending until the call has returned, so no hilo object is
+ * left half-changed. Asynchronous cancellation
+ * (`PTHREAD_CANCEL_ASYNCHRONOUS`) must not be enabled around hilo calls,
+ * as for nearly every libc call.
  */
 typedef void *(*hilo_fn)(void *arg);
 
@@ -969,6 +981,8 @@ void *hilo_local_get(const hilo_local *l);
  * operating system has no memory for it.
  */
 int hilo_local_set(hilo_local *l, void *value);
+
+extern int pthread_setcancelstate(int state, int *old);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -95,6 +95,24 @@ fn underscore_exit_waits_for_nothing() {
     assert_eq!(out, "main calls _exit\n");
 }
 
+/// `pthread_cancel` of a hilo thread is a documented end: destructors,
+/// `HILO_OK` with `PTHREAD_CANCELED` to every join, and the exit wait does
+/// not wait for a cancelled non-daemon thread (the 30 s limit would end a
+/// process whose exit hung).
+#[test]
+fn pthread_cancel_ends_a_hilo_thread_and_joins_give_pthread_canceled() {
+    let (code, out) = exit_case("cancel");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "local destructor ran: Cancelled\n\
+         event wait with a cancel pending: 1\n\
+         join: 0, PTHREAD_CANCELED: yes, alive: 0\n\
+         joined again: 0, PTHREAD_CANCELED: yes\n\
+         main returns\n"
+    );
+}
+
 #[test]
 fn shutdown_waits_now_and_is_idempotent() {
     let (code, out) = exit_case("shutdown");
