@@ -195,7 +195,7 @@ fn interruptible_case(mode: &str) {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout_of(&out), "cases: 32, failures: 0\n", "{mode}");
+    assert_eq!(stdout_of(&out), "cases: 34, failures: 0\n", "{mode}");
 }
 
 /// The harness itself: a program that hangs, with a child that hangs and
