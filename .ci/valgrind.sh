@@ -77,7 +77,7 @@ done
 
 check semantics 0 300 "$out/semantics"
 # hilo_set_interruptible: every kind of wait interrupted, with and without
-# SA_RESTART (about 5 s each under memcheck).
+# SA_RESTART (under 2 s each under memcheck here).
 for mode in norestart restart; do
     check "interruptible-$mode" 0 300 "$out/interruptible" "$mode"
 done
