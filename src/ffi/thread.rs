@@ -374,7 +374,8 @@ pub extern "C" fn hilo_shutdown() -> c_int {
 /// Makes the calling thread's blocking waits interruptible (`on` true) or
 /// not (false, the default of every thread). An interruptible thread's
 /// `hilo_join`, lock, re-entrant lock, condition and semaphore acquires,
-/// `hilo_cond_wait`, `hilo_event_wait` and `hilo_barrier_wait` return
+/// `hilo_cond_wait`, `hilo_cond_wait_for`, `hilo_event_wait` and
+/// `hilo_barrier_wait` return
 /// `HILO_EINTR` when a signal handler ran while the thread slept in them,
 /// with or without `SA_RESTART` (last error "interrupted: a signal handler
 /// ran while this thread waited"), as POSIX calls without `SA_RESTART` do:
@@ -394,9 +395,11 @@ pub extern "C" fn hilo_shutdown() -> c_int {
 /// timeout.
 ///
 /// Only a signal that arrives while the thread sleeps in the kernel
-/// interrupts it: one that comes just before (or while the thread spins
-/// briefly on a lock) is seen by the host's next check, not by this wait,
-/// as for `read(2)`. hilo's internal locks are never interrupted, nor is a
+/// interrupts it: one that comes just before the sleep (or while the thread
+/// spins briefly on a lock) does not end this wait, which then ends as it
+/// otherwise would, the window `read(2)` has too. A host that must react
+/// within a bound checks its flags, then waits with a timeout of that bound
+/// and checks again between waits. hilo's internal locks are never interrupted, nor is a
 /// thread's setting changed by anything but this call. Cost: a
 /// thread-local flag read before each sleep; an interruptible thread's
 /// untimed sleeps wake once a day (so that the kernel reports handlers with
