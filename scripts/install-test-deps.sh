@@ -2,9 +2,9 @@
 # Installs what `cargo test` needs beyond a fresh machine's Rust toolchain,
 # gcc/g++, make and python3: pkg-config (tests/install.rs), doxygen and man
 # (`make docs`, the man pages: tests/docs.rs, tests/install.rs), cmake
-# (find_package(hilo): tests/install.rs) and luajit (docs/ffi.md's example:
-# tests/ffi.rs). Installs only what is missing; does nothing when all are
-# there. Run as root (CI is) or with sudo.
+# (find_package(hilo): tests/install.rs), luajit and Python's cffi
+# (docs/ffi.md's examples: tests/ffi.rs). Installs only what is missing;
+# does nothing when all are there. Run as root (CI is) or with sudo.
 set -euo pipefail
 
 # command -> Debian package
@@ -21,6 +21,9 @@ for command in "${!packages[@]}"; do
         missing+=("${packages[$command]}")
     fi
 done
+if ! python3 -c 'import cffi' >/dev/null 2>&1; then
+    missing+=(python3-cffi)
+fi
 if [ "${#missing[@]}" = 0 ]; then
     exit 0
 fi

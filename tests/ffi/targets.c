@@ -1,0 +1,33 @@
+/* Thread targets in C for FFI hosts whose own callbacks must not run on
+ * another OS thread (LuaJIT, koffi; docs/ffi.md). The host makes the job,
+ * hands ffi_sum_job and the job to hilo_create, and joins; the target runs
+ * on the hilo thread without calling back into the host. Built by
+ * tests/ffi.rs as a shared library linked with libhilo. */
+#include <stddef.h>
+#include <stdio.h>
+
+#include <hilo.h>
+
+/* One job: wait for `go`, sum 1..n, and note the thread's hilo name. */
+struct ffi_job {
+    hilo_event *go;
+    long n;
+    long sum;
+    char name[32];
+};
+
+void *ffi_sum_job(void *arg);
+
+void *ffi_sum_job(void *arg) {
+    struct ffi_job *job = arg;
+    if (hilo_event_wait(job->go, HILO_FOREVER) != 1) {
+        return NULL;
+    }
+    long sum = 0;
+    for (long i = 1; i <= job->n; i++) {
+        sum += i;
+    }
+    job->sum = sum;
+    snprintf(job->name, sizeof job->name, "%s", hilo_current_name());
+    return job;
+}
