@@ -109,7 +109,7 @@ docs: $(DOCS_OUT)/done
 # Doxygen's warnings go to a log (docs/Doxyfile); any warning fails the
 # build. So does a man page line that starts with a quote, which troff
 # takes for a request and drops (Doxygen writes a leading "..." that way).
-$(DOCS_OUT)/done: include/hilo.h docs/Doxyfile
+$(DOCS_OUT)/done: include/hilo.h docs/Doxyfile docs/mainpage.dox
 	@command -v doxygen >/dev/null 2>&1 || \
 	    { echo "make docs needs doxygen (scripts/install-test-deps.sh installs it)"; exit 1; }
 	rm -rf $(DOCS_OUT)

@@ -33,7 +33,8 @@
  *    threads (it stays loaded until the process ends).
  *
  * Every function below says what it does, each status it returns,
- * ownership and NULL handling; docs/api.md groups them by topic.
+ * ownership and NULL handling; docs/api.md in hilo's sources groups them
+ * by topic.
  */
 
 #ifndef HILO_H
