@@ -53,6 +53,7 @@ endif
 
 INSTALL ?= install
 STRIP   ?= strip --strip-debug
+DOXYGEN ?= doxygen
 
 # The installed files' @...@ values: hilo.pc's absolute paths; the CMake
 # files' paths relative to their own directory, so a staged or moved
@@ -94,7 +95,7 @@ install: $(BUILD)
 # status that points to it (all named hilo* or HILO_*); hilo.3 points to it
 # too, for `man 3 hilo`.
 install-man:
-	@if command -v doxygen >/dev/null 2>&1; then \
+	@if command -v $(DOXYGEN) >/dev/null 2>&1; then \
 	    $(MAKE) --no-print-directory docs && \
 	    $(INSTALL) -d $(DESTDIR)$(mandir)/man3 && \
 	    $(INSTALL) -m 644 $(DOCS_OUT)/man/man3/*.3 $(DESTDIR)$(mandir)/man3/ && \
@@ -110,11 +111,11 @@ docs: $(DOCS_OUT)/done
 # build. So does a man page line that starts with a quote, which troff
 # takes for a request and drops (Doxygen writes a leading "..." that way).
 $(DOCS_OUT)/done: include/hilo.h docs/Doxyfile docs/mainpage.dox
-	@command -v doxygen >/dev/null 2>&1 || \
+	@command -v $(DOXYGEN) >/dev/null 2>&1 || \
 	    { echo "make docs needs doxygen (scripts/install-test-deps.sh installs it)"; exit 1; }
 	rm -rf $(DOCS_OUT)
 	mkdir -p $(DOCS_OUT)
-	HILO_DOCS_OUT=$(DOCS_OUT) HILO_VERSION=$(VERSION) doxygen docs/Doxyfile
+	HILO_DOCS_OUT=$(DOCS_OUT) HILO_VERSION=$(VERSION) $(DOXYGEN) docs/Doxyfile
 	@if [ -s $(DOCS_OUT)/warnings.log ]; then \
 	    cat $(DOCS_OUT)/warnings.log; echo "make docs: Doxygen warned (above)"; exit 1; fi
 	@if grep -n "^'" $(DOCS_OUT)/man/man3/*.3; then \
