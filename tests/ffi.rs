@@ -3,8 +3,13 @@
 //! its enum), drive hilo threads whose targets are C functions in a small
 //! library built here (tests/ffi/targets.c), and join them.
 //!
+//! Node.js's koffi, which takes prototypes rather than the header, starts
+//! the same C targets through a C helper and shows a JS callback target
+//! running on the JS main thread.
+//!
 //! Needs `cc`; each host is skipped ("skipped") when it is missing:
-//! `luajit` (scripts/install-test-deps.sh installs it), Python's `cffi`.
+//! `luajit` and Python's `cffi` (scripts/install-test-deps.sh installs
+//! them), koffi (installed by it with npm where Node.js is).
 
 mod common;
 
@@ -89,13 +94,16 @@ fn worker_lines(prefix: &str, workers: u64) -> String {
         .collect()
 }
 
-/// Runs a host's script with the header, libhilo.so, the targets and the
-/// number of workers, and returns its output.
-fn run_script(host: &str, script: &str, workers: u64) -> String {
-    let mut command = Command::new(host);
+/// Runs a host's script with the header (for hosts that read it),
+/// libhilo.so, the targets and the number of workers, and returns its
+/// output.
+fn run_script(mut command: Command, script: &str, reads_header: bool, workers: u64) -> String {
+    let host = format!("{:?}", command.get_program());
+    command.arg(root().join("tests/ffi").join(script));
+    if reads_header {
+        command.arg(preprocessed_header());
+    }
     command
-        .arg(root().join("tests/ffi").join(script))
-        .arg(preprocessed_header())
         .arg(lib_dir().join("libhilo.so"))
         .arg(targets_library())
         .arg(workers.to_string());
@@ -124,7 +132,10 @@ fn luajit_drives_hilo_threads_with_c_targets_and_the_header_enum() {
          self-join: HILO_EDEADLK (cannot join current thread)\n",
         worker_lines("lua", workers)
     );
-    assert_eq!(run_script("luajit", "threads.lua", workers), expected);
+    assert_eq!(
+        run_script(Command::new("luajit"), "threads.lua", true, workers),
+        expected
+    );
 }
 
 #[test]
@@ -144,5 +155,50 @@ fn cffi_drives_hilo_threads_with_c_and_python_targets_and_the_header_enum() {
         worker_lines("cffi", workers),
         python_n * (python_n + 1) / 2
     );
-    assert_eq!(run_script("python3", "threads_cffi.py", workers), expected);
+    assert_eq!(
+        run_script(Command::new("python3"), "threads_cffi.py", true, workers),
+        expected
+    );
+}
+
+/// `node` with koffi resolvable (NODE_PATH as set, else npm's global
+/// modules, where scripts/install-test-deps.sh puts it), or None.
+fn node_with_koffi() -> Option<Command> {
+    let node_path = std::env::var_os("NODE_PATH").or_else(|| {
+        let out = Command::new("npm").args(["root", "-g"]).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().into())
+    })?;
+    let probe = Command::new("node")
+        .args(["-e", "require('koffi')"])
+        .env("NODE_PATH", &node_path)
+        .output();
+    if !probe.is_ok_and(|out| out.status.success()) {
+        return None;
+    }
+    let mut node = Command::new("node");
+    node.env("NODE_PATH", node_path);
+    Some(node)
+}
+
+#[test]
+fn koffi_drives_c_targets_and_shows_a_js_target_runs_on_the_main_thread() {
+    let Some(node) = node_with_koffi() else {
+        println!("skipped: node with koffi is not installed (scripts/install-test-deps.sh installs koffi where node and npm are)");
+        return;
+    };
+    let workers = 3;
+    let expected = format!(
+        "before go: timed out (HILO_ETIMEDOUT)\n\
+         {}\
+         js target, synchronous join: timed out\n\
+         js target ran on MainThread\n\
+         js target, asynchronous join: success\n",
+        worker_lines("js", workers)
+    );
+    assert_eq!(
+        run_script(node, "threads_koffi.js", false, workers),
+        expected
+    );
 }
