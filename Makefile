@@ -62,8 +62,8 @@ SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(libdir)|g' \
 	    -e 's|@INCLUDEDIR@|$(includedir)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@MAJOR@|$(SOMAJOR)|g' -e 's|@MINOR@|$(MINOR)|g' \
 	    -e 's|@SOMAJOR@|$(SOMAJOR)|g' \
-	    -e "s|@LIBDIR_FROM_CONFIG@|$$(realpath -m --relative-to=$(cmakedir) $(libdir))|g" \
-	    -e "s|@INCLUDE_FROM_CONFIG@|$$(realpath -m --relative-to=$(cmakedir) $(includedir))|g" \
+	    -e "s|@LIBDIR_FROM_CONFIG@|$$(realpath -m -s --relative-to=$(cmakedir) $(libdir))|g" \
+	    -e "s|@INCLUDE_FROM_CONFIG@|$$(realpath -m -s --relative-to=$(cmakedir) $(includedir))|g" \
 	    -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|g"
 
 .PHONY: all build install install-man uninstall docs
