@@ -858,6 +858,13 @@ mod tests {
     }
 
     #[test]
+    fn a_future_is_seven_words() {
+        // What every submit allocates, with the Arc's two counts: 72 bytes
+        // (docs/executor.md quotes it).
+        assert_eq!(std::mem::size_of::<Future>() + 16, 72);
+    }
+
+    #[test]
     fn an_idle_worker_is_used_before_a_new_one_starts() {
         let executor = Executor::new(4, Some(c"idle")).unwrap();
         for _ in 0..5 {
