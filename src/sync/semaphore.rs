@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::Wait;
 use crate::error::{Error, Result};
 use crate::os;
+use crate::waits::{self, On};
 
 pub struct Semaphore {
     value: AtomicU32,
@@ -56,6 +57,7 @@ impl Semaphore {
         let Wait::Until(deadline) = wait else {
             return false;
         };
+        let _waiting = waits::begin(On::Semaphore(self));
         loop {
             // Count this thread as a sleeper before the last look at the
             // value (SeqCst, against `release`'s add then look at sleepers):
