@@ -222,6 +222,8 @@ pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>, name_version:
         current.name_version.set(name_version);
         replace_name(current, name);
     });
+    slot.thread_pointer
+        .store(os::thread_pointer(), Ordering::Release);
     // A thread that drew its token before it had a record.
     let token = crate::sync::drawn_token();
     if token != 0 {

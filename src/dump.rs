@@ -87,7 +87,7 @@ pub fn dump(fd: i32) -> Result<()> {
 /// threads are named afterwards, outside the pin.
 enum Seen {
     Join(Handle),
-    Lock { locked: bool, holder: u64 },
+    Lock { locked: bool, holder: usize },
     RLock { owner: u64, count: u64 },
     Condition { lock: usize },
     Semaphore { value: u32 },
@@ -121,7 +121,7 @@ pub fn wait_of(slot: &Slot) -> Option<WaitNow> {
                 let lock = at::<Lock>(address);
                 Seen::Lock {
                     locked: lock.locked(),
-                    holder: lock.holder_token(),
+                    holder: lock.holder(),
                 }
             }
             waits::RLOCK => {
@@ -171,7 +171,10 @@ pub fn describe(wait: &WaitNow) -> String {
         Seen::Lock { locked: false, .. } => format!("lock {at:#x} (just released)"),
         Seen::Lock { holder, .. } => format!(
             "lock {at:#x}, held by {} (its last acquirer)",
-            holder_text(holder)
+            match waits::thread_of_pointer(holder) {
+                Some(handle) => named(handle),
+                None => "a thread hilo does not know".to_string(),
+            }
         ),
         Seen::RLock { owner: 0, .. } => format!("rlock {at:#x} (just released)"),
         Seen::RLock { owner, count } => {
@@ -307,5 +310,6 @@ pub fn text() -> String {
         }
         out.push('\n');
     }
+    out.push_str("End of hilo thread dump.\n");
     out
 }

@@ -18,7 +18,9 @@
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -139,6 +141,9 @@ pub struct Slot {
     /// The thread's `sync::thread_token` once it has drawn one, else 0: how
     /// a lock's holder (a token) is named in dumps and cycle checks.
     pub token: AtomicU64,
+    /// The thread's `os::thread_pointer` while it runs, else 0: how a Lock's
+    /// last acquirer is named.
+    pub thread_pointer: AtomicUsize,
 }
 
 /// One thread's current hilo wait, written only by that thread (src/waits.rs
@@ -177,6 +182,7 @@ impl Slot {
             exit_mark: AtomicU64::new(NOT_LEAVING),
             wait: WaitCell::default(),
             token: AtomicU64::new(0),
+            thread_pointer: AtomicUsize::new(0),
         }
     }
 
@@ -420,6 +426,7 @@ impl Registry {
         slot.native_id.store(0, Ordering::Relaxed);
         slot.exit_mark.store(NOT_LEAVING, Ordering::Relaxed);
         slot.token.store(0, Ordering::Relaxed);
+        slot.thread_pointer.store(0, Ordering::Relaxed);
         slot.name_version.fetch_add(1, Ordering::Release);
         if generation >= MAX_GEN {
             slot.store(Word(generation << GEN_SHIFT | RETIRED));

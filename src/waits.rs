@@ -150,6 +150,21 @@ pub fn thread_of_token(token: u64) -> Option<Handle> {
     found
 }
 
+/// The running thread whose thread pointer is `pointer`, if hilo knows it.
+pub fn thread_of_pointer(pointer: usize) -> Option<Handle> {
+    let mut found = None;
+    registry().for_each(|handle, slot, word| {
+        if pointer != 0
+            && found.is_none()
+            && word.state() == RUNNING
+            && slot.thread_pointer.load(Ordering::Acquire) == pointer
+        {
+            found = Some(handle);
+        }
+    });
+    found
+}
+
 /// Runs `read(kind, object)` on `cell`'s wait while it cannot end (see
 /// `end`); None when the thread is not waiting.
 pub fn pinned<R>(cell: &WaitCell, read: impl FnOnce(u32, u64) -> R) -> Option<R> {
@@ -186,7 +201,7 @@ pub fn waits_for(handle: Handle, locks: bool) -> Option<(Handle, Edge)> {
             if !lock.locked() {
                 return None;
             }
-            thread_of_token(lock.holder_token()).map(|holder| (holder, Edge::Lock(object)))
+            thread_of_pointer(lock.holder()).map(|holder| (holder, Edge::Lock(object)))
         }
         _ => None,
     })

@@ -3,13 +3,14 @@
 //! different threads. Both are a futex mutex (src/futex.rs); an RLock adds
 //! its owner and count.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::lock_api::RawMutex as _;
 
 use super::{thread_token, Wait};
 use crate::error::{Error, Result};
 use crate::futex::FutexMutex;
+use crate::os;
 use crate::waits::{self, On};
 
 /// A lock that no thread owns: any thread may release it.
@@ -22,9 +23,10 @@ use crate::waits::{self, On};
 /// pthread mutex).
 pub struct Lock {
     raw: FutexMutex,
-    /// The `thread_token` of the last thread that acquired it, for dumps
-    /// (one relaxed store per acquire; never cleared).
-    holder: AtomicU64,
+    /// The thread pointer (`os::thread_pointer`) of the last thread that
+    /// acquired it, for dumps (a register read and a relaxed store per
+    /// acquire; never cleared).
+    holder: AtomicUsize,
 }
 
 impl Default for Lock {
@@ -37,7 +39,7 @@ impl Lock {
     pub fn new() -> Lock {
         Lock {
             raw: FutexMutex::INIT,
-            holder: AtomicU64::new(0),
+            holder: AtomicUsize::new(0),
         }
     }
 
@@ -53,7 +55,7 @@ impl Lock {
                 }
             };
         if taken {
-            self.holder.store(thread_token(), Ordering::Relaxed);
+            self.holder.store(os::thread_pointer(), Ordering::Relaxed);
         }
         taken
     }
@@ -64,13 +66,13 @@ impl Lock {
     pub fn try_acquire_free(&self) -> bool {
         let taken = self.raw.try_lock();
         if taken {
-            self.holder.store(thread_token(), Ordering::Relaxed);
+            self.holder.store(os::thread_pointer(), Ordering::Relaxed);
         }
         taken
     }
 
-    /// The `thread_token` of its last acquirer (0: never acquired).
-    pub fn holder_token(&self) -> u64 {
+    /// The thread pointer of its last acquirer (0: never acquired).
+    pub fn holder(&self) -> usize {
         self.holder.load(Ordering::Relaxed)
     }
 

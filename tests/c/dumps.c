@@ -257,11 +257,11 @@ static void own_handler(int signo) {
     (void)signo;
 }
 
-/* Reads fd until the end of one dump (its deadlock line) and prints it. */
+/* Reads fd until the end of one dump (its last line) and prints it. */
 static void copy_one_dump(int fd) {
     static char text[1 << 16];
     size_t have = 0;
-    while (have < sizeof text - 1 && strstr(text, "eadlock") == NULL) {
+    while (have < sizeof text - 1 && strstr(text, "End of hilo thread dump.") == NULL) {
         ssize_t n = read(fd, text + have, sizeof text - 1 - have);
         if (n <= 0) break;
         have += (size_t)n;
@@ -291,13 +291,30 @@ static int case_refuse(void) {
 
 /* ---- the watchdog: one dump for one stall ------------------------------ */
 
+static void *staller(void *arg) {
+    (void)arg;
+    hilo_event_wait(never, HILO_FOREVER);
+    return NULL;
+}
+
 static int case_watchdog(void) {
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) return 3;
     never = hilo_event_new();
-    check(hilo_watchdog(0.2, 1), "watchdog");
-    /* Main stalls 1.5 s in one wait: many periods, one dump. */
-    hilo_event_wait(never, 1.5);
-    sleep_ms(600);
+    check(hilo_watchdog(0.2, pipe_fds[1]), "watchdog");
+    hilo_thread_t t = spawn(staller, NULL, "staller", 0);
+    /* The first dump comes once the stall has lasted 0.2 s. */
+    copy_one_dump(pipe_fds[0]);
+    /* However long the stall goes on (here five more limits), it makes
+     * no other dump. */
+    sleep_ms(1000);
+    fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
+    char more[256];
+    printf("more %zd\n", read(pipe_fds[0], more, sizeof more));
+    hilo_event_set(never);
+    check(hilo_join(t, HILO_FOREVER, NULL), "join");
     check(hilo_watchdog(0, 1), "watchdog off");
+    fflush(stdout);
     say("end");
     return 0;
 }
