@@ -13,7 +13,7 @@ use crate::registry::{
 };
 use crate::sync::{Barrier, Condition, Event, Lock, RLock, Semaphore};
 use crate::waits::{self, Edge};
-use crate::{joins, stacks, timer};
+use crate::{joins, stacks, timer, watch};
 
 fn state_text(word: Word) -> String {
     let mut text = match word.state() {
@@ -245,7 +245,9 @@ pub fn text() -> String {
     });
     for tid in os::thread_ids() {
         if !known.contains(&tid) {
-            threads.push((None, tid, Some(stacks::capture(tid))));
+            // hilo's own dump thread: its stack says nothing.
+            let stack = (tid != watch::thread_id()).then(|| stacks::capture(tid));
+            threads.push((None, tid, stack));
         }
     }
     out.push('\n');
@@ -270,16 +272,21 @@ pub fn text() -> String {
                 }
             }
             None => {
-                let _ = writeln!(
-                    out,
-                    "\"{}\" native id {tid}, not a hilo thread",
-                    os::thread_comm(tid)
-                );
+                let what = if tid == watch::thread_id() {
+                    "hilo's dump and watchdog thread"
+                } else {
+                    "not a hilo thread"
+                };
+                let _ = writeln!(out, "\"{}\" native id {tid}, {what}", os::thread_comm(tid));
             }
         }
         match stack {
             Some(Ok(frames)) => {
-                for line in stacks::symbolize(&frames) {
+                let lines = stacks::symbolize(&frames);
+                if lines.is_empty() {
+                    out.push_str("    (no stack: the unwinder found no frames)\n");
+                }
+                for line in lines {
                     let _ = writeln!(out, "    {line}");
                 }
             }

@@ -509,3 +509,54 @@ pub fn thread_pointer() -> usize {
         pthread_self() as usize
     }
 }
+
+/// The system calls that a signal handler ends early whatever SA_RESTART
+/// says (signal(7)), by number on this architecture: a sleep cut short, a
+/// poll that returns EINTR. A dump takes no stack of a thread inside one.
+#[cfg(target_arch = "x86_64")]
+const UNRESTARTED: &[(i64, &str)] = &[
+    (35, "nanosleep"),
+    (230, "clock_nanosleep"),
+    (7, "poll"),
+    (271, "ppoll"),
+    (23, "select"),
+    (270, "pselect6"),
+    (232, "epoll_wait"),
+    (281, "epoll_pwait"),
+    (441, "epoll_pwait2"),
+    (34, "pause"),
+    (128, "rt_sigtimedwait"),
+    (130, "rt_sigsuspend"),
+    (208, "io_getevents"),
+    (220, "semtimedop"),
+    (65, "semop"),
+    (70, "msgrcv"),
+];
+#[cfg(target_arch = "aarch64")]
+const UNRESTARTED: &[(i64, &str)] = &[
+    (101, "nanosleep"),
+    (115, "clock_nanosleep"),
+    (73, "ppoll"),
+    (72, "pselect6"),
+    (22, "epoll_pwait"),
+    (441, "epoll_pwait2"),
+    (137, "rt_sigtimedwait"),
+    (133, "rt_sigsuspend"),
+    (4, "io_getevents"),
+    (192, "semtimedop"),
+    (193, "semop"),
+    (188, "msgrcv"),
+];
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const UNRESTARTED: &[(i64, &str)] = &[];
+
+/// The name of the system call thread `tid` is blocked in, when it is one
+/// that a signal would end early (`UNRESTARTED`).
+pub fn in_unrestarted_call(tid: i64) -> Option<&'static str> {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
+    let number: i64 = text.split_whitespace().next()?.parse().ok()?;
+    UNRESTARTED
+        .iter()
+        .find(|&&(n, _)| n == number)
+        .map(|&(_, name)| name)
+}

@@ -108,6 +108,11 @@ pub fn capture(tid: i64) -> Result<Vec<usize>, String> {
         return Ok(taken());
     }
     installed()?;
+    if let Some(call) = os::in_unrestarted_call(tid) {
+        return Err(format!(
+            "inside {call}(2), which a signal would end early: not interrupted"
+        ));
+    }
     REQUEST.done.store(0, Ordering::SeqCst);
     REQUEST.count.store(0, Ordering::SeqCst);
     REQUEST.tid.store(tid, Ordering::SeqCst);

@@ -6,7 +6,7 @@
 //! pass its limit (or one period when none is in progress): no polling at
 //! a high rate, nothing at all while no watchdog is set.
 
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -24,6 +24,8 @@ static SIGNAL_FD: AtomicI32 = AtomicI32::new(2);
 /// The watchdog's limit in nanoseconds, 0 when off.
 static LIMIT: AtomicU64 = AtomicU64::new(0);
 static WATCH_FD: AtomicI32 = AtomicI32::new(2);
+/// The kernel thread id of hilo's thread, once it runs.
+static WATCH_TID: AtomicI64 = AtomicI64::new(0);
 /// Serialises settings; true once the thread runs.
 static SETTINGS: Mutex<bool> = Mutex::new(false);
 
@@ -153,6 +155,11 @@ pub fn from_environment() {
     }
 }
 
+/// The kernel thread id of hilo's dump thread, 0 when it does not run.
+pub fn thread_id() -> i64 {
+    WATCH_TID.load(Ordering::Relaxed)
+}
+
 /// The waits in progress: (thread, wait number, start), timers left out
 /// (a timer waiting for its delay is not stuck).
 fn waits_now() -> Vec<(Handle, u64, u64)> {
@@ -173,6 +180,7 @@ fn waits_now() -> Vec<(Handle, u64, u64)> {
 
 /// The thread: dumps for signals, and one dump per stall.
 fn watch() {
+    WATCH_TID.store(os::gettid(), Ordering::Relaxed);
     // Waits a dump has shown: each stalls the watchdog once at most.
     let mut reported: Vec<(Handle, u64)> = Vec::new();
     loop {
