@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::futex::{self, ForkLock};
 use crate::registry::registry;
 use crate::sync::local;
-use crate::{current, exit, joins, os, timer};
+use crate::{current, exit, joins, os, timer, watch};
 
 /// The forking thread's handle, noted before the fork (in the child,
 /// `gettid() == getpid()` no longer tells the parent's main thread apart).
@@ -86,5 +86,6 @@ pub extern "C" fn after_fork_in_child() {
         joins::after_fork_in_child();
         exit::after_fork_in_child();
         current::become_main_after_fork(me, os::gettid());
+        watch::after_fork_in_child();
     });
 }

@@ -9,7 +9,11 @@
 //! steps through the signal frame into the interrupted code. It allocates
 //! nothing; hilo's own Rust code already links libgcc_s, so unlike glibc's
 //! `backtrace()` it needs no `dlopen` on first use (the first walk still
-//! happens at install, in a normal thread, to bind its symbols). The
+//! happens at install, in a normal thread, to bind its symbols). It finds
+//! each frame's unwind table with glibc's lock-free `_dl_find_object`
+//! (glibc 2.35 and libgcc 12 on); an older libgcc takes the loader's lock
+//! through `dl_iterate_phdr`, which would hang a thread signalled while it
+//! is inside `dlopen` (the dump itself gives up on it after 200 ms). The
 //! symbolizer is the `backtrace` crate's gimli one: it reads the symbol
 //! table (static functions included, no `-rdynamic` needed) and, with
 //! `-g`, DWARF for files and lines; `dladdr` names the object file as a

@@ -137,6 +137,18 @@ pub fn watchdog(seconds: f64, fd: i32) -> Result<()> {
     Ok(())
 }
 
+/// In a forked child: hilo's thread is not there. It starts again when a
+/// signal or a watchdog is set (inherited from the parent), so that
+/// `kill -QUIT` works on the child too.
+pub fn after_fork_in_child() {
+    let mut running = SETTINGS.lock();
+    *running = false;
+    WATCH_TID.store(0, Ordering::Relaxed);
+    if SIGNAL.load(Ordering::SeqCst) != 0 || LIMIT.load(Ordering::SeqCst) != 0 {
+        let _ = ensure_thread(&mut running);
+    }
+}
+
 /// `HILO_DUMP_SIGNAL`, read once when hilo initialises: dumps to stderr on
 /// that signal. A bad value is said on stderr and ignored.
 pub fn from_environment() {
