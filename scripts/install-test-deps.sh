@@ -1,10 +1,27 @@
 #!/usr/bin/env bash
 # Installs what `cargo test` needs beyond a fresh machine's Rust toolchain,
-# gcc/g++, make and python3: pkg-config (tests/install.rs). Does nothing when
-# it is there already. Run as root (CI is) or with sudo.
+# gcc/g++, make and python3: pkg-config (tests/install.rs), doxygen and man
+# (`make docs`, the man pages: tests/docs.rs, tests/install.rs), cmake
+# (find_package(hilo): tests/install.rs) and luajit (docs/ffi.md's example:
+# tests/ffi.rs). Installs only what is missing; does nothing when all are
+# there. Run as root (CI is) or with sudo.
 set -euo pipefail
 
-if command -v pkg-config >/dev/null 2>&1; then
+# command -> Debian package
+declare -A packages=(
+    [pkg-config]=pkg-config
+    [doxygen]=doxygen
+    [man]=man-db
+    [cmake]=cmake
+    [luajit]=luajit
+)
+missing=()
+for command in "${!packages[@]}"; do
+    if ! command -v "$command" >/dev/null 2>&1; then
+        missing+=("${packages[$command]}")
+    fi
+done
+if [ "${#missing[@]}" = 0 ]; then
     exit 0
 fi
 SUDO=""
@@ -13,4 +30,4 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq pkg-config
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -47,6 +47,26 @@ static REQUEST: Request = Request {
     done: AtomicU32::new(0),
 };
 
+/// The last thread a signal of hilo's own (this handler's, or the dump
+/// signal's) ran on, until that thread's interrupted wait has seen it
+/// (`was_hilos_signal`): an interruptible thread's wait (src/interrupt.rs)
+/// must not return `HILO_EINTR` because a dump looked at it.
+static LAST_SIGNALLED: AtomicI64 = AtomicI64::new(0);
+
+/// Called by hilo's signal handlers on the thread they run on.
+pub fn note_hilos_signal(tid: i64) {
+    LAST_SIGNALLED.store(tid, Ordering::SeqCst);
+}
+
+/// True (once) when the signal that just interrupted the calling thread's
+/// sleep was one of hilo's.
+pub fn was_hilos_signal() -> bool {
+    let me = os::gettid();
+    LAST_SIGNALLED
+        .compare_exchange(me, 0, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+}
+
 /// One capture at a time.
 static CAPTURE: Mutex<()> = Mutex::new(());
 
@@ -75,6 +95,7 @@ extern "C" fn on_stack_signal(_signo: libc::c_int) {
         .is_ok()
     {
         walk_into_request();
+        note_hilos_signal(me);
         REQUEST.done.store(1, Ordering::SeqCst);
         os::futex_wake(&REQUEST.done, 1);
     }

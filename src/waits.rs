@@ -21,14 +21,14 @@ use crate::joins;
 use crate::registry::{registry, Handle, Slot, WaitCell, RUNNING};
 use crate::sync::{Barrier, Condition, Event, Lock, RLock, Semaphore};
 
-pub const NONE: u32 = 0;
-pub const JOIN: u32 = 1;
-pub const LOCK: u32 = 2;
-pub const RLOCK: u32 = 3;
-pub const CONDITION: u32 = 4;
-pub const SEMAPHORE: u32 = 5;
-pub const EVENT: u32 = 6;
-pub const BARRIER: u32 = 7;
+pub(crate) const NONE: u32 = 0;
+pub(crate) const JOIN: u32 = 1;
+pub(crate) const LOCK: u32 = 2;
+pub(crate) const RLOCK: u32 = 3;
+pub(crate) const CONDITION: u32 = 4;
+pub(crate) const SEMAPHORE: u32 = 5;
+pub(crate) const EVENT: u32 = 6;
+pub(crate) const BARRIER: u32 = 7;
 
 /// The object a sync wait blocks on.
 pub enum On<'a> {

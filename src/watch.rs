@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::futex::Mutex;
 use crate::registry::{registry, Handle, RUNNING};
 use crate::waits::{self, NONE};
-use crate::{dump, os, timer};
+use crate::{dump, os, stacks, timer};
 
 /// Bumped to wake the thread (a signal, a new setting).
 static WAKE: AtomicU32 = AtomicU32::new(0);
@@ -31,6 +31,7 @@ static SETTINGS: Mutex<bool> = Mutex::new(false);
 
 extern "C" fn on_dump_signal(_signo: libc::c_int) {
     let saved = os::errno();
+    stacks::note_hilos_signal(os::gettid());
     PENDING.fetch_add(1, Ordering::SeqCst);
     WAKE.fetch_add(1, Ordering::SeqCst);
     os::futex_wake(&WAKE, 1);

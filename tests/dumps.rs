@@ -238,6 +238,13 @@ fn the_watchdog_dumps_once_for_one_stall() {
 }
 
 #[test]
+fn a_dump_does_not_interrupt_an_interruptible_wait() {
+    // 1: the event was set; HILO_EINTR (-10) would mean the dump's signal
+    // ended the wait.
+    assert_eq!(run("interruptible", &[]), "wait 1\n");
+}
+
+#[test]
 fn dumps_while_threads_start_and_end_do_not_crash() {
     assert_eq!(run("churn", &[]), "ok\n");
 }

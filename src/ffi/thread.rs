@@ -8,7 +8,7 @@ use super::error::record;
 use super::{
     answer, ffi_boundary, handle_out, null_argument, required_str, status, timeout, HILO_OK,
 };
-use crate::{current, dump, exit, threads, watch};
+use crate::{current, dump, exit, interrupt, threads, watch};
 
 /// A thread handle. 0 is never a valid handle, and a handle is never reused
 /// within a process: a released or random handle answers `HILO_ESRCH`.
@@ -31,7 +31,11 @@ pub type hilo_fn = Option<unsafe extern "C-unwind" fn(arg: *mut c_void) -> *mut 
 /// `hilo_set_daemon` before the start. On success the new handle is written to
 /// `*out`; the caller owns it and gives it up with `hilo_release`.
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` when `target` or `out` is NULL (nothing
+/// @param target the function the thread runs; not NULL
+/// @param arg passed to `target` as is; hilo never reads it
+/// @param name the thread's name (copied), or NULL or "" for "Thread-N"
+/// @param out where the new handle is written; not NULL
+/// @return `HILO_OK`; `HILO_EINVAL` when `target` or `out` is NULL (nothing
 /// is written); `HILO_EAGAIN` when too many thread records exist, or when
 /// there is no memory for the name's copy (never an abort).
 #[no_mangle]
@@ -62,7 +66,8 @@ pub extern "C" fn hilo_create(
 /// `hilo_is_alive(t)` is 1 from the return of this call until the target has
 /// returned.
 ///
-/// Returns `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
+/// @param t the thread, from `hilo_create` or `hilo_timer_create`
+/// @return `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
 /// `HILO_ESTATE` when it was started before, even if it has finished, or is
 /// the main thread or a dummy ("threads can only be started once");
 /// `HILO_EAGAIN` when the operating system refuses a thread (memory, limits):
@@ -79,16 +84,14 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// Waits for the thread to finish, at most `timeout` seconds (negative or
 /// +infinity: forever, see `HILO_FOREVER`; 0: do not wait).
 ///
-/// Returns `HILO_OK` once it has finished, writing the target's return value
-/// (or the value given to `pthread_exit`) to `*result` when `result` is not
-/// NULL. Any number of threads may join the same thread, at once or later;
+/// Any number of threads may join the same thread, at once or later;
 /// each gets `HILO_OK` and the same result. Joining the main thread returns
 /// `HILO_OK` (result NULL) once the process has begun to exit, or once the
 /// main thread has ended with `pthread_exit`. Joining a thread that called
 /// `exit()` returns `HILO_OK` (result NULL) once that exit has begun: the
 /// thread will never finish.
 ///
-/// "Finished" means the target has returned and the thread's `hilo_local`
+/// A thread has "finished" when its target has returned and its `hilo_local`
 /// destructors have run (hilo runs them at the end of the target, as CPython
 /// clears a thread's locals before its join returns). A join with a timeout
 /// returns near its timeout whatever other joiners do; a thread that ended
@@ -96,14 +99,20 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// timeout. Other pthread keys' destructors and C++ `thread_local`s may
 /// still be running when a join returns.
 ///
-/// Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
+/// @param t the thread to wait for
+/// @param timeout the longest wait in seconds; negative or +infinity: forever
+/// @param result where the target's return value is written, or NULL
+/// @return `HILO_OK` once it has finished, writing the target's return value
+/// (or the value given to `pthread_exit`) to `*result` when `result` is not
+/// NULL. Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
 /// timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
 /// started") or a dummy ("cannot join a dummy thread"); `HILO_EDEADLK` for the
 /// calling thread itself ("cannot join current thread"), and at once, instead
 /// of hanging, when the join would close a cycle of joins (A joins B while B
 /// joins A, or longer; the message names the threads; a join with a timeout
 /// counts while it waits); `HILO_EINVAL` for a NaN timeout; `HILO_ESRCH` for
-/// an unknown or released handle.
+/// an unknown or released handle; `HILO_EINTR` when a signal handler ran
+/// during the wait of an interruptible thread (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_void) -> c_int {
     ffi_boundary!({
@@ -121,9 +130,13 @@ pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_
     })
 }
 
-/// Returns 1 from a successful `hilo_start` until the target has returned,
-/// else 0 (unstarted or finished). The main thread and registered dummies
-/// are alive. `HILO_ESRCH` for an unknown or released handle. Lock-free.
+/// Tells whether the thread is running. The main thread and registered
+/// dummies are alive. Lock-free.
+///
+/// @param t the thread
+/// @return 1 from a successful `hilo_start` until the target has returned,
+/// else 0 (unstarted or finished); `HILO_ESRCH` for an unknown or released
+/// handle.
 #[no_mangle]
 pub extern "C" fn hilo_is_alive(t: hilo_thread_t) -> c_int {
     ffi_boundary!({ answer(threads::is_alive(t)) })
@@ -132,7 +145,9 @@ pub extern "C" fn hilo_is_alive(t: hilo_thread_t) -> c_int {
 /// Sets whether the thread is a daemon: the process does not wait for daemon
 /// threads at exit. Only before the start.
 ///
-/// Returns `HILO_OK`; `HILO_ESTATE` once started, even after it finished,
+/// @param t the thread, not started yet
+/// @param daemon true for a daemon thread, false for one the process waits for
+/// @return `HILO_OK`; `HILO_ESTATE` once started, even after it finished,
 /// and for the main thread and dummies ("cannot set daemon status of active
 /// thread"); `HILO_ESRCH` for an unknown or released handle.
 #[no_mangle]
@@ -140,8 +155,11 @@ pub extern "C" fn hilo_set_daemon(t: hilo_thread_t, daemon: bool) -> c_int {
     ffi_boundary!({ status(threads::set_daemon(t, daemon)) })
 }
 
-/// Returns 1 for a daemon thread, 0 for a non-daemon, `HILO_ESRCH` for an
-/// unknown or released handle. Lock-free.
+/// Tells whether the thread is a daemon. Lock-free.
+///
+/// @param t the thread
+/// @return 1 for a daemon thread, 0 for a non-daemon, `HILO_ESRCH` for an
+/// unknown or released handle.
 #[no_mangle]
 pub extern "C" fn hilo_is_daemon(t: hilo_thread_t) -> c_int {
     ffi_boundary!({ answer(threads::is_daemon(t)) })
@@ -152,9 +170,12 @@ pub extern "C" fn hilo_is_daemon(t: hilo_thread_t) -> c_int {
 /// its end, and a released non-daemon thread is still waited for at exit; an
 /// unstarted thread is simply discarded. hilo frees the record once it is
 /// both released and finished, so a program that releases its threads runs in
-/// bounded memory. A released thread is no longer listed by `hilo_enumerate`.
+/// bounded memory. A released thread that still runs is still counted by
+/// `hilo_active_count` and listed by `hilo_enumerate` (which says what its
+/// listed handle allows).
 ///
-/// Returns `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
+/// @param t the handle to give up
+/// @return `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
 /// `HILO_ESRCH` for an unknown or already released handle.
 #[no_mangle]
 pub extern "C" fn hilo_release(t: hilo_thread_t) -> c_int {
@@ -163,11 +184,17 @@ pub extern "C" fn hilo_release(t: hilo_thread_t) -> c_int {
 
 /// Renames the thread, at any time, also while it runs. The full name is
 /// copied and kept; the operating system's copy (`ps`, `top -H`, `gdb`,
-/// `/proc/<pid>/task/<tid>/comm`) follows it for a running thread, cut to 15
-/// bytes without splitting a UTF-8 character. "" is a valid name (the OS
-/// name becomes empty too).
+/// `/proc/<pid>/task/<tid>/comm`) follows it for a running thread. A name
+/// longer than the kernel's 15 bytes keeps its start and its end there,
+/// with ".." between: the first 7 bytes and the last 6, or all of a final
+/// number longer than that (up to 11 bytes), each cut on a UTF-8 character
+/// boundary, so that "connection-worker-10" and "-11" show as
+/// "connect..ker-10" and "connect..ker-11" (openjdk's rule for Java
+/// threads). "" is a valid name (the OS name becomes empty too).
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
+/// @param t the thread
+/// @param name the new name, copied; not NULL
+/// @return `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
 /// unknown or released handle; `HILO_EAGAIN` when there is no memory for the
 /// copy (never an abort; the old name stays).
 #[no_mangle]
@@ -183,7 +210,10 @@ pub extern "C" fn hilo_set_name(t: hilo_thread_t, name: *const c_char) -> c_int 
 /// `size - 1` bytes and a terminating NUL; nothing is written when `size` is
 /// 0, and `buf` may then be NULL.
 ///
-/// Returns the name's full length in bytes (without the NUL), which is
+/// @param t the thread
+/// @param buf where the name is copied; may be NULL when `size` is 0
+/// @param size the size of `buf` in bytes
+/// @return the name's full length in bytes (without the NUL), which is
 /// `size` or more when the copy was cut; `HILO_EINVAL` when `buf` is NULL and
 /// `size` is not 0; `HILO_ESRCH` for an unknown or released handle.
 #[no_mangle]
@@ -211,20 +241,22 @@ pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize)
     })
 }
 
-/// Returns the calling thread's name: "MainThread" on the process's initial
+/// Names the calling thread. Costs a thread-local read on the common path:
+/// no lock, no system call. In the destructors that run as a thread ends
+/// (`hilo_local`, other pthread keys, C++ `thread_local`s) it is still the
+/// thread's own name; "" only after the third of pthread's four destructor
+/// rounds.
+///
+/// @return the calling thread's name: "MainThread" on the process's initial
 /// thread, "Dummy-N" on a thread hilo did not create (registering it), the
 /// thread's name on a hilo thread. Never NULL; owned by hilo; valid until
-/// the same thread calls `hilo_current_name` again or ends. Costs a
-/// thread-local read on the common path: no lock, no system call. In the
-/// destructors that run as a thread ends (`hilo_local`, other pthread keys,
-/// C++ `thread_local`s) it is still the thread's own name; "" only after
-/// the third of pthread's four destructor rounds.
+/// the same thread calls `hilo_current_name` again or ends.
 #[no_mangle]
 pub extern "C" fn hilo_current_name() -> *const c_char {
     ffi_boundary!({ current::name() })
 }
 
-/// Returns the calling thread's handle; never 0. The first call on the main
+/// Gives the calling thread's handle. The first call on the main
 /// thread or on a thread hilo did not create registers it (the latter as a
 /// daemon "dummy" named "Dummy-N", which leaves the registry when that
 /// thread ends, after its destructors). Do not release the handle. In the
@@ -233,23 +265,30 @@ pub extern "C" fn hilo_current_name() -> *const c_char {
 /// there: `HILO_ESRCH`). A foreign thread whose first hilo call comes in the
 /// last two of pthread's four destructor rounds leaves its dummy record
 /// behind.
+///
+/// @return the calling thread's handle; never 0.
 #[no_mangle]
 pub extern "C" fn hilo_current() -> hilo_thread_t {
     ffi_boundary!({ current::handle() })
 }
 
-/// Returns the handle of the main thread (the process's initial thread),
-/// from any thread; never 0. Its name is "MainThread"; its OS name stays
+/// Gives the handle of the main thread (the process's initial thread),
+/// from any thread. Its name is "MainThread"; its OS name stays
 /// the program's (what `ps` shows for the process) until `hilo_set_name`
 /// renames it.
+///
+/// @return the main thread's handle; never 0.
 #[no_mangle]
 pub extern "C" fn hilo_main_thread() -> hilo_thread_t {
     ffi_boundary!({ current::main_handle() })
 }
 
-/// Returns the kernel thread id (Linux TID) once the thread has started; it
-/// stays readable after the thread has finished. 0 before the start.
-/// `HILO_ESRCH` for an unknown or released handle.
+/// Gives the kernel thread id (Linux TID) of a thread once it has started; it
+/// stays readable after the thread has finished.
+///
+/// @param t the thread
+/// @return the TID, 0 before the start; `HILO_ESRCH` for an unknown or
+/// released handle.
 #[no_mangle]
 pub extern "C" fn hilo_native_id(t: hilo_thread_t) -> i64 {
     ffi_boundary!({
@@ -260,17 +299,34 @@ pub extern "C" fn hilo_native_id(t: hilo_thread_t) -> i64 {
     })
 }
 
-/// Returns how many threads are alive now: the main thread, registered
-/// dummies, and started, unfinished, unreleased hilo threads.
+/// Counts the threads alive now: the main thread, registered dummies, and
+/// started, unfinished hilo threads, released ones included (Python counts a
+/// thread whose `Thread` object was dropped; a server that releases its
+/// workers and reports "threads: N" counts them). The same rule as
+/// `hilo_enumerate`, which lists exactly these. One scan of the thread
+/// records; lock-free.
+///
+/// @return how many threads are alive now.
 #[no_mangle]
 pub extern "C" fn hilo_active_count() -> usize {
     ffi_boundary!({ threads::active_count() })
 }
 
 /// Writes the handles of the threads alive now (as `hilo_active_count`
-/// counts them) to `buf`, at most `cap` of them, and returns how many are
-/// alive, which may exceed `cap`. `buf` may be NULL when `cap` is 0; a NULL
-/// `buf` with a non-zero `cap` writes nothing and returns the count.
+/// counts them) to `buf`, at most `cap` of them; the handles written and the
+/// count come from one scan. `buf` may be NULL when `cap` is 0; a NULL `buf`
+/// with a non-zero `cap` writes nothing.
+///
+/// A released thread that still runs is listed with the handle it was
+/// released under, which stays released: every call taking it answers
+/// `HILO_ESRCH`, as for any released handle (it cannot be joined, renamed
+/// or read). It still tells threads apart: it equals what `hilo_current()`
+/// returns in that thread, and `hilo_dump` shows the thread as released.
+/// It is never reused, so it never names another thread.
+///
+/// @param buf where the handles are written, or NULL
+/// @param cap how many handles `buf` has room for
+/// @return how many threads are alive, which may exceed `cap`.
 #[no_mangle]
 pub extern "C" fn hilo_enumerate(buf: *mut hilo_thread_t, cap: usize) -> usize {
     ffi_boundary!({
@@ -293,7 +349,8 @@ pub extern "C" fn hilo_enumerate(buf: *mut hilo_thread_t, cap: usize) -> usize {
 /// for, so several callers at once never wait for each other. The caller
 /// goes on running afterwards; threads may still start (only the exit wait
 /// at `exit()` closes the door).
-/// Returns `HILO_OK`.
+///
+/// @return `HILO_OK`.
 #[no_mangle]
 pub extern "C" fn hilo_shutdown() -> c_int {
     ffi_boundary!({
@@ -302,25 +359,101 @@ pub extern "C" fn hilo_shutdown() -> c_int {
     })
 }
 
+/// Makes the calling thread's blocking waits interruptible (`on` true) or
+/// not (false, the default of every thread). An interruptible thread's
+/// `hilo_join`, lock, re-entrant lock, condition and semaphore acquires,
+/// `hilo_cond_wait`, `hilo_event_wait` and `hilo_barrier_wait` return
+/// `HILO_EINTR` when a signal handler ran while the thread slept in them,
+/// with or without `SA_RESTART` (last error "interrupted: a signal handler
+/// ran while this thread waited"), as POSIX calls without `SA_RESTART` do:
+/// a host can then act on the signal (a Python interpreter runs its
+/// handlers, a C daemon checks the flag its SIGTERM handler set) and wait
+/// again for what is left of its timeout. Not interruptible, a wait resumes
+/// after a handler and still honours its timeout, as `pthread_join` does.
+///
+/// What the interrupted call leaves: nothing acquired, joined or consumed.
+/// What the wait waited for wins if it came too (a lock that became free, a
+/// notify, a `hilo_event_set`, a unit, a trip): then the call succeeds. A
+/// condition wait returns with its lock held again, as after a timeout, and
+/// without its place in the queue. A barrier waiter leaves the barrier,
+/// which stays unbroken and counts one waiter less (CPython's `Barrier.wait`
+/// does the same when an exception interrupts it); a later wait arrives
+/// anew. A barrier whose action runs is waited for to the end, as for a
+/// timeout.
+///
+/// Only a signal that arrives while the thread sleeps in the kernel
+/// interrupts it: one that comes just before (or while the thread spins
+/// briefly on a lock) is seen by the host's next check, not by this wait,
+/// as for `read(2)`. hilo's internal locks are never interrupted, nor is a
+/// thread's setting changed by anything but this call. Cost: a
+/// thread-local flag read before each sleep; an interruptible thread's
+/// untimed sleeps wake once a day (so that the kernel reports handlers with
+/// `SA_RESTART` too), which no caller sees.
+///
+/// @param on true: the calling thread's waits return `HILO_EINTR` after a
+/// signal handler ran; false: they resume (the default).
+/// @return `HILO_OK`.
+#[no_mangle]
+pub extern "C" fn hilo_set_interruptible(on: bool) -> c_int {
+    ffi_boundary!({
+        interrupt::set(on);
+        HILO_OK
+    })
+}
+
+/// Returns 1 when the calling thread's waits are interruptible
+/// (`hilo_set_interruptible`), 0 when not (the default). Lets a library
+/// that changes the setting restore the caller's.
+///
+/// @return 1 or 0.
+#[no_mangle]
+pub extern "C" fn hilo_is_interruptible() -> c_int {
+    ffi_boundary!({ c_int::from(interrupt::enabled()) })
+}
+
 /// Sets the stack size, in bytes, of threads started afterwards (rounded up
 /// to a page); 0 restores the platform default.
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` below 32 KiB (32768) or when pthreads
+/// @param bytes the stack size, at least 32768, or 0 for the default
+/// @return `HILO_OK`; `HILO_EINVAL` below 32 KiB (32768) or when pthreads
 /// rejects the size, leaving the setting unchanged.
 #[no_mangle]
 pub extern "C" fn hilo_set_stack_size(bytes: usize) -> c_int {
     ffi_boundary!({ status(threads::set_stack_size(bytes)) })
 }
 
-/// Returns the stack size setting for new threads; 0 means the platform
-/// default.
+/// Sets the stack size, in bytes, of one thread between `hilo_create` and
+/// `hilo_start` (rounded up to a page); it wins over `hilo_set_stack_size`.
+/// 0 gives the thread the process-wide setting again (read at its start).
+/// Python has no per-thread size: this is the configuration step between
+/// create and start that `pthread_attr_setstacksize` gives a pthread.
+///
+/// @param t an unstarted thread
+/// @param bytes 0, or at least 32 KiB (32768)
+/// @return `HILO_OK`; `HILO_EINVAL` below 32 KiB or when pthreads rejects
+/// the size ("size not valid: N bytes (0 for the default, or at least
+/// 32768)"), leaving the thread's setting unchanged; `HILO_ESTATE` once
+/// the thread has started, even after it finished, and for the main thread
+/// and dummies ("cannot set stack size of active thread"); `HILO_ESRCH`
+/// for an unknown or released handle. A size the machine cannot map fails
+/// at `hilo_start` with `HILO_EAGAIN`.
+#[no_mangle]
+pub extern "C" fn hilo_set_thread_stack_size(t: hilo_thread_t, bytes: usize) -> c_int {
+    ffi_boundary!({ status(threads::set_thread_stack_size(t, bytes)) })
+}
+
+/// Gives the stack size setting for new threads.
+///
+/// @return the stack size in bytes; 0 means the platform default.
 #[no_mangle]
 pub extern "C" fn hilo_get_stack_size() -> usize {
     ffi_boundary!({ threads::stack_size() })
 }
 
-/// Returns the library's version, "MAJOR.MINOR.PATCH", matching
-/// `HILO_VERSION_MAJOR`, `_MINOR` and `_PATCH`. Static; never NULL.
+/// Gives the library's version, matching `HILO_VERSION_MAJOR`, `_MINOR` and
+/// `_PATCH`.
+///
+/// @return the version string, "MAJOR.MINOR.PATCH". Static; never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_version() -> *const c_char {
     ffi_boundary!({ concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast() })
@@ -337,17 +470,21 @@ pub extern "C" fn hilo_version() -> *const c_char {
 /// stack; last, every cycle of waits as a deadlock ("Found one deadlock:"),
 /// or "No deadlock found.". Other threads' stacks are taken by a real-time
 /// signal (SIGRTMAX-3) whose handler only copies return addresses: each
-/// thread stops for microseconds, and a thread inside a system call sees it
-/// interrupted (most resume, SA_RESTART; a sleep returns early, as under any
-/// signal). Symbolization runs in the calling thread, and the first dump of
+/// thread stops for microseconds; a thread inside a system call that a
+/// signal would end early (`sleep`, `nanosleep`, `poll`, `epoll_wait`, ...)
+/// is left alone (the dump names the call instead of a stack), others
+/// resume (SA_RESTART), and hilo's own waits go on, interruptible ones too
+/// (no `HILO_EINTR` for a dump's signal).
+/// Symbolization runs in the calling thread, and the first dump of
 /// a process reads symbol tables (tens to hundreds of milliseconds). For a
 /// stuck program: call it from a watchdog thread, `hilo_watchdog`,
 /// `hilo_dump_on_signal`, or a debugger (`call hilo_dump(2)` in gdb). It
-/// does not close `fd`.
+/// does not close `fd`. Writing to a pipe whose reader is gone raises
+/// SIGPIPE, as any write does.
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
-/// the write fails (the message says why). Writing to a pipe whose reader is
-/// gone raises SIGPIPE, as any write does.
+/// @param fd an open file descriptor, written to and left open
+/// @return `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
+/// the write fails (the message says why).
 #[no_mangle]
 pub extern "C" fn hilo_dump(fd: c_int) -> c_int {
     ffi_boundary!({ status(dump::dump(fd)) })

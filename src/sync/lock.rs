@@ -43,21 +43,22 @@ impl Lock {
         }
     }
 
-    /// True when acquired, false when `wait` ran out first.
+    /// True when acquired, false when `wait` ran out first; `HILO_EINTR`
+    /// as `raw_acquire`.
     #[inline]
-    pub fn acquire(&self, wait: Wait) -> bool {
+    pub fn acquire(&self, wait: Wait) -> Result<bool> {
         let taken = self.raw.try_lock()
             || match wait {
                 Wait::No => false,
                 Wait::Until(deadline) => {
                     let _waiting = waits::begin(On::Lock(self));
-                    self.raw.lock_until(deadline)
+                    self.raw.lock_until(deadline)?
                 }
             };
         if taken {
             self.holder.store(os::thread_pointer(), Ordering::Relaxed);
         }
-        taken
+        Ok(taken)
     }
 
     /// Takes it when it is free (the uncontended case, one
@@ -147,7 +148,7 @@ impl RLock {
             };
             // Refused at once when it would close a cycle of waits.
             let _waiting = waits::begin_rlock(self)?;
-            if !self.raw.lock_until(deadline) {
+            if !self.raw.lock_until(deadline)? {
                 return Ok(false);
             }
         }

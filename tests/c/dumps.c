@@ -319,6 +319,28 @@ static int case_watchdog(void) {
     return 0;
 }
 
+/* ---- an interruptible wait is not interrupted by a dump --------------- */
+
+static void *interruptible_waiter(void *arg) {
+    (void)arg;
+    hilo_set_interruptible(true);
+    int status = hilo_event_wait(never, HILO_FOREVER);
+    printf("wait %d\n", status);
+    fflush(stdout);
+    return NULL;
+}
+
+static int case_interruptible(void) {
+    never = hilo_event_new();
+    int null = open("/dev/null", O_WRONLY);
+    hilo_thread_t t = spawn(interruptible_waiter, NULL, "waiter", 0);
+    wait_until_blocked(hilo_native_id(t), "waiter");
+    for (int i = 0; i < 3; i++) check(hilo_dump(null), "dump");
+    hilo_event_set(never);
+    check(hilo_join(t, HILO_FOREVER, NULL), "join");
+    return 0;
+}
+
 /* ---- dumps while threads start and end --------------------------------- */
 
 static volatile int stop;
@@ -364,6 +386,7 @@ int main(int argc, char **argv) {
     if (strcmp(c, "signal") == 0) return case_signal();
     if (strcmp(c, "refuse") == 0) return case_refuse();
     if (strcmp(c, "watchdog") == 0) return case_watchdog();
+    if (strcmp(c, "interruptible") == 0) return case_interruptible();
     if (strcmp(c, "churn") == 0) return case_churn(argc > 2 ? atoi(argv[2]) : 20);
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
