@@ -79,8 +79,26 @@ pub fn dump(fd: i32) -> Result<()> {
             "fd {fd} is not an open file descriptor"
         )));
     }
-    os::write_all(fd, text().as_bytes())
+    os::write_all(fd, text_on_a_large_stack().as_bytes())
         .map_err(|err| Error::invalid(format!("cannot write the dump to fd {fd}: {err}")))
+}
+
+/// The name of the thread a dump runs on.
+const DUMP_THREAD: &str = "hilo-dump";
+
+/// `text()`, on a thread of its own with an 8 MiB stack: symbolization
+/// (DWARF parsing) needs more stack than a thread hilo started with its
+/// smallest size (32 KiB) has. On the calling thread if none can start.
+fn text_on_a_large_stack() -> String {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(DUMP_THREAD.into())
+            .stack_size(8 << 20)
+            .spawn_scoped(scope, text)
+            .ok()
+            .and_then(|thread| thread.join().ok())
+    })
+    .unwrap_or_else(text)
 }
 
 /// What a wait's object looked like, read while its wait was pinned;
@@ -245,7 +263,10 @@ pub fn text() -> String {
     });
     for tid in os::thread_ids() {
         if !known.contains(&tid) {
-            // hilo's own dump thread: its stack says nothing.
+            // hilo's own threads: their stacks say nothing.
+            if tid == os::gettid() {
+                continue;
+            }
             let stack = (tid != watch::thread_id()).then(|| stacks::capture(tid));
             threads.push((None, tid, stack));
         }

@@ -20,10 +20,9 @@
 //! last resort.
 
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::futex::Mutex;
+use crate::futex::{ForkLock, Mutex};
 use crate::os;
 
 const MAX_FRAMES: usize = 64;
@@ -67,8 +66,23 @@ pub fn was_hilos_signal() -> bool {
         .is_ok()
 }
 
-/// One capture at a time.
+/// One capture at a time; also guards installing the handler.
 static CAPTURE: Mutex<()> = Mutex::new(());
+
+/// The handler's state: not tried yet, installed, or refused.
+static INSTALLED: AtomicU32 = AtomicU32::new(0);
+const TRIED_OK: u32 = 1;
+const TRIED_REFUSED: u32 = 2;
+
+/// One symbolization at a time (the `backtrace` crate's cache of parsed
+/// objects is process-wide), held across `fork()` so that a child never
+/// finds that cache half-updated or its lock held by a vanished thread.
+static SYMBOLIZE: Mutex<()> = Mutex::new(());
+
+/// The symbolizer's lock, which fork handling holds across `fork()`.
+pub fn fork_lock() -> &'static dyn ForkLock {
+    &SYMBOLIZE
+}
 
 /// Walks the calling thread's stack into `REQUEST` (async-signal-safe: no
 /// allocation, no lock).
@@ -102,25 +116,28 @@ extern "C" fn on_stack_signal(_signo: libc::c_int) {
     os::set_errno(saved);
 }
 
-/// Installs the handler once; Err says why stacks are unavailable.
+/// Installs the handler once (the caller holds `CAPTURE`); Err says why
+/// stacks are unavailable.
 fn installed() -> Result<(), String> {
-    static STATE: OnceLock<Result<(), String>> = OnceLock::new();
-    STATE
-        .get_or_init(|| {
-            let signo = os::stack_signal();
-            match os::signal_handler(signo) {
-                Ok(None) => {}
-                _ => return Err(format!("signal {signo} already has a handler")),
-            }
-            // Binds the unwinder's symbols here, not first in a handler.
-            backtrace::trace(|_| false);
-            if os::set_signal_handler(signo, Some(on_stack_signal)) {
-                Ok(())
-            } else {
-                Err(format!("cannot install a handler for signal {signo}"))
-            }
-        })
-        .clone()
+    let signo = os::stack_signal();
+    let refused = || Err(format!("signal {signo} already has a handler"));
+    match INSTALLED.load(Ordering::Acquire) {
+        TRIED_OK => return Ok(()),
+        TRIED_REFUSED => return refused(),
+        _ => {}
+    }
+    if !matches!(os::signal_handler(signo), Ok(None)) {
+        INSTALLED.store(TRIED_REFUSED, Ordering::Release);
+        return refused();
+    }
+    // Binds the unwinder's symbols here, not first in a handler.
+    walk_into_request();
+    if !os::set_signal_handler(signo, Some(on_stack_signal)) {
+        INSTALLED.store(TRIED_REFUSED, Ordering::Release);
+        return refused();
+    }
+    INSTALLED.store(TRIED_OK, Ordering::Release);
+    Ok(())
 }
 
 /// The raw stack of thread `tid` of this process, innermost first, or why
@@ -179,18 +196,22 @@ fn taken() -> Vec<usize> {
 /// innermost first, each with `[object file]`.
 fn names_at(ip: usize) -> Vec<String> {
     let mut names = Vec::new();
-    backtrace::resolve(ip as *mut std::ffi::c_void, |symbol| {
-        let place = match (symbol.filename(), symbol.lineno()) {
-            (Some(file), Some(line)) => format!(
-                " ({}:{line})",
-                file.file_name().unwrap_or_default().to_string_lossy()
-            ),
-            _ => String::new(),
-        };
-        if let Some(name) = symbol.name() {
-            names.push(format!("{name:#}{place}"));
-        }
-    });
+    // SAFETY: unsynchronized only because it takes no lock of its own; the
+    // caller (`symbolize`) holds SYMBOLIZE for every call.
+    unsafe {
+        backtrace::resolve_unsynchronized(ip as *mut std::ffi::c_void, |symbol| {
+            let place = match (symbol.filename(), symbol.lineno()) {
+                (Some(file), Some(line)) => format!(
+                    " ({}:{line})",
+                    file.file_name().unwrap_or_default().to_string_lossy()
+                ),
+                _ => String::new(),
+            };
+            if let Some(name) = symbol.name() {
+                names.push(format!("{name:#}{place}"));
+            }
+        })
+    };
     let (object, exported) = os::object_of(ip);
     let object = object
         .map(|o| o.rsplit('/').next().unwrap_or_default().to_string())
@@ -208,6 +229,7 @@ fn names_at(ip: usize) -> Vec<String> {
 /// capture's own frames (and, for another thread, the signal trampoline
 /// after them) are left out.
 pub fn symbolize(frames: &[usize]) -> Vec<String> {
+    let _one = SYMBOLIZE.lock();
     let mine = |ip: usize| {
         names_at(ip).iter().any(|n| {
             n.contains("hilo::stacks::")

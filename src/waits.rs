@@ -85,8 +85,15 @@ pub fn record(cell: &WaitCell, kind: u32, object: u64) {
 /// holds it for a few loads, so this spins at most that long).
 pub fn end(cell: &WaitCell) {
     cell.kind.store(NONE, Ordering::SeqCst);
+    let mut spins = 0u32;
     while cell.readers.load(Ordering::SeqCst) != 0 {
-        std::hint::spin_loop();
+        // A reader that lost its CPU: let it run.
+        spins += 1;
+        if spins < 100 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! pass its limit (or one period when none is in progress): no polling at
 //! a high rate, nothing at all while no watchdog is set.
 
+use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -199,7 +200,7 @@ fn watch() {
     loop {
         let seen = WAKE.load(Ordering::SeqCst);
         while PENDING.swap(0, Ordering::SeqCst) > 0 {
-            let _ = dump::dump(SIGNAL_FD.load(Ordering::SeqCst));
+            let _ = catch_unwind(|| dump::dump(SIGNAL_FD.load(Ordering::SeqCst)));
         }
         let limit = LIMIT.load(Ordering::SeqCst);
         let mut sleep = None;
@@ -218,7 +219,7 @@ fn watch() {
                 .iter()
                 .any(|&since| now.saturating_sub(since) >= limit)
             {
-                let _ = dump::dump(WATCH_FD.load(Ordering::SeqCst));
+                let _ = catch_unwind(|| dump::dump(WATCH_FD.load(Ordering::SeqCst)));
                 reported.extend(current.iter().map(|&(h, seq, _)| (h, seq)));
             }
             let next = fresh(&reported)
