@@ -140,17 +140,21 @@ pub fn run_command_with_limit(mut command: Command, limit_secs: u64) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn program");
-    // Read while it runs: output larger than a pipe's buffer (64 KiB) would
-    // otherwise block the program in write() until the limit.
-    fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    // Read both pipes while it runs: a program that writes more than a
+    // pipe holds (64 KiB) would otherwise block, and look hung.
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
             bytes
         })
     }
-    let stdout = drain(child.stdout.take().expect("piped stdout"));
-    let stderr = drain(child.stderr.take().expect("piped stderr"));
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + Duration::from_secs(limit_secs);
     let mut killed = false;
     loop {
@@ -168,8 +172,6 @@ pub fn run_command_with_limit(mut command: Command, limit_secs: u64) -> Output {
         std::thread::sleep(Duration::from_millis(5));
     }
     let status = child.wait().expect("wait for program");
-    // Once the group is gone (ended, or killed with what it forked), the
-    // pipes close and the readers end.
     let out = Output {
         status,
         stdout: stdout.join().expect("stdout reader"),
