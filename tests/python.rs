@@ -137,3 +137,70 @@ fn python_binding_unittest_suite() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Tests of CPython's own suite that pass against hilo. The count may only
+/// go up: raise it when a change makes more pass (docs/python-parity.md
+/// lists those that still differ, and why).
+const PEER_FLOOR: usize = 193;
+
+/// Seconds each of the peer suite's two runs may take (it kills a run that
+/// hangs and reports it); the harness's own limit is above both.
+const PEER_RUN_LIMIT: u64 = 600;
+
+/// CPython 3.11's test_threading and test_threading_local (with
+/// test.lock_tests through it), run with `sys.modules['threading'] = hilo`
+/// and again with CPython's threading, by bindings/python/tests/peer_suite.py.
+/// Prints both counts and each test whose outcome differs; fails when hilo's
+/// count falls below PEER_FLOOR or a run crashed or hung.
+#[test]
+fn cpython_threading_suite_as_a_peer() {
+    let probe = Command::new("python3")
+        .args([
+            "-c",
+            "import test.test_threading, test.test_threading_local",
+        ])
+        .output();
+    if !matches!(probe, Ok(ref out) if out.status.success()) {
+        eprintln!(
+            "skipped: CPython's test package (test.test_threading) is not installed; \
+             scripts/install-test-deps.sh installs it"
+        );
+        return;
+    }
+    let tests = common::root().join("bindings/python/tests");
+    let mut command = Command::new("python3");
+    command
+        .arg(tests.join("peer_suite.py"))
+        .current_dir(&tests)
+        .env("HILO_LIB", common::lib_dir().join("libhilo.so"))
+        .env("PEER_SUITE_LIMIT", PEER_RUN_LIMIT.to_string())
+        .env_remove("PYTHONPATH");
+    let out = common::run_command_with_limit(command, 2 * PEER_RUN_LIMIT + 60);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Past the harness's capture: both counts show on every run.
+    let _ = std::io::stderr().write_all(format!("peer suite:\n{stdout}").as_bytes());
+    let count = |mode: &str| -> Option<(usize, usize)> {
+        let line = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{mode}: passed ")))?;
+        let mut words = line.split(' ');
+        let passed = words.next()?.parse().ok()?;
+        let of = words.nth(1)?.parse().ok()?;
+        Some((passed, of))
+    };
+    let (hilo, total) = count("hilo").unwrap_or_else(|| panic!("no hilo count:\n{stderr}"));
+    let (threading, _) = count("threading").unwrap_or_else(|| panic!("no count:\n{stderr}"));
+    assert!(
+        out.status.success(),
+        "a peer suite run crashed or hung:\n{stderr}"
+    );
+    assert!(
+        total > 150 && threading > 150,
+        "the suite did not run: {threading} of {total} under CPython's threading\n{stderr}"
+    );
+    assert!(
+        hilo >= PEER_FLOOR,
+        "hilo passes {hilo} of {total} of CPython's tests, below the floor {PEER_FLOOR}"
+    );
+}

@@ -306,6 +306,9 @@ _main_ident = _threading.main_thread().ident
 
 _trace_hook = None
 _profile_hook = None
+# Every Thread object made here, weakly: test.support's threading_helper
+# reads CPython's (threading._dangling) to find threads a test left behind.
+_dangling = _weakref.WeakSet()
 
 
 def _bootstrap(key):
@@ -389,6 +392,7 @@ class Thread:
             daemon = current_thread().daemon
         _check(_lib.hilo_set_daemon(self._handle, bool(daemon)))
         _by_handle[self._handle] = self
+        _dangling.add(self)
         self._initialized = True
 
     def __del__(self):
@@ -1140,3 +1144,11 @@ class Timer(Thread):
         if not self.finished.is_set():
             self.function(*self.args, **self.kwargs)
         self.finished.set()
+
+
+# CPython's test_threading runs its RLock tests against both of its RLocks.
+_PyRLock = _CRLock = RLock
+
+
+def _shutdown():
+    _wait_for_non_daemon_threads()
