@@ -231,3 +231,70 @@ fn cpython_threading_suite_as_a_peer() {
         "hilo passes {hilo} of {total} of CPython's tests, below the floor {PEER_FLOOR}"
     );
 }
+
+/// Seconds `pip install` may take: a release build of the library when
+/// cargo has none yet, and setuptools from PyPI into pip's build environment.
+const PIP_LIMIT: u64 = 900;
+
+/// `pip install ./bindings/python` into a fresh virtual environment builds
+/// libhilo with cargo and bundles it: the installed `hilo` imports with no
+/// HILO_LIB and no PYTHONPATH, from a directory outside the repository, loads
+/// the library from its own package directory and runs a thread. Skipped
+/// (and says so) when python3 has no venv or pip.
+#[test]
+fn pip_install_into_a_fresh_venv() {
+    let venv = common::scratch().join("venv");
+    let _ = std::fs::remove_dir_all(&venv);
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output();
+    let python = venv.join("bin/python");
+    if !matches!(made, Ok(ref out) if out.status.success()) || !python.exists() {
+        eprintln!("skipped: python3 -m venv is not available (Debian: python3-venv)");
+        return;
+    }
+    let mut pip = Command::new(&python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .arg(common::root().join("bindings/python"))
+    .current_dir(common::scratch())
+    .env_remove("HILO_LIB")
+    .env_remove("PYTHONPATH");
+    let out = common::run_command_with_limit(pip, PIP_LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("No module named pip") {
+        eprintln!("skipped: the venv has no pip (Debian: python3-venv)");
+        return;
+    }
+    assert!(out.status.success(), "pip install failed:\n{stderr}");
+    let script = "import os, hilo\n\
+                  here = os.path.dirname(hilo.__file__)\n\
+                  assert hilo.LIBRARY_PATH == os.path.join(here, 'libhilo.so.0'), hilo.LIBRARY_PATH\n\
+                  assert os.path.dirname(hilo._hilo.__file__) == here, hilo._hilo.__file__\n\
+                  names = []\n\
+                  t = hilo.Thread(target=lambda: names.append(hilo.current_thread().name), name='pip-worker')\n\
+                  t.start(); t.join()\n\
+                  print(names[0], hilo.LIBRARY_PATH)\n";
+    let mut run = Command::new(&python);
+    run.args(["-c", script])
+        .current_dir(common::scratch())
+        .env_remove("HILO_LIB")
+        .env_remove("PYTHONPATH");
+    let out = common::run_command_with_limit(run, 60);
+    assert!(
+        out.status.success(),
+        "the installed hilo failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = common::stdout_of(&out);
+    assert!(
+        stdout.starts_with("pip-worker ") && stdout.contains(&venv.display().to_string()),
+        "{stdout}"
+    );
+}

@@ -757,9 +757,37 @@ def _non_daemon_running():
     return False
 
 
+# Functions _register_atexit was given, run (last first) by _shutdown before
+# it waits for the non-daemon threads, as CPython's threading does.
+_threading_atexits = []
+_SHUTTING_DOWN = False
+
+
+def _register_atexit(func, *arg, **kwargs):
+    """Calls `func(*arg, **kwargs)` at exit, before the non-daemon threads are
+    waited for (concurrent.futures stops its workers so). RuntimeError once
+    shutdown has begun, as CPython's."""
+    if _SHUTTING_DOWN:
+        raise RuntimeError("can't register atexit after shutdown")
+    import functools
+    _threading_atexits.append(functools.partial(func, *arg, **kwargs))
+
+
+def _shutdown():
+    """Runs the _register_atexit functions, then waits for every non-daemon
+    hilo thread (hilo_shutdown). Called at exit; CPython's _shutdown names
+    the same step."""
+    global _SHUTTING_DOWN
+    _SHUTTING_DOWN = True
+    for call in reversed(_threading_atexits):
+        call()
+    _threading_atexits.clear()
+    _lib.hilo_shutdown()
+
+
 def _wait_for_non_daemon_threads():
     """threading._register_atexit hook: before CPython joins its own threads."""
-    _lib.hilo_shutdown()
+    _shutdown()
 
 
 def _at_exit():
@@ -1131,6 +1159,3 @@ class Timer(Thread):
 # CPython's test_threading runs its RLock tests against both of its RLocks.
 _PyRLock = _CRLock = RLock
 
-
-def _shutdown():
-    _wait_for_non_daemon_threads()
