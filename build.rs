@@ -31,6 +31,7 @@ fn main() {
     let bindings = cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)
+        .with_after_include(version_macros())
         .generate()
         .expect("cbindgen generates the header");
     let mut header = Vec::new();
@@ -43,4 +44,31 @@ fn main() {
         fs::create_dir_all(target.parent().expect("include/")).expect("create include/");
         fs::write(&target, &header).expect("write include/hilo.h");
     }
+}
+
+/// The header's version macros, from Cargo.toml's version (the one source:
+/// hilo_version(), the soname, hilo.pc and the CMake version file follow it
+/// too; tests/install.rs checks that they agree).
+fn version_macros() -> String {
+    let part = |name: &str| env::var(format!("CARGO_PKG_VERSION_{name}")).expect("cargo sets it");
+    format!(
+        "\n\
+         /**\n \
+         * The major version; `hilo_version()` gives the whole version string.\n \
+         */\n\
+         #define HILO_VERSION_MAJOR {}\n\
+         \n\
+         /**\n \
+         * The minor version.\n \
+         */\n\
+         #define HILO_VERSION_MINOR {}\n\
+         \n\
+         /**\n \
+         * The patch version.\n \
+         */\n\
+         #define HILO_VERSION_PATCH {}",
+        part("MAJOR"),
+        part("MINOR"),
+        part("PATCH")
+    )
 }

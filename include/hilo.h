@@ -1,5 +1,6 @@
-/*
- * hilo: Python-style threads for C.
+/**
+ * @file hilo.h
+ * @brief hilo: Python-style threads for C.
  *
  * Threads are created, named and configured first and started later; join
  * takes a timeout; daemon threads are not waited for, and the process waits at
@@ -30,6 +31,9 @@
  *    A thread started after the exit wait is refused with HILO_ESTATE.
  *  - libhilo.so is linked with NODELETE: dlclose() never unmaps it under its
  *    threads (it stays loaded until the process ends).
+ *
+ * Every function below says what it does, each status it returns,
+ * ownership and NULL handling; docs/api.md groups them by topic.
  */
 
 #ifndef HILO_H
@@ -40,72 +44,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/**
- * Success.
- */
-#define HILO_OK 0
-
-/**
- * An argument is invalid: NULL where a pointer is required, a NaN timeout, a
- * stack size out of range, and so on.
- */
-#define HILO_EINVAL -1
-
-/**
- * The handle names no thread: it was never issued, or it was released.
- */
-#define HILO_ESRCH -2
-
-/**
- * The thread (or object) is not in a state that allows the call: started
- * twice, joined before start, daemon set after start, released the main
- * thread, released an unlocked lock, ...
- */
-#define HILO_ESTATE -3
-
-/**
- * The call would wait forever: joining the calling thread itself, or a join
- * that would close a cycle of joins (A joins B while B joins A).
- */
-#define HILO_EDEADLK -4
-
-/**
- * The timeout expired first.
- */
-#define HILO_ETIMEDOUT -5
-
-/**
- * The operating system refused a thread (memory, limits).
- */
-#define HILO_EAGAIN -6
-
-/**
- * A barrier is broken (reset, aborted, or a wait timed out).
- */
-#define HILO_EBROKEN -7
-
-/**
- * A bug inside hilo was caught; hilo never unwinds into C.
- */
-#define HILO_EINTERNAL -8
-
-/**
- * The work was cancelled before it ran (futures).
- */
-#define HILO_ECANCELED -9
-
-/**
- * A signal handler ran while the calling thread waited, and the thread
- * asked to be told (`hilo_set_interruptible`).
- */
-#define HILO_EINTR -10
-
-/**
- * A timeout meaning "wait forever". Any negative timeout and +infinity mean
- * the same; 0 means "do not wait"; NaN is `HILO_EINVAL`.
- */
-#define HILO_FOREVER -1.0
 
 /**
  * The major version; `hilo_version()` gives the whole version string.
@@ -121,6 +59,71 @@
  * The patch version.
  */
 #define HILO_VERSION_PATCH 0
+
+/**
+ * A timeout meaning "wait forever". Any negative timeout and +infinity mean
+ * the same; 0 means "do not wait"; NaN is `HILO_EINVAL`.
+ */
+#define HILO_FOREVER -1.0
+
+/**
+ * The status codes, as a C enum so that tools which read the header
+ * without its macros (LuaJIT's `ffi.cdef`, cffi's `cdef`, Zig's
+ * `@cImport`) keep them. Functions still return `int` (yes/no answers and
+ * counts share the return value with the statuses), so compare the int
+ * with these values: `if (hilo_join(t, 1.0, NULL) == HILO_ETIMEDOUT)`.
+ */
+typedef enum {
+    /**
+     * Success.
+     */
+    HILO_OK = 0,
+    /**
+     * An argument is invalid: NULL where a pointer is required, a NaN timeout, a
+     * stack size out of range, and so on.
+     */
+    HILO_EINVAL = -1,
+    /**
+     * The handle names no thread: it was never issued, or it was released.
+     */
+    HILO_ESRCH = -2,
+    /**
+     * The thread (or object) is not in a state that allows the call: started
+     * twice, joined before start, daemon set after start, released the main
+     * thread, released an unlocked lock, ...
+     */
+    HILO_ESTATE = -3,
+    /**
+     * The call would wait forever: joining the calling thread itself, or a join
+     * that would close a cycle of joins (A joins B while B joins A).
+     */
+    HILO_EDEADLK = -4,
+    /**
+     * The timeout expired first.
+     */
+    HILO_ETIMEDOUT = -5,
+    /**
+     * The operating system refused a thread (memory, limits).
+     */
+    HILO_EAGAIN = -6,
+    /**
+     * A barrier is broken (reset, aborted, or a wait timed out).
+     */
+    HILO_EBROKEN = -7,
+    /**
+     * A bug inside hilo was caught; hilo never unwinds into C.
+     */
+    HILO_EINTERNAL = -8,
+    /**
+     * The work was cancelled before it ran (futures).
+     */
+    HILO_ECANCELED = -9,
+    /**
+     * A signal handler ran while the calling thread waited, and the thread
+     * asked to be told (`hilo_set_interruptible`).
+     */
+    HILO_EINTR = -10,
+} hilo_status;
 
 /**
  * A barrier for a fixed number of threads (Python's `threading.Barrier`).
@@ -187,18 +190,23 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Returns a static, human-readable text for a status code (`HILO_OK`,
- * `HILO_EINVAL`, ...); an unknown code gives "unknown status code".
- * Never NULL; the caller must not free it. Thread-safe.
+ * Names a status code in words. Thread-safe.
+ *
+ * @param status a status code (`HILO_OK`, `HILO_EINVAL`, ...), or any int
+ * @return a static, human-readable text for `status`; an unknown code gives
+ * "unknown status code". Never NULL; the caller must not free it.
  */
 const char *hilo_strerror(int status);
 
 /**
- * Returns a message about the last failing hilo call made by the calling
+ * Says what the calling thread's last failing hilo call went wrong on. A
+ * successful call does not clear it.
+ *
+ * @return a message about the last failing hilo call made by the calling
  * thread, as specific as Python's text where Python has one (for example
  * "threads can only be started once"), or "" when no call has failed yet on
- * this thread. A successful call does not clear it. Never NULL; owned by
- * hilo and valid until the calling thread's next hilo call or its end.
+ * this thread. Never NULL; owned by hilo and valid until the calling thread's
+ * next hilo call or its end.
  */
 const char *hilo_last_error(void);
 
@@ -213,7 +221,11 @@ const char *hilo_last_error(void);
  * `hilo_set_daemon` before the start. On success the new handle is written to
  * `*out`; the caller owns it and gives it up with `hilo_release`.
  *
- * Returns `HILO_OK`; `HILO_EINVAL` when `target` or `out` is NULL (nothing
+ * @param target the function the thread runs; not NULL
+ * @param arg passed to `target` as is; hilo never reads it
+ * @param name the thread's name (copied), or NULL or "" for "Thread-N"
+ * @param out where the new handle is written; not NULL
+ * @return `HILO_OK`; `HILO_EINVAL` when `target` or `out` is NULL (nothing
  * is written); `HILO_EAGAIN` when too many thread records exist, or when
  * there is no memory for the name's copy (never an abort).
  */
@@ -224,7 +236,8 @@ int hilo_create(hilo_fn target, void *arg, const char *name, hilo_thread_t *out)
  * `hilo_is_alive(t)` is 1 from the return of this call until the target has
  * returned.
  *
- * Returns `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
+ * @param t the thread, from `hilo_create` or `hilo_timer_create`
+ * @return `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
  * `HILO_ESTATE` when it was started before, even if it has finished, or is
  * the main thread or a dummy ("threads can only be started once");
  * `HILO_EAGAIN` when the operating system refuses a thread (memory, limits):
@@ -240,16 +253,14 @@ int hilo_start(hilo_thread_t t);
  * Waits for the thread to finish, at most `timeout` seconds (negative or
  * +infinity: forever, see `HILO_FOREVER`; 0: do not wait).
  *
- * Returns `HILO_OK` once it has finished, writing the target's return value
- * (or the value given to `pthread_exit`) to `*result` when `result` is not
- * NULL. Any number of threads may join the same thread, at once or later;
+ * Any number of threads may join the same thread, at once or later;
  * each gets `HILO_OK` and the same result. Joining the main thread returns
  * `HILO_OK` (result NULL) once the process has begun to exit, or once the
  * main thread has ended with `pthread_exit`. Joining a thread that called
  * `exit()` returns `HILO_OK` (result NULL) once that exit has begun: the
  * thread will never finish.
  *
- * "Finished" means the target has returned and the thread's `hilo_local`
+ * A thread has "finished" when its target has returned and its `hilo_local`
  * destructors have run (hilo runs them at the end of the target, as CPython
  * clears a thread's locals before its join returns). A join with a timeout
  * returns near its timeout whatever other joiners do; a thread that ended
@@ -257,7 +268,12 @@ int hilo_start(hilo_thread_t t);
  * timeout. Other pthread keys' destructors and C++ `thread_local`s may
  * still be running when a join returns.
  *
- * Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
+ * @param t the thread to wait for
+ * @param timeout the longest wait in seconds; negative or +infinity: forever
+ * @param result where the target's return value is written, or NULL
+ * @return `HILO_OK` once it has finished, writing the target's return value
+ * (or the value given to `pthread_exit`) to `*result` when `result` is not
+ * NULL. Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
  * timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
  * started") or a dummy ("cannot join a dummy thread"); `HILO_EDEADLK` for the
  * calling thread itself ("cannot join current thread"), and at once, instead
@@ -269,9 +285,13 @@ int hilo_start(hilo_thread_t t);
 int hilo_join(hilo_thread_t t, double timeout, void **result);
 
 /**
- * Returns 1 from a successful `hilo_start` until the target has returned,
- * else 0 (unstarted or finished). The main thread and registered dummies
- * are alive. `HILO_ESRCH` for an unknown or released handle. Lock-free.
+ * Tells whether the thread is running. The main thread and registered
+ * dummies are alive. Lock-free.
+ *
+ * @param t the thread
+ * @return 1 from a successful `hilo_start` until the target has returned,
+ * else 0 (unstarted or finished); `HILO_ESRCH` for an unknown or released
+ * handle.
  */
 int hilo_is_alive(hilo_thread_t t);
 
@@ -279,15 +299,20 @@ int hilo_is_alive(hilo_thread_t t);
  * Sets whether the thread is a daemon: the process does not wait for daemon
  * threads at exit. Only before the start.
  *
- * Returns `HILO_OK`; `HILO_ESTATE` once started, even after it finished,
+ * @param t the thread, not started yet
+ * @param daemon true for a daemon thread, false for one the process waits for
+ * @return `HILO_OK`; `HILO_ESTATE` once started, even after it finished,
  * and for the main thread and dummies ("cannot set daemon status of active
  * thread"); `HILO_ESRCH` for an unknown or released handle.
  */
 int hilo_set_daemon(hilo_thread_t t, bool daemon);
 
 /**
- * Returns 1 for a daemon thread, 0 for a non-daemon, `HILO_ESRCH` for an
- * unknown or released handle. Lock-free.
+ * Tells whether the thread is a daemon. Lock-free.
+ *
+ * @param t the thread
+ * @return 1 for a daemon thread, 0 for a non-daemon, `HILO_ESRCH` for an
+ * unknown or released handle.
  */
 int hilo_is_daemon(hilo_thread_t t);
 
@@ -299,7 +324,8 @@ int hilo_is_daemon(hilo_thread_t t);
  * both released and finished, so a program that releases its threads runs in
  * bounded memory. A released thread is no longer listed by `hilo_enumerate`.
  *
- * Returns `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
+ * @param t the handle to give up
+ * @return `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
  * `HILO_ESRCH` for an unknown or already released handle.
  */
 int hilo_release(hilo_thread_t t);
@@ -311,7 +337,9 @@ int hilo_release(hilo_thread_t t);
  * bytes without splitting a UTF-8 character. "" is a valid name (the OS
  * name becomes empty too).
  *
- * Returns `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
+ * @param t the thread
+ * @param name the new name, copied; not NULL
+ * @return `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
  * unknown or released handle; `HILO_EAGAIN` when there is no memory for the
  * copy (never an abort; the old name stays).
  */
@@ -322,26 +350,31 @@ int hilo_set_name(hilo_thread_t t, const char *name);
  * `size - 1` bytes and a terminating NUL; nothing is written when `size` is
  * 0, and `buf` may then be NULL.
  *
- * Returns the name's full length in bytes (without the NUL), which is
+ * @param t the thread
+ * @param buf where the name is copied; may be NULL when `size` is 0
+ * @param size the size of `buf` in bytes
+ * @return the name's full length in bytes (without the NUL), which is
  * `size` or more when the copy was cut; `HILO_EINVAL` when `buf` is NULL and
  * `size` is not 0; `HILO_ESRCH` for an unknown or released handle.
  */
 int hilo_get_name(hilo_thread_t t, char *buf, size_t size);
 
 /**
- * Returns the calling thread's name: "MainThread" on the process's initial
+ * Names the calling thread. Costs a thread-local read on the common path:
+ * no lock, no system call. In the destructors that run as a thread ends
+ * (`hilo_local`, other pthread keys, C++ `thread_local`s) it is still the
+ * thread's own name; "" only after the third of pthread's four destructor
+ * rounds.
+ *
+ * @return the calling thread's name: "MainThread" on the process's initial
  * thread, "Dummy-N" on a thread hilo did not create (registering it), the
  * thread's name on a hilo thread. Never NULL; owned by hilo; valid until
- * the same thread calls `hilo_current_name` again or ends. Costs a
- * thread-local read on the common path: no lock, no system call. In the
- * destructors that run as a thread ends (`hilo_local`, other pthread keys,
- * C++ `thread_local`s) it is still the thread's own name; "" only after
- * the third of pthread's four destructor rounds.
+ * the same thread calls `hilo_current_name` again or ends.
  */
 const char *hilo_current_name(void);
 
 /**
- * Returns the calling thread's handle; never 0. The first call on the main
+ * Gives the calling thread's handle. The first call on the main
  * thread or on a thread hilo did not create registers it (the latter as a
  * daemon "dummy" named "Dummy-N", which leaves the registry when that
  * thread ends, after its destructors). Do not release the handle. In the
@@ -350,35 +383,47 @@ const char *hilo_current_name(void);
  * there: `HILO_ESRCH`). A foreign thread whose first hilo call comes in the
  * last two of pthread's four destructor rounds leaves its dummy record
  * behind.
+ *
+ * @return the calling thread's handle; never 0.
  */
 hilo_thread_t hilo_current(void);
 
 /**
- * Returns the handle of the main thread (the process's initial thread),
- * from any thread; never 0. Its name is "MainThread"; its OS name stays
+ * Gives the handle of the main thread (the process's initial thread),
+ * from any thread. Its name is "MainThread"; its OS name stays
  * the program's (what `ps` shows for the process) until `hilo_set_name`
  * renames it.
+ *
+ * @return the main thread's handle; never 0.
  */
 hilo_thread_t hilo_main_thread(void);
 
 /**
- * Returns the kernel thread id (Linux TID) once the thread has started; it
- * stays readable after the thread has finished. 0 before the start.
- * `HILO_ESRCH` for an unknown or released handle.
+ * Gives the kernel thread id (Linux TID) of a thread once it has started; it
+ * stays readable after the thread has finished.
+ *
+ * @param t the thread
+ * @return the TID, 0 before the start; `HILO_ESRCH` for an unknown or
+ * released handle.
  */
 int64_t hilo_native_id(hilo_thread_t t);
 
 /**
- * Returns how many threads are alive now: the main thread, registered
- * dummies, and started, unfinished, unreleased hilo threads.
+ * Counts the threads alive now: the main thread, registered dummies, and
+ * started, unfinished, unreleased hilo threads.
+ *
+ * @return how many threads are alive now.
  */
 size_t hilo_active_count(void);
 
 /**
  * Writes the handles of the threads alive now (as `hilo_active_count`
- * counts them) to `buf`, at most `cap` of them, and returns how many are
- * alive, which may exceed `cap`. `buf` may be NULL when `cap` is 0; a NULL
- * `buf` with a non-zero `cap` writes nothing and returns the count.
+ * counts them) to `buf`, at most `cap` of them. `buf` may be NULL when `cap`
+ * is 0; a NULL `buf` with a non-zero `cap` writes nothing.
+ *
+ * @param buf where the handles are written, or NULL
+ * @param cap how many handles `buf` has room for
+ * @return how many threads are alive, which may exceed `cap`.
  */
 size_t hilo_enumerate(hilo_thread_t *buf, size_t cap);
 
@@ -392,7 +437,8 @@ size_t hilo_enumerate(hilo_thread_t *buf, size_t cap);
  * for, so several callers at once never wait for each other. The caller
  * goes on running afterwards; threads may still start (only the exit wait
  * at `exit()` closes the door).
- * Returns `HILO_OK`.
+ *
+ * @return `HILO_OK`.
  */
 int hilo_shutdown(void);
 
@@ -400,20 +446,24 @@ int hilo_shutdown(void);
  * Sets the stack size, in bytes, of threads started afterwards (rounded up
  * to a page); 0 restores the platform default.
  *
- * Returns `HILO_OK`; `HILO_EINVAL` below 32 KiB (32768) or when pthreads
+ * @param bytes the stack size, at least 32768, or 0 for the default
+ * @return `HILO_OK`; `HILO_EINVAL` below 32 KiB (32768) or when pthreads
  * rejects the size, leaving the setting unchanged.
  */
 int hilo_set_stack_size(size_t bytes);
 
 /**
- * Returns the stack size setting for new threads; 0 means the platform
- * default.
+ * Gives the stack size setting for new threads.
+ *
+ * @return the stack size in bytes; 0 means the platform default.
  */
 size_t hilo_get_stack_size(void);
 
 /**
- * Returns the library's version, "MAJOR.MINOR.PATCH", matching
- * `HILO_VERSION_MAJOR`, `_MINOR` and `_PATCH`. Static; never NULL.
+ * Gives the library's version, matching `HILO_VERSION_MAJOR`, `_MINOR` and
+ * `_PATCH`.
+ *
+ * @return the version string, "MAJOR.MINOR.PATCH". Static; never NULL.
  */
 const char *hilo_version(void);
 
@@ -423,41 +473,53 @@ const char *hilo_version(void);
  * dummy, released), native id, and the thread it is blocked joining. For a
  * stuck program: call it from a signal-free context such as a watchdog
  * thread or a debugger (`call hilo_dump(2)` in gdb). It does not close `fd`.
+ * Writing to a pipe whose reader is gone raises SIGPIPE, as any write does.
  *
- * Returns `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
- * the write fails (the message says why). Writing to a pipe whose reader is
- * gone raises SIGPIPE, as any write does.
+ * @param fd an open file descriptor, written to and left open
+ * @return `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
+ * the write fails (the message says why).
  */
 int hilo_dump(int fd);
 
 /**
- * Makes an event whose flag is clear. Never NULL (hilo aborts if memory
- * runs out, as Rust does). The caller owns it and frees it with
+ * Makes an event whose flag is clear. The caller owns it and frees it with
  * `hilo_event_free`.
+ *
+ * @return the new event. Never NULL (hilo aborts if memory runs out, as Rust
+ * does).
  */
 hilo_event *hilo_event_new(void);
 
 /**
  * Frees an event. NULL is fine. Freeing an event that a thread still uses
  * or waits on is undefined behaviour.
+ *
+ * @param e the event, or NULL
  */
 void hilo_event_free(hilo_event *e);
 
 /**
  * Sets the flag and wakes every thread waiting in `hilo_event_wait`.
- * Returns `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
+ *
+ * @param e the event
+ * @return `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
  */
 int hilo_event_set(hilo_event *e);
 
 /**
  * Clears the flag: later waits block until the next `hilo_event_set`.
- * Returns `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
+ *
+ * @param e the event
+ * @return `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
  */
 int hilo_event_clear(hilo_event *e);
 
 /**
- * Returns 1 when the flag is set, 0 when clear, `HILO_EINVAL` when `e` is
- * NULL. Lock-free.
+ * Tells whether the flag is set. Lock-free.
+ *
+ * @param e the event
+ * @return 1 when the flag is set, 0 when clear, `HILO_EINVAL` when `e` is
+ * NULL.
  */
 int hilo_event_is_set(const hilo_event *e);
 
@@ -465,15 +527,19 @@ int hilo_event_is_set(const hilo_event *e);
  * Waits until the flag is set, at most `timeout` seconds (negative or
  * +infinity: forever; 0: do not wait).
  *
- * Returns 1 when the flag is set, or a `hilo_event_set` woke this waiter
+ * @param e the event
+ * @param timeout the longest wait in seconds; negative or +infinity: forever
+ * @return 1 when the flag is set, or a `hilo_event_set` woke this waiter
  * (even if the flag was cleared again before it ran); 0 when the timeout
  * expired first; `HILO_EINVAL` when `e` is NULL or `timeout` is NaN.
  */
 int hilo_event_wait(hilo_event *e, double timeout);
 
 /**
- * Makes an unlocked lock. Never NULL. The caller owns it and frees it with
+ * Makes an unlocked lock. The caller owns it and frees it with
  * `hilo_lock_free`.
+ *
+ * @return the new lock. Never NULL.
  */
 hilo_lock *hilo_lock_new(void);
 
@@ -482,18 +548,25 @@ hilo_lock *hilo_lock_new(void);
  * waits on is undefined behaviour. A condition made with
  * `hilo_cond_new_with_lock` keeps its own reference to the lock, so the
  * lock may be freed before the condition.
+ *
+ * @param l the lock, or NULL
  */
 void hilo_lock_free(hilo_lock *l);
 
 /**
  * Acquires the lock. `blocking` false tries once; `blocking` true waits at
  * most `timeout` seconds (negative or +infinity: forever; 0: do not wait).
+ * A thread that acquires a lock it holds already waits for itself: use a
+ * `hilo_rlock` for that.
  *
- * Returns 1 when acquired, 0 when not (held elsewhere, or the timeout
+ * @param l the lock
+ * @param blocking false to try once, true to wait
+ * @param timeout the longest wait in seconds when `blocking`; negative or
+ * +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
+ * @return 1 when acquired, 0 when not (held elsewhere, or the timeout
  * expired); `HILO_EINVAL` when `l` is NULL, `timeout` is NaN, or `blocking`
  * is false with a `timeout` >= 0 ("can't specify a timeout for a
- * non-blocking call"; pass `HILO_FOREVER`). A thread that acquires a lock it
- * holds already waits for itself: use a `hilo_rlock` for that.
+ * non-blocking call"; pass `HILO_FOREVER`).
  */
 int hilo_lock_acquire(hilo_lock *l, bool blocking, double timeout);
 
@@ -501,20 +574,26 @@ int hilo_lock_acquire(hilo_lock *l, bool blocking, double timeout);
  * Releases the lock. Any thread may release it, not only the one that
  * acquired it; one waiting thread then acquires it.
  *
- * Returns `HILO_OK`; `HILO_ESTATE` when it is not locked ("release unlocked
+ * @param l the lock
+ * @return `HILO_OK`; `HILO_ESTATE` when it is not locked ("release unlocked
  * lock"); `HILO_EINVAL` when `l` is NULL.
  */
 int hilo_lock_release(hilo_lock *l);
 
 /**
- * Returns 1 when the lock is held (by any thread), 0 when not,
- * `HILO_EINVAL` when `l` is NULL. Lock-free.
+ * Tells whether the lock is held (by any thread). Lock-free.
+ *
+ * @param l the lock
+ * @return 1 when the lock is held, 0 when not, `HILO_EINVAL` when `l` is
+ * NULL.
  */
 int hilo_lock_locked(const hilo_lock *l);
 
 /**
- * Makes an unlocked re-entrant lock. Never NULL. The caller owns it and
- * frees it with `hilo_rlock_free`.
+ * Makes an unlocked re-entrant lock. The caller owns it and frees it with
+ * `hilo_rlock_free`.
+ *
+ * @return the new re-entrant lock. Never NULL.
  */
 hilo_rlock *hilo_rlock_new(void);
 
@@ -523,6 +602,8 @@ hilo_rlock *hilo_rlock_new(void);
  * holds, uses or waits on is undefined behaviour. A condition made with
  * `hilo_cond_new_with_rlock` keeps its own reference to the lock, so the
  * lock may be freed before the condition.
+ *
+ * @param r the re-entrant lock, or NULL
  */
 void hilo_rlock_free(hilo_rlock *r);
 
@@ -532,7 +613,11 @@ void hilo_rlock_free(hilo_rlock *r);
  * `hilo_lock_acquire`: `blocking` false tries once; `blocking` true waits
  * at most `timeout` seconds (negative or +infinity: forever).
  *
- * Returns 1 when acquired, 0 when not; `HILO_EINVAL` when `r` is NULL,
+ * @param r the re-entrant lock
+ * @param blocking false to try once, true to wait
+ * @param timeout the longest wait in seconds when `blocking`; negative or
+ * +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
+ * @return 1 when acquired, 0 when not; `HILO_EINVAL` when `r` is NULL,
  * `timeout` is NaN, or `blocking` is false with a `timeout` >= 0 ("can't
  * specify a timeout for a non-blocking call"); `HILO_ESTATE` when its owner
  * has acquired it 2^64 - 1 times ("Internal lock count overflowed").
@@ -543,21 +628,26 @@ int hilo_rlock_acquire(hilo_rlock *r, bool blocking, double timeout);
  * Releases the re-entrant lock once; it is unlocked when its owner has
  * released it as many times as it acquired it.
  *
- * Returns `HILO_OK`; `HILO_ESTATE` when the calling thread does not hold it
+ * @param r the re-entrant lock
+ * @return `HILO_OK`; `HILO_ESTATE` when the calling thread does not hold it
  * ("cannot release un-acquired lock"); `HILO_EINVAL` when `r` is NULL.
  */
 int hilo_rlock_release(hilo_rlock *r);
 
 /**
- * Returns 1 when the re-entrant lock is held by any thread, 0 when not,
- * `HILO_EINVAL` when `r` is NULL. Lock-free.
+ * Tells whether the re-entrant lock is held by any thread. Lock-free.
+ *
+ * @param r the re-entrant lock
+ * @return 1 when it is held, 0 when not, `HILO_EINVAL` when `r` is NULL.
  */
 int hilo_rlock_locked(const hilo_rlock *r);
 
 /**
  * Makes a condition with its own re-entrant lock, as Python's
- * `Condition()` does. Never NULL. The caller owns it and frees it with
+ * `Condition()` does. The caller owns it and frees it with
  * `hilo_cond_free`.
+ *
+ * @return the new condition. Never NULL.
  */
 hilo_cond *hilo_cond_new(void);
 
@@ -565,9 +655,12 @@ hilo_cond *hilo_cond_new(void);
  * Makes a condition bound to the caller's lock `l`: `hilo_cond_acquire`
  * and `hilo_cond_release` act on `l`, and so do `hilo_lock_acquire` and
  * `hilo_lock_release` on the condition's behalf. The condition keeps its
- * own reference to the lock, so `l` may be freed first.
+ * own reference to the lock, so `l` may be freed first. The caller owns the
+ * condition and frees it with `hilo_cond_free`.
  *
- * Returns NULL when `l` is NULL (`hilo_last_error()` says so).
+ * @param l the lock the condition uses
+ * @return the new condition; NULL when `l` is NULL (`hilo_last_error()` says
+ * so).
  */
 hilo_cond *hilo_cond_new_with_lock(hilo_lock *l);
 
@@ -575,7 +668,9 @@ hilo_cond *hilo_cond_new_with_lock(hilo_lock *l);
  * Makes a condition bound to the caller's re-entrant lock `r`, as
  * `hilo_cond_new_with_lock` does for a plain lock.
  *
- * Returns NULL when `r` is NULL (`hilo_last_error()` says so).
+ * @param r the re-entrant lock the condition uses
+ * @return the new condition; NULL when `r` is NULL (`hilo_last_error()` says
+ * so).
  */
 hilo_cond *hilo_cond_new_with_rlock(hilo_rlock *r);
 
@@ -583,21 +678,31 @@ hilo_cond *hilo_cond_new_with_rlock(hilo_rlock *r);
  * Frees a condition. NULL is fine. Freeing a condition that a thread still
  * uses or waits on is undefined behaviour. The lock it was bound to lives on
  * while the caller's own `hilo_lock` / `hilo_rlock` does.
+ *
+ * @param c the condition, or NULL
  */
 void hilo_cond_free(hilo_cond *c);
 
 /**
  * Acquires the condition's lock, exactly as `hilo_lock_acquire` or
- * `hilo_rlock_acquire` would: 1 acquired, 0 not, `HILO_EINVAL` when `c` is
- * NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0.
+ * `hilo_rlock_acquire` would.
+ *
+ * @param c the condition
+ * @param blocking false to try once, true to wait
+ * @param timeout the longest wait in seconds when `blocking`; negative or
+ * +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
+ * @return 1 acquired, 0 not, `HILO_EINVAL` when `c` is NULL, `timeout` is
+ * NaN, or `blocking` is false with a `timeout` >= 0.
  */
 int hilo_cond_acquire(hilo_cond *c, bool blocking, double timeout);
 
 /**
  * Releases the condition's lock, exactly as `hilo_lock_release` or
- * `hilo_rlock_release` would: `HILO_OK`, `HILO_ESTATE` ("release unlocked
- * lock" or "cannot release un-acquired lock"), or `HILO_EINVAL` when `c` is
- * NULL.
+ * `hilo_rlock_release` would.
+ *
+ * @param c the condition
+ * @return `HILO_OK`, `HILO_ESTATE` ("release unlocked lock" or "cannot
+ * release un-acquired lock"), or `HILO_EINVAL` when `c` is NULL.
  */
 int hilo_cond_release(hilo_cond *c);
 
@@ -605,13 +710,15 @@ int hilo_cond_release(hilo_cond *c);
  * Releases the lock (completely, however often a re-entrant lock is held),
  * waits until another thread notifies this one or `timeout` seconds pass
  * (negative or +infinity: forever; 0: do not wait), and acquires the lock
- * again as it was before returning. The caller must hold the lock.
+ * again as it was before returning. The caller must hold the lock. As with
+ * any condition, check the state you wait for in a loop.
  *
- * Returns 1 when notified, 0 when the timeout expired first (the lock is
+ * @param c the condition, whose lock the calling thread holds
+ * @param timeout the longest wait in seconds; negative or +infinity: forever
+ * @return 1 when notified, 0 when the timeout expired first (the lock is
  * held again in both cases); `HILO_ESTATE` when the calling thread does not
  * hold the lock ("cannot wait on un-acquired lock"); `HILO_EINVAL` when `c`
- * is NULL or `timeout` is NaN. As with any condition, check the state you
- * wait for in a loop.
+ * is NULL or `timeout` is NaN.
  */
 int hilo_cond_wait(hilo_cond *c, double timeout);
 
@@ -619,33 +726,46 @@ int hilo_cond_wait(hilo_cond *c, double timeout);
  * Wakes up to `n` threads waiting on the condition, those that began to
  * wait first; 0 wakes none. The caller must hold the lock.
  *
- * Returns `HILO_OK`; `HILO_ESTATE` when the calling thread does not hold the
+ * @param c the condition, whose lock the calling thread holds
+ * @param n how many waiting threads to wake at most
+ * @return `HILO_OK`; `HILO_ESTATE` when the calling thread does not hold the
  * lock ("cannot notify on un-acquired lock"); `HILO_EINVAL` when `c` is NULL.
  */
 int hilo_cond_notify(hilo_cond *c, size_t n);
 
 /**
  * Wakes every thread waiting on the condition. The caller must hold the
- * lock. Returns as `hilo_cond_notify`.
+ * lock.
+ *
+ * @param c the condition, whose lock the calling thread holds
+ * @return as `hilo_cond_notify`: `HILO_OK`; `HILO_ESTATE` when the calling
+ * thread does not hold the lock; `HILO_EINVAL` when `c` is NULL.
  */
 int hilo_cond_notify_all(hilo_cond *c);
 
 /**
- * Makes a semaphore with the given initial value. Never NULL. The caller
- * owns it and frees it with `hilo_sem_free`.
+ * Makes a semaphore with the given initial value. The caller owns it and
+ * frees it with `hilo_sem_free`.
+ *
+ * @param value the initial value
+ * @return the new semaphore. Never NULL.
  */
 hilo_sem *hilo_sem_new(uint32_t value);
 
 /**
  * Makes a bounded semaphore: releases never take its value above the
- * initial `value`. Never NULL. The caller owns it and frees it with
- * `hilo_sem_free`.
+ * initial `value`. The caller owns it and frees it with `hilo_sem_free`.
+ *
+ * @param value the initial value, which is also the bound
+ * @return the new semaphore. Never NULL.
  */
 hilo_sem *hilo_sem_new_bounded(uint32_t value);
 
 /**
  * Frees a semaphore. NULL is fine. Freeing a semaphore that a thread still
  * uses or waits on is undefined behaviour.
+ *
+ * @param s the semaphore, or NULL
  */
 void hilo_sem_free(hilo_sem *s);
 
@@ -654,7 +774,11 @@ void hilo_sem_free(hilo_sem *s);
  * a release. `blocking` false tries once; `blocking` true waits at most
  * `timeout` seconds (negative or +infinity: forever; 0: do not wait).
  *
- * Returns 1 when a unit was taken, 0 when not; `HILO_EINVAL` when `s` is
+ * @param s the semaphore
+ * @param blocking false to try once, true to wait
+ * @param timeout the longest wait in seconds when `blocking`; negative or
+ * +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
+ * @return 1 when a unit was taken, 0 when not; `HILO_EINVAL` when `s` is
  * NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0
  * ("can't specify a timeout for a non-blocking call").
  */
@@ -662,20 +786,24 @@ int hilo_sem_acquire(hilo_sem *s, bool blocking, double timeout);
 
 /**
  * Adds `n` units to the value, waking up to `n` waiting threads. Any thread
- * may release.
+ * may release. On an error the value is unchanged.
  *
- * Returns `HILO_OK`; `HILO_EINVAL` when `s` is NULL or `n` is 0 ("n must be
+ * @param s the semaphore
+ * @param n how many units to add; 1 or more
+ * @return `HILO_OK`; `HILO_EINVAL` when `s` is NULL or `n` is 0 ("n must be
  * one or more"); `HILO_ESTATE` when a bounded semaphore would go above its
  * initial value ("Semaphore released too many times") or an unbounded one
- * above UINT32_MAX ("Semaphore value would overflow: ..."). On an error the
- * value is unchanged.
+ * above UINT32_MAX ("Semaphore value would overflow: ...").
  */
 int hilo_sem_release(hilo_sem *s, uint32_t n);
 
 /**
- * Returns the semaphore's current value (0 to UINT32_MAX), or `HILO_EINVAL`
- * when `s` is NULL. The value may change as soon as it is read; for
- * diagnostics and tests, as Python's `_value`.
+ * Reads the semaphore's value. The value may change as soon as it is read;
+ * for diagnostics and tests, as Python's `_value`.
+ *
+ * @param s the semaphore
+ * @return the semaphore's current value (0 to UINT32_MAX), or `HILO_EINVAL`
+ * when `s` is NULL.
  */
 int64_t hilo_sem_value(const hilo_sem *s);
 
@@ -684,17 +812,25 @@ int64_t hilo_sem_value(const hilo_sem *s);
  * `hilo_barrier_wait`, that thread calls `action(arg)` (if `action` is not
  * NULL; its return value is ignored) and then every waiter is released.
  * `timeout` is the default for waits that pass a negative timeout
- * (negative or +infinity here: forever).
- *
- * Returns NULL when `parties` is 0 ("parties must be >= 1") or `timeout` is
- * NaN; `hilo_last_error()` says which. The caller owns the barrier and
+ * (negative or +infinity here: forever). The caller owns the barrier and
  * frees it with `hilo_barrier_free`.
+ *
+ * @param parties how many threads each round waits for; 1 or more
+ * @param action called by the last thread to arrive, before the others are
+ * released; or NULL
+ * @param arg passed to `action` as is
+ * @param timeout the default timeout in seconds of waits that pass a
+ * negative one; negative or +infinity: forever
+ * @return the new barrier; NULL when `parties` is 0 ("parties must be >= 1")
+ * or `timeout` is NaN; `hilo_last_error()` says which.
  */
 hilo_barrier *hilo_barrier_new(uint32_t parties, hilo_fn action, void *arg, double timeout);
 
 /**
  * Frees a barrier. NULL is fine. Freeing a barrier that a thread still
  * uses or waits on is undefined behaviour.
+ *
+ * @param b the barrier, or NULL
  */
 void hilo_barrier_free(hilo_barrier *b);
 
@@ -703,49 +839,65 @@ void hilo_barrier_free(hilo_barrier *b);
  * `timeout` seconds. A negative `timeout` (`HILO_FOREVER`) means the
  * barrier's default timeout, as Python's `None` does (forever unless
  * `hilo_barrier_new` was given one); +infinity waits forever; 0 does not
- * wait.
+ * wait. An abort or reset while the action runs breaks that round for
+ * every waiter.
  *
- * Returns the arrival index, 0 for the first thread to arrive up to
+ * @param b the barrier
+ * @param timeout the longest wait in seconds; negative: the barrier's
+ * default; +infinity: forever
+ * @return the arrival index, 0 for the first thread to arrive up to
  * `parties - 1` for the last (which runs the action), so that one thread
  * can be picked for a job. `HILO_EBROKEN` when the barrier is broken or
  * breaks while waiting: by `hilo_barrier_abort` ("the barrier is broken"),
  * by `hilo_barrier_reset` ("the barrier was reset while this thread
  * waited"), or by a wait that timed out (that waiter gets "barrier wait
  * timed out; the barrier is now broken", every other waiter "the barrier is
- * broken"). An abort or reset while the action runs breaks that round for
- * every waiter. `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
+ * broken"). `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
  */
 int hilo_barrier_wait(hilo_barrier *b, double timeout);
 
 /**
  * Breaks the barrier: threads waiting in it, and every later wait, get
- * `HILO_EBROKEN` until `hilo_barrier_reset`. Returns `HILO_OK`, or
- * `HILO_EINVAL` when `b` is NULL.
+ * `HILO_EBROKEN` until `hilo_barrier_reset`.
+ *
+ * @param b the barrier
+ * @return `HILO_OK`, or `HILO_EINVAL` when `b` is NULL.
  */
 int hilo_barrier_abort(hilo_barrier *b);
 
 /**
  * Returns the barrier to its empty, unbroken state. Threads waiting in it
- * now get `HILO_EBROKEN`; later waits start a new round. Returns
- * `HILO_OK`, or `HILO_EINVAL` when `b` is NULL.
+ * now get `HILO_EBROKEN`; later waits start a new round.
+ *
+ * @param b the barrier
+ * @return `HILO_OK`, or `HILO_EINVAL` when `b` is NULL.
  */
 int hilo_barrier_reset(hilo_barrier *b);
 
 /**
- * Returns how many threads wait in the barrier for it to trip, or
- * `HILO_EINVAL` when `b` is NULL.
+ * Counts the threads waiting in the barrier for it to trip.
+ *
+ * @param b the barrier
+ * @return how many threads wait in the barrier, or `HILO_EINVAL` when `b` is
+ * NULL.
  */
 int hilo_barrier_n_waiting(const hilo_barrier *b);
 
 /**
- * Returns the number of parties the barrier was made for (as much as an
- * int can hold), or `HILO_EINVAL` when `b` is NULL.
+ * Gives the number of parties the barrier was made for.
+ *
+ * @param b the barrier
+ * @return the number of parties (as much as an int can hold), or
+ * `HILO_EINVAL` when `b` is NULL.
  */
 int hilo_barrier_parties(const hilo_barrier *b);
 
 /**
- * Returns 1 when the barrier is broken (aborted, or a wait timed out) and
- * not reset since, 0 when not, `HILO_EINVAL` when `b` is NULL.
+ * Tells whether the barrier is broken (aborted, or a wait timed out) and
+ * not reset since.
+ *
+ * @param b the barrier
+ * @return 1 when broken, 0 when not, `HILO_EINVAL` when `b` is NULL.
  */
 int hilo_barrier_broken(const hilo_barrier *b);
 
@@ -762,7 +914,11 @@ int hilo_barrier_broken(const hilo_barrier *b);
  * `hilo_release` all apply. `hilo_join` gives `fn`'s return value, or NULL
  * when it was cancelled.
  *
- * Returns `HILO_OK`; `HILO_EINVAL` when `fn` or `out` is NULL or `interval`
+ * @param interval seconds from the start to the call; 0 or less: at once
+ * @param fn the function called when the interval has passed; not NULL
+ * @param arg passed to `fn` as is
+ * @param out where the new handle is written; not NULL
+ * @return `HILO_OK`; `HILO_EINVAL` when `fn` or `out` is NULL or `interval`
  * is NaN (nothing is written); `HILO_EAGAIN` when too many thread records
  * exist.
  */
@@ -773,7 +929,8 @@ int hilo_timer_create(double interval, hilo_fn fn, void *arg, hilo_thread_t *out
  * a started timer's thread ends at once. Cancelling before the start, or
  * after the function ran, or twice, is fine.
  *
- * Returns `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
+ * @param t the timer's handle, from `hilo_timer_create`
+ * @return `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
  * `HILO_EINVAL` for a thread not made by `hilo_timer_create` ("not a timer:
  * ...").
  */
@@ -790,11 +947,14 @@ int hilo_timer_cancel(hilo_thread_t t);
  * name): every `hilo_join` that returns `HILO_OK` returns after it. On other
  * threads it runs as pthread runs key destructors.
  *
- * Returns NULL when the operating system has no thread-local key left, or
- * no memory (`hilo_last_error()` says so). The caller owns the object and frees it
- * with `hilo_local_free`. Built on `pthread_key_create`, so the usual limit
- * of `PTHREAD_KEYS_MAX` (1024 on Linux, shared with the rest of the
- * process) applies.
+ * The caller owns the object and frees it with `hilo_local_free`. Built on
+ * `pthread_key_create`, so the usual limit of `PTHREAD_KEYS_MAX` (1024 on
+ * Linux, shared with the rest of the process) applies.
+ *
+ * @param dtor called with a thread's non-NULL value when that thread ends,
+ * or NULL
+ * @return the new thread-local; NULL when the operating system has no
+ * thread-local key left, or no memory (`hilo_last_error()` says so).
  */
 hilo_local *hilo_local_new(void (*dtor)(void *value));
 
@@ -803,11 +963,16 @@ hilo_local *hilo_local_new(void (*dtor)(void *value));
  * set are not passed to the destructor (as with `pthread_key_delete`):
  * their owners must free them. Using `l` on any thread afterwards is
  * undefined behaviour.
+ *
+ * @param l the thread-local, or NULL
  */
 void hilo_local_free(hilo_local *l);
 
 /**
- * Returns the calling thread's value, or NULL when this thread set none
+ * Reads the calling thread's value.
+ *
+ * @param l the thread-local
+ * @return the calling thread's value, or NULL when this thread set none
  * (or set NULL). Also NULL when `l` is NULL, with `hilo_last_error()` set.
  */
 void *hilo_local_get(const hilo_local *l);
@@ -816,7 +981,9 @@ void *hilo_local_get(const hilo_local *l);
  * Sets the calling thread's value; the previous value is replaced without
  * calling the destructor on it (the caller still owns it). NULL clears it.
  *
- * Returns `HILO_OK`; `HILO_EINVAL` when `l` is NULL; `HILO_EAGAIN` when the
+ * @param l the thread-local
+ * @param value the calling thread's new value, or NULL
+ * @return `HILO_OK`; `HILO_EINVAL` when `l` is NULL; `HILO_EAGAIN` when the
  * operating system has no memory for it.
  */
 int hilo_local_set(hilo_local *l, void *value);

@@ -393,8 +393,8 @@ fn dynamic_section() -> Option<String> {
 }
 
 /// One source of the version: the soname's major is Cargo.toml's, as the
-/// header's HILO_VERSION_MAJOR (src/ffi/version.rs asserts it) and hilo.pc's
-/// (tests/install.rs) are.
+/// header's HILO_VERSION_MAJOR (build.rs writes it) and hilo.pc's are
+/// (tests/install.rs checks every place the version appears).
 #[test]
 fn the_shared_library_soname_follows_cargo_toml() {
     let Some(dynamic) = dynamic_section() else {

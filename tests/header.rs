@@ -51,12 +51,16 @@ fn compile_header(compiler: &str, std: &str, ext: &str) {
     std::fs::write(
         &source,
         "#include \"hilo.h\"\n\
+         #ifdef HILO_OK\n\
+         #error \"statuses must be enum constants, not macros (header-reading FFIs lose macros)\"\n\
+         #endif\n\
          static void *target(void *arg) { return arg; }\n\
          int main(void) {\n\
              hilo_thread_t t = 0;\n\
              hilo_fn fn = target;\n\
+             hilo_status expected = HILO_OK;\n\
              int rc = hilo_create(fn, 0, \"x\", &t);\n\
-             if (rc == HILO_OK) { rc = hilo_join(t, HILO_FOREVER, 0); }\n\
+             if (rc == expected) { rc = hilo_join(t, HILO_FOREVER, 0); }\n\
              return rc == HILO_OK && HILO_VERSION_MAJOR >= 0 ? 0 : 1;\n\
          }\n",
     )

@@ -20,11 +20,17 @@ pub struct hilo_barrier {
 /// `hilo_barrier_wait`, that thread calls `action(arg)` (if `action` is not
 /// NULL; its return value is ignored) and then every waiter is released.
 /// `timeout` is the default for waits that pass a negative timeout
-/// (negative or +infinity here: forever).
-///
-/// Returns NULL when `parties` is 0 ("parties must be >= 1") or `timeout` is
-/// NaN; `hilo_last_error()` says which. The caller owns the barrier and
+/// (negative or +infinity here: forever). The caller owns the barrier and
 /// frees it with `hilo_barrier_free`.
+///
+/// @param parties how many threads each round waits for; 1 or more
+/// @param action called by the last thread to arrive, before the others are
+/// released; or NULL
+/// @param arg passed to `action` as is
+/// @param timeout the default timeout in seconds of waits that pass a
+/// negative one; negative or +infinity: forever
+/// @return the new barrier; NULL when `parties` is 0 ("parties must be >= 1")
+/// or `timeout` is NaN; `hilo_last_error()` says which.
 #[no_mangle]
 pub extern "C" fn hilo_barrier_new(
     parties: u32,
@@ -53,6 +59,8 @@ pub extern "C" fn hilo_barrier_new(
 
 /// Frees a barrier. NULL is fine. Freeing a barrier that a thread still
 /// uses or waits on is undefined behaviour.
+///
+/// @param b the barrier, or NULL
 #[no_mangle]
 pub extern "C" fn hilo_barrier_free(b: *mut hilo_barrier) {
     ffi_boundary!({
@@ -65,17 +73,20 @@ pub extern "C" fn hilo_barrier_free(b: *mut hilo_barrier) {
 /// `timeout` seconds. A negative `timeout` (`HILO_FOREVER`) means the
 /// barrier's default timeout, as Python's `None` does (forever unless
 /// `hilo_barrier_new` was given one); +infinity waits forever; 0 does not
-/// wait.
+/// wait. An abort or reset while the action runs breaks that round for
+/// every waiter.
 ///
-/// Returns the arrival index, 0 for the first thread to arrive up to
+/// @param b the barrier
+/// @param timeout the longest wait in seconds; negative: the barrier's
+/// default; +infinity: forever
+/// @return the arrival index, 0 for the first thread to arrive up to
 /// `parties - 1` for the last (which runs the action), so that one thread
 /// can be picked for a job. `HILO_EBROKEN` when the barrier is broken or
 /// breaks while waiting: by `hilo_barrier_abort` ("the barrier is broken"),
 /// by `hilo_barrier_reset` ("the barrier was reset while this thread
 /// waited"), or by a wait that timed out (that waiter gets "barrier wait
 /// timed out; the barrier is now broken", every other waiter "the barrier is
-/// broken"). An abort or reset while the action runs breaks that round for
-/// every waiter. `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
+/// broken"). `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
 #[no_mangle]
 pub extern "C" fn hilo_barrier_wait(b: *mut hilo_barrier, timeout: f64) -> c_int {
     ffi_boundary!({
@@ -93,8 +104,10 @@ pub extern "C" fn hilo_barrier_wait(b: *mut hilo_barrier, timeout: f64) -> c_int
 }
 
 /// Breaks the barrier: threads waiting in it, and every later wait, get
-/// `HILO_EBROKEN` until `hilo_barrier_reset`. Returns `HILO_OK`, or
-/// `HILO_EINVAL` when `b` is NULL.
+/// `HILO_EBROKEN` until `hilo_barrier_reset`.
+///
+/// @param b the barrier
+/// @return `HILO_OK`, or `HILO_EINVAL` when `b` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_barrier_abort(b: *mut hilo_barrier) -> c_int {
     ffi_boundary!({
@@ -104,8 +117,10 @@ pub extern "C" fn hilo_barrier_abort(b: *mut hilo_barrier) -> c_int {
 }
 
 /// Returns the barrier to its empty, unbroken state. Threads waiting in it
-/// now get `HILO_EBROKEN`; later waits start a new round. Returns
-/// `HILO_OK`, or `HILO_EINVAL` when `b` is NULL.
+/// now get `HILO_EBROKEN`; later waits start a new round.
+///
+/// @param b the barrier
+/// @return `HILO_OK`, or `HILO_EINVAL` when `b` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_barrier_reset(b: *mut hilo_barrier) -> c_int {
     ffi_boundary!({
@@ -114,8 +129,11 @@ pub extern "C" fn hilo_barrier_reset(b: *mut hilo_barrier) -> c_int {
     })
 }
 
-/// Returns how many threads wait in the barrier for it to trip, or
-/// `HILO_EINVAL` when `b` is NULL.
+/// Counts the threads waiting in the barrier for it to trip.
+///
+/// @param b the barrier
+/// @return how many threads wait in the barrier, or `HILO_EINVAL` when `b` is
+/// NULL.
 #[no_mangle]
 pub extern "C" fn hilo_barrier_n_waiting(b: *const hilo_barrier) -> c_int {
     ffi_boundary!({
@@ -124,8 +142,11 @@ pub extern "C" fn hilo_barrier_n_waiting(b: *const hilo_barrier) -> c_int {
     })
 }
 
-/// Returns the number of parties the barrier was made for (as much as an
-/// int can hold), or `HILO_EINVAL` when `b` is NULL.
+/// Gives the number of parties the barrier was made for.
+///
+/// @param b the barrier
+/// @return the number of parties (as much as an int can hold), or
+/// `HILO_EINVAL` when `b` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_barrier_parties(b: *const hilo_barrier) -> c_int {
     ffi_boundary!({
@@ -134,8 +155,11 @@ pub extern "C" fn hilo_barrier_parties(b: *const hilo_barrier) -> c_int {
     })
 }
 
-/// Returns 1 when the barrier is broken (aborted, or a wait timed out) and
-/// not reset since, 0 when not, `HILO_EINVAL` when `b` is NULL.
+/// Tells whether the barrier is broken (aborted, or a wait timed out) and
+/// not reset since.
+///
+/// @param b the barrier
+/// @return 1 when broken, 0 when not, `HILO_EINVAL` when `b` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_barrier_broken(b: *const hilo_barrier) -> c_int {
     ffi_boundary!({

@@ -9,33 +9,68 @@ use std::ffi::{c_char, c_int, CStr, CString};
 use super::ffi_boundary;
 use crate::error::{Error, Kind};
 
-/// Success.
-pub const HILO_OK: c_int = 0;
-/// An argument is invalid: NULL where a pointer is required, a NaN timeout, a
-/// stack size out of range, and so on.
-pub const HILO_EINVAL: c_int = -1;
-/// The handle names no thread: it was never issued, or it was released.
-pub const HILO_ESRCH: c_int = -2;
-/// The thread (or object) is not in a state that allows the call: started
-/// twice, joined before start, daemon set after start, released the main
-/// thread, released an unlocked lock, ...
-pub const HILO_ESTATE: c_int = -3;
-/// The call would wait forever: joining the calling thread itself, or a join
-/// that would close a cycle of joins (A joins B while B joins A).
-pub const HILO_EDEADLK: c_int = -4;
-/// The timeout expired first.
-pub const HILO_ETIMEDOUT: c_int = -5;
-/// The operating system refused a thread (memory, limits).
-pub const HILO_EAGAIN: c_int = -6;
-/// A barrier is broken (reset, aborted, or a wait timed out).
-pub const HILO_EBROKEN: c_int = -7;
-/// A bug inside hilo was caught; hilo never unwinds into C.
-pub const HILO_EINTERNAL: c_int = -8;
-/// The work was cancelled before it ran (futures).
-pub const HILO_ECANCELED: c_int = -9;
-/// A signal handler ran while the calling thread waited, and the thread
-/// asked to be told (`hilo_set_interruptible`).
-pub const HILO_EINTR: c_int = -10;
+/// The status codes, as a C enum so that tools which read the header
+/// without its macros (LuaJIT's `ffi.cdef`, cffi's `cdef`, Zig's
+/// `@cImport`) keep them. Functions still return `int` (yes/no answers and
+/// counts share the return value with the statuses), so compare the int
+/// with these values: `if (hilo_join(t, 1.0, NULL) == HILO_ETIMEDOUT)`.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum hilo_status {
+    /// Success.
+    HILO_OK = 0,
+    /// An argument is invalid: NULL where a pointer is required, a NaN timeout, a
+    /// stack size out of range, and so on.
+    HILO_EINVAL = -1,
+    /// The handle names no thread: it was never issued, or it was released.
+    HILO_ESRCH = -2,
+    /// The thread (or object) is not in a state that allows the call: started
+    /// twice, joined before start, daemon set after start, released the main
+    /// thread, released an unlocked lock, ...
+    HILO_ESTATE = -3,
+    /// The call would wait forever: joining the calling thread itself, or a join
+    /// that would close a cycle of joins (A joins B while B joins A).
+    HILO_EDEADLK = -4,
+    /// The timeout expired first.
+    HILO_ETIMEDOUT = -5,
+    /// The operating system refused a thread (memory, limits).
+    HILO_EAGAIN = -6,
+    /// A barrier is broken (reset, aborted, or a wait timed out).
+    HILO_EBROKEN = -7,
+    /// A bug inside hilo was caught; hilo never unwinds into C.
+    HILO_EINTERNAL = -8,
+    /// The work was cancelled before it ran (futures).
+    HILO_ECANCELED = -9,
+    /// A signal handler ran while the calling thread waited, and the thread
+    /// asked to be told (`hilo_set_interruptible`).
+    HILO_EINTR = -10,
+}
+
+// The same values as Rust `c_int`s, what the functions return (left out
+// of the header by cbindgen.toml: C has the enum).
+/// `hilo_status::HILO_OK` as the `int` the functions return.
+pub const HILO_OK: c_int = hilo_status::HILO_OK as c_int;
+/// `hilo_status::HILO_EINVAL` as the `int` the functions return.
+pub const HILO_EINVAL: c_int = hilo_status::HILO_EINVAL as c_int;
+/// `hilo_status::HILO_ESRCH` as the `int` the functions return.
+pub const HILO_ESRCH: c_int = hilo_status::HILO_ESRCH as c_int;
+/// `hilo_status::HILO_ESTATE` as the `int` the functions return.
+pub const HILO_ESTATE: c_int = hilo_status::HILO_ESTATE as c_int;
+/// `hilo_status::HILO_EDEADLK` as the `int` the functions return.
+pub const HILO_EDEADLK: c_int = hilo_status::HILO_EDEADLK as c_int;
+/// `hilo_status::HILO_ETIMEDOUT` as the `int` the functions return.
+pub const HILO_ETIMEDOUT: c_int = hilo_status::HILO_ETIMEDOUT as c_int;
+/// `hilo_status::HILO_EAGAIN` as the `int` the functions return.
+pub const HILO_EAGAIN: c_int = hilo_status::HILO_EAGAIN as c_int;
+/// `hilo_status::HILO_EBROKEN` as the `int` the functions return.
+pub const HILO_EBROKEN: c_int = hilo_status::HILO_EBROKEN as c_int;
+/// `hilo_status::HILO_EINTERNAL` as the `int` the functions return.
+pub const HILO_EINTERNAL: c_int = hilo_status::HILO_EINTERNAL as c_int;
+/// `hilo_status::HILO_ECANCELED` as the `int` the functions return.
+pub const HILO_ECANCELED: c_int = hilo_status::HILO_ECANCELED as c_int;
+/// `hilo_status::HILO_EINTR` as the `int` the functions return.
+pub const HILO_EINTR: c_int = hilo_status::HILO_EINTR as c_int;
 
 /// One status: its code, the core error kind it reports (None for
 /// `HILO_OK`), and its text for `hilo_strerror`.
@@ -151,19 +186,24 @@ pub(crate) fn record_panic(payload: Box<dyn std::any::Any + Send>) {
     ));
 }
 
-/// Returns a static, human-readable text for a status code (`HILO_OK`,
-/// `HILO_EINVAL`, ...); an unknown code gives "unknown status code".
-/// Never NULL; the caller must not free it. Thread-safe.
+/// Names a status code in words. Thread-safe.
+///
+/// @param status a status code (`HILO_OK`, `HILO_EINVAL`, ...), or any int
+/// @return a static, human-readable text for `status`; an unknown code gives
+/// "unknown status code". Never NULL; the caller must not free it.
 #[no_mangle]
 pub extern "C" fn hilo_strerror(status: c_int) -> *const c_char {
     ffi_boundary!({ text(status).as_ptr() })
 }
 
-/// Returns a message about the last failing hilo call made by the calling
+/// Says what the calling thread's last failing hilo call went wrong on. A
+/// successful call does not clear it.
+///
+/// @return a message about the last failing hilo call made by the calling
 /// thread, as specific as Python's text where Python has one (for example
 /// "threads can only be started once"), or "" when no call has failed yet on
-/// this thread. A successful call does not clear it. Never NULL; owned by
-/// hilo and valid until the calling thread's next hilo call or its end.
+/// this thread. Never NULL; owned by hilo and valid until the calling thread's
+/// next hilo call or its end.
 #[no_mangle]
 pub extern "C" fn hilo_last_error() -> *const c_char {
     ffi_boundary!({

@@ -14,9 +14,11 @@ pub struct hilo_event {
     event: sync::Event,
 }
 
-/// Makes an event whose flag is clear. Never NULL (hilo aborts if memory
-/// runs out, as Rust does). The caller owns it and frees it with
+/// Makes an event whose flag is clear. The caller owns it and frees it with
 /// `hilo_event_free`.
+///
+/// @return the new event. Never NULL (hilo aborts if memory runs out, as Rust
+/// does).
 #[no_mangle]
 pub extern "C" fn hilo_event_new() -> *mut hilo_event {
     ffi_boundary!({
@@ -28,6 +30,8 @@ pub extern "C" fn hilo_event_new() -> *mut hilo_event {
 
 /// Frees an event. NULL is fine. Freeing an event that a thread still uses
 /// or waits on is undefined behaviour.
+///
+/// @param e the event, or NULL
 #[no_mangle]
 pub extern "C" fn hilo_event_free(e: *mut hilo_event) {
     ffi_boundary!({
@@ -37,7 +41,9 @@ pub extern "C" fn hilo_event_free(e: *mut hilo_event) {
 }
 
 /// Sets the flag and wakes every thread waiting in `hilo_event_wait`.
-/// Returns `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
+///
+/// @param e the event
+/// @return `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_event_set(e: *mut hilo_event) -> c_int {
     ffi_boundary!({
@@ -47,7 +53,9 @@ pub extern "C" fn hilo_event_set(e: *mut hilo_event) -> c_int {
 }
 
 /// Clears the flag: later waits block until the next `hilo_event_set`.
-/// Returns `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
+///
+/// @param e the event
+/// @return `HILO_OK`, or `HILO_EINVAL` when `e` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_event_clear(e: *mut hilo_event) -> c_int {
     ffi_boundary!({
@@ -56,8 +64,11 @@ pub extern "C" fn hilo_event_clear(e: *mut hilo_event) -> c_int {
     })
 }
 
-/// Returns 1 when the flag is set, 0 when clear, `HILO_EINVAL` when `e` is
-/// NULL. Lock-free.
+/// Tells whether the flag is set. Lock-free.
+///
+/// @param e the event
+/// @return 1 when the flag is set, 0 when clear, `HILO_EINVAL` when `e` is
+/// NULL.
 #[no_mangle]
 pub extern "C" fn hilo_event_is_set(e: *const hilo_event) -> c_int {
     ffi_boundary!({
@@ -69,7 +80,9 @@ pub extern "C" fn hilo_event_is_set(e: *const hilo_event) -> c_int {
 /// Waits until the flag is set, at most `timeout` seconds (negative or
 /// +infinity: forever; 0: do not wait).
 ///
-/// Returns 1 when the flag is set, or a `hilo_event_set` woke this waiter
+/// @param e the event
+/// @param timeout the longest wait in seconds; negative or +infinity: forever
+/// @return 1 when the flag is set, or a `hilo_event_set` woke this waiter
 /// (even if the flag was cleared again before it ran); 0 when the timeout
 /// expired first; `HILO_EINVAL` when `e` is NULL or `timeout` is NaN.
 #[no_mangle]

@@ -25,11 +25,14 @@ pub struct hilo_local {
 /// name): every `hilo_join` that returns `HILO_OK` returns after it. On other
 /// threads it runs as pthread runs key destructors.
 ///
-/// Returns NULL when the operating system has no thread-local key left, or
-/// no memory (`hilo_last_error()` says so). The caller owns the object and frees it
-/// with `hilo_local_free`. Built on `pthread_key_create`, so the usual limit
-/// of `PTHREAD_KEYS_MAX` (1024 on Linux, shared with the rest of the
-/// process) applies.
+/// The caller owns the object and frees it with `hilo_local_free`. Built on
+/// `pthread_key_create`, so the usual limit of `PTHREAD_KEYS_MAX` (1024 on
+/// Linux, shared with the rest of the process) applies.
+///
+/// @param dtor called with a thread's non-NULL value when that thread ends,
+/// or NULL
+/// @return the new thread-local; NULL when the operating system has no
+/// thread-local key left, or no memory (`hilo_last_error()` says so).
 #[no_mangle]
 pub extern "C" fn hilo_local_new(
     dtor: Option<unsafe extern "C" fn(value: *mut c_void)>,
@@ -41,6 +44,8 @@ pub extern "C" fn hilo_local_new(
 /// set are not passed to the destructor (as with `pthread_key_delete`):
 /// their owners must free them. Using `l` on any thread afterwards is
 /// undefined behaviour.
+///
+/// @param l the thread-local, or NULL
 #[no_mangle]
 pub extern "C" fn hilo_local_free(l: *mut hilo_local) {
     ffi_boundary!({
@@ -49,7 +54,10 @@ pub extern "C" fn hilo_local_free(l: *mut hilo_local) {
     })
 }
 
-/// Returns the calling thread's value, or NULL when this thread set none
+/// Reads the calling thread's value.
+///
+/// @param l the thread-local
+/// @return the calling thread's value, or NULL when this thread set none
 /// (or set NULL). Also NULL when `l` is NULL, with `hilo_last_error()` set.
 #[no_mangle]
 pub extern "C" fn hilo_local_get(l: *const hilo_local) -> *mut c_void {
@@ -62,7 +70,9 @@ pub extern "C" fn hilo_local_get(l: *const hilo_local) -> *mut c_void {
 /// Sets the calling thread's value; the previous value is replaced without
 /// calling the destructor on it (the caller still owns it). NULL clears it.
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` when `l` is NULL; `HILO_EAGAIN` when the
+/// @param l the thread-local
+/// @param value the calling thread's new value, or NULL
+/// @return `HILO_OK`; `HILO_EINVAL` when `l` is NULL; `HILO_EAGAIN` when the
 /// operating system has no memory for it.
 #[no_mangle]
 pub extern "C" fn hilo_local_set(l: *mut hilo_local, value: *mut c_void) -> c_int {

@@ -24,8 +24,10 @@ pub struct hilo_rlock {
     pub(super) rlock: Arc<sync::RLock>,
 }
 
-/// Makes an unlocked lock. Never NULL. The caller owns it and frees it with
+/// Makes an unlocked lock. The caller owns it and frees it with
 /// `hilo_lock_free`.
+///
+/// @return the new lock. Never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_lock_new() -> *mut hilo_lock {
     ffi_boundary!({
@@ -39,6 +41,8 @@ pub extern "C" fn hilo_lock_new() -> *mut hilo_lock {
 /// waits on is undefined behaviour. A condition made with
 /// `hilo_cond_new_with_lock` keeps its own reference to the lock, so the
 /// lock may be freed before the condition.
+///
+/// @param l the lock, or NULL
 #[no_mangle]
 pub extern "C" fn hilo_lock_free(l: *mut hilo_lock) {
     ffi_boundary!({
@@ -49,12 +53,17 @@ pub extern "C" fn hilo_lock_free(l: *mut hilo_lock) {
 
 /// Acquires the lock. `blocking` false tries once; `blocking` true waits at
 /// most `timeout` seconds (negative or +infinity: forever; 0: do not wait).
+/// A thread that acquires a lock it holds already waits for itself: use a
+/// `hilo_rlock` for that.
 ///
-/// Returns 1 when acquired, 0 when not (held elsewhere, or the timeout
+/// @param l the lock
+/// @param blocking false to try once, true to wait
+/// @param timeout the longest wait in seconds when `blocking`; negative or
+/// +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
+/// @return 1 when acquired, 0 when not (held elsewhere, or the timeout
 /// expired); `HILO_EINVAL` when `l` is NULL, `timeout` is NaN, or `blocking`
 /// is false with a `timeout` >= 0 ("can't specify a timeout for a
-/// non-blocking call"; pass `HILO_FOREVER`). A thread that acquires a lock it
-/// holds already waits for itself: use a `hilo_rlock` for that.
+/// non-blocking call"; pass `HILO_FOREVER`).
 #[no_mangle]
 pub extern "C" fn hilo_lock_acquire(l: *mut hilo_lock, blocking: bool, timeout: f64) -> c_int {
     ffi_boundary!({
@@ -75,7 +84,8 @@ pub extern "C" fn hilo_lock_acquire(l: *mut hilo_lock, blocking: bool, timeout: 
 /// Releases the lock. Any thread may release it, not only the one that
 /// acquired it; one waiting thread then acquires it.
 ///
-/// Returns `HILO_OK`; `HILO_ESTATE` when it is not locked ("release unlocked
+/// @param l the lock
+/// @return `HILO_OK`; `HILO_ESTATE` when it is not locked ("release unlocked
 /// lock"); `HILO_EINVAL` when `l` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_lock_release(l: *mut hilo_lock) -> c_int {
@@ -85,8 +95,11 @@ pub extern "C" fn hilo_lock_release(l: *mut hilo_lock) -> c_int {
     })
 }
 
-/// Returns 1 when the lock is held (by any thread), 0 when not,
-/// `HILO_EINVAL` when `l` is NULL. Lock-free.
+/// Tells whether the lock is held (by any thread). Lock-free.
+///
+/// @param l the lock
+/// @return 1 when the lock is held, 0 when not, `HILO_EINVAL` when `l` is
+/// NULL.
 #[no_mangle]
 pub extern "C" fn hilo_lock_locked(l: *const hilo_lock) -> c_int {
     ffi_boundary!({
@@ -95,8 +108,10 @@ pub extern "C" fn hilo_lock_locked(l: *const hilo_lock) -> c_int {
     })
 }
 
-/// Makes an unlocked re-entrant lock. Never NULL. The caller owns it and
-/// frees it with `hilo_rlock_free`.
+/// Makes an unlocked re-entrant lock. The caller owns it and frees it with
+/// `hilo_rlock_free`.
+///
+/// @return the new re-entrant lock. Never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_rlock_new() -> *mut hilo_rlock {
     ffi_boundary!({
@@ -110,6 +125,8 @@ pub extern "C" fn hilo_rlock_new() -> *mut hilo_rlock {
 /// holds, uses or waits on is undefined behaviour. A condition made with
 /// `hilo_cond_new_with_rlock` keeps its own reference to the lock, so the
 /// lock may be freed before the condition.
+///
+/// @param r the re-entrant lock, or NULL
 #[no_mangle]
 pub extern "C" fn hilo_rlock_free(r: *mut hilo_rlock) {
     ffi_boundary!({
@@ -123,7 +140,11 @@ pub extern "C" fn hilo_rlock_free(r: *mut hilo_rlock) {
 /// `hilo_lock_acquire`: `blocking` false tries once; `blocking` true waits
 /// at most `timeout` seconds (negative or +infinity: forever).
 ///
-/// Returns 1 when acquired, 0 when not; `HILO_EINVAL` when `r` is NULL,
+/// @param r the re-entrant lock
+/// @param blocking false to try once, true to wait
+/// @param timeout the longest wait in seconds when `blocking`; negative or
+/// +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
+/// @return 1 when acquired, 0 when not; `HILO_EINVAL` when `r` is NULL,
 /// `timeout` is NaN, or `blocking` is false with a `timeout` >= 0 ("can't
 /// specify a timeout for a non-blocking call"); `HILO_ESTATE` when its owner
 /// has acquired it 2^64 - 1 times ("Internal lock count overflowed").
@@ -139,7 +160,8 @@ pub extern "C" fn hilo_rlock_acquire(r: *mut hilo_rlock, blocking: bool, timeout
 /// Releases the re-entrant lock once; it is unlocked when its owner has
 /// released it as many times as it acquired it.
 ///
-/// Returns `HILO_OK`; `HILO_ESTATE` when the calling thread does not hold it
+/// @param r the re-entrant lock
+/// @return `HILO_OK`; `HILO_ESTATE` when the calling thread does not hold it
 /// ("cannot release un-acquired lock"); `HILO_EINVAL` when `r` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_rlock_release(r: *mut hilo_rlock) -> c_int {
@@ -149,8 +171,10 @@ pub extern "C" fn hilo_rlock_release(r: *mut hilo_rlock) -> c_int {
     })
 }
 
-/// Returns 1 when the re-entrant lock is held by any thread, 0 when not,
-/// `HILO_EINVAL` when `r` is NULL. Lock-free.
+/// Tells whether the re-entrant lock is held by any thread. Lock-free.
+///
+/// @param r the re-entrant lock
+/// @return 1 when it is held, 0 when not, `HILO_EINVAL` when `r` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_rlock_locked(r: *const hilo_rlock) -> c_int {
     ffi_boundary!({

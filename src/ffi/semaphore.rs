@@ -17,8 +17,11 @@ pub struct hilo_sem {
     sem: sync::Semaphore,
 }
 
-/// Makes a semaphore with the given initial value. Never NULL. The caller
-/// owns it and frees it with `hilo_sem_free`.
+/// Makes a semaphore with the given initial value. The caller owns it and
+/// frees it with `hilo_sem_free`.
+///
+/// @param value the initial value
+/// @return the new semaphore. Never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_sem_new(value: u32) -> *mut hilo_sem {
     ffi_boundary!({
@@ -29,8 +32,10 @@ pub extern "C" fn hilo_sem_new(value: u32) -> *mut hilo_sem {
 }
 
 /// Makes a bounded semaphore: releases never take its value above the
-/// initial `value`. Never NULL. The caller owns it and frees it with
-/// `hilo_sem_free`.
+/// initial `value`. The caller owns it and frees it with `hilo_sem_free`.
+///
+/// @param value the initial value, which is also the bound
+/// @return the new semaphore. Never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_sem_new_bounded(value: u32) -> *mut hilo_sem {
     ffi_boundary!({
@@ -42,6 +47,8 @@ pub extern "C" fn hilo_sem_new_bounded(value: u32) -> *mut hilo_sem {
 
 /// Frees a semaphore. NULL is fine. Freeing a semaphore that a thread still
 /// uses or waits on is undefined behaviour.
+///
+/// @param s the semaphore, or NULL
 #[no_mangle]
 pub extern "C" fn hilo_sem_free(s: *mut hilo_sem) {
     ffi_boundary!({
@@ -54,7 +61,11 @@ pub extern "C" fn hilo_sem_free(s: *mut hilo_sem) {
 /// a release. `blocking` false tries once; `blocking` true waits at most
 /// `timeout` seconds (negative or +infinity: forever; 0: do not wait).
 ///
-/// Returns 1 when a unit was taken, 0 when not; `HILO_EINVAL` when `s` is
+/// @param s the semaphore
+/// @param blocking false to try once, true to wait
+/// @param timeout the longest wait in seconds when `blocking`; negative or
+/// +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
+/// @return 1 when a unit was taken, 0 when not; `HILO_EINVAL` when `s` is
 /// NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0
 /// ("can't specify a timeout for a non-blocking call").
 #[no_mangle]
@@ -67,13 +78,14 @@ pub extern "C" fn hilo_sem_acquire(s: *mut hilo_sem, blocking: bool, timeout: f6
 }
 
 /// Adds `n` units to the value, waking up to `n` waiting threads. Any thread
-/// may release.
+/// may release. On an error the value is unchanged.
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` when `s` is NULL or `n` is 0 ("n must be
+/// @param s the semaphore
+/// @param n how many units to add; 1 or more
+/// @return `HILO_OK`; `HILO_EINVAL` when `s` is NULL or `n` is 0 ("n must be
 /// one or more"); `HILO_ESTATE` when a bounded semaphore would go above its
 /// initial value ("Semaphore released too many times") or an unbounded one
-/// above UINT32_MAX ("Semaphore value would overflow: ..."). On an error the
-/// value is unchanged.
+/// above UINT32_MAX ("Semaphore value would overflow: ...").
 #[no_mangle]
 pub extern "C" fn hilo_sem_release(s: *mut hilo_sem, n: u32) -> c_int {
     ffi_boundary!({
@@ -82,9 +94,12 @@ pub extern "C" fn hilo_sem_release(s: *mut hilo_sem, n: u32) -> c_int {
     })
 }
 
-/// Returns the semaphore's current value (0 to UINT32_MAX), or `HILO_EINVAL`
-/// when `s` is NULL. The value may change as soon as it is read; for
-/// diagnostics and tests, as Python's `_value`.
+/// Reads the semaphore's value. The value may change as soon as it is read;
+/// for diagnostics and tests, as Python's `_value`.
+///
+/// @param s the semaphore
+/// @return the semaphore's current value (0 to UINT32_MAX), or `HILO_EINVAL`
+/// when `s` is NULL.
 #[no_mangle]
 pub extern "C" fn hilo_sem_value(s: *const hilo_sem) -> i64 {
     ffi_boundary!({

@@ -31,7 +31,11 @@ pub type hilo_fn = Option<unsafe extern "C-unwind" fn(arg: *mut c_void) -> *mut 
 /// `hilo_set_daemon` before the start. On success the new handle is written to
 /// `*out`; the caller owns it and gives it up with `hilo_release`.
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` when `target` or `out` is NULL (nothing
+/// @param target the function the thread runs; not NULL
+/// @param arg passed to `target` as is; hilo never reads it
+/// @param name the thread's name (copied), or NULL or "" for "Thread-N"
+/// @param out where the new handle is written; not NULL
+/// @return `HILO_OK`; `HILO_EINVAL` when `target` or `out` is NULL (nothing
 /// is written); `HILO_EAGAIN` when too many thread records exist, or when
 /// there is no memory for the name's copy (never an abort).
 #[no_mangle]
@@ -62,7 +66,8 @@ pub extern "C" fn hilo_create(
 /// `hilo_is_alive(t)` is 1 from the return of this call until the target has
 /// returned.
 ///
-/// Returns `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
+/// @param t the thread, from `hilo_create` or `hilo_timer_create`
+/// @return `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
 /// `HILO_ESTATE` when it was started before, even if it has finished, or is
 /// the main thread or a dummy ("threads can only be started once");
 /// `HILO_EAGAIN` when the operating system refuses a thread (memory, limits):
@@ -79,16 +84,14 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// Waits for the thread to finish, at most `timeout` seconds (negative or
 /// +infinity: forever, see `HILO_FOREVER`; 0: do not wait).
 ///
-/// Returns `HILO_OK` once it has finished, writing the target's return value
-/// (or the value given to `pthread_exit`) to `*result` when `result` is not
-/// NULL. Any number of threads may join the same thread, at once or later;
+/// Any number of threads may join the same thread, at once or later;
 /// each gets `HILO_OK` and the same result. Joining the main thread returns
 /// `HILO_OK` (result NULL) once the process has begun to exit, or once the
 /// main thread has ended with `pthread_exit`. Joining a thread that called
 /// `exit()` returns `HILO_OK` (result NULL) once that exit has begun: the
 /// thread will never finish.
 ///
-/// "Finished" means the target has returned and the thread's `hilo_local`
+/// A thread has "finished" when its target has returned and its `hilo_local`
 /// destructors have run (hilo runs them at the end of the target, as CPython
 /// clears a thread's locals before its join returns). A join with a timeout
 /// returns near its timeout whatever other joiners do; a thread that ended
@@ -96,7 +99,12 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// timeout. Other pthread keys' destructors and C++ `thread_local`s may
 /// still be running when a join returns.
 ///
-/// Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
+/// @param t the thread to wait for
+/// @param timeout the longest wait in seconds; negative or +infinity: forever
+/// @param result where the target's return value is written, or NULL
+/// @return `HILO_OK` once it has finished, writing the target's return value
+/// (or the value given to `pthread_exit`) to `*result` when `result` is not
+/// NULL. Errors (nothing is written): `HILO_ETIMEDOUT` if still alive at the
 /// timeout; `HILO_ESTATE` if not started ("cannot join thread before it is
 /// started") or a dummy ("cannot join a dummy thread"); `HILO_EDEADLK` for the
 /// calling thread itself ("cannot join current thread"), and at once, instead
@@ -121,9 +129,13 @@ pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_
     })
 }
 
-/// Returns 1 from a successful `hilo_start` until the target has returned,
-/// else 0 (unstarted or finished). The main thread and registered dummies
-/// are alive. `HILO_ESRCH` for an unknown or released handle. Lock-free.
+/// Tells whether the thread is running. The main thread and registered
+/// dummies are alive. Lock-free.
+///
+/// @param t the thread
+/// @return 1 from a successful `hilo_start` until the target has returned,
+/// else 0 (unstarted or finished); `HILO_ESRCH` for an unknown or released
+/// handle.
 #[no_mangle]
 pub extern "C" fn hilo_is_alive(t: hilo_thread_t) -> c_int {
     ffi_boundary!({ answer(threads::is_alive(t)) })
@@ -132,7 +144,9 @@ pub extern "C" fn hilo_is_alive(t: hilo_thread_t) -> c_int {
 /// Sets whether the thread is a daemon: the process does not wait for daemon
 /// threads at exit. Only before the start.
 ///
-/// Returns `HILO_OK`; `HILO_ESTATE` once started, even after it finished,
+/// @param t the thread, not started yet
+/// @param daemon true for a daemon thread, false for one the process waits for
+/// @return `HILO_OK`; `HILO_ESTATE` once started, even after it finished,
 /// and for the main thread and dummies ("cannot set daemon status of active
 /// thread"); `HILO_ESRCH` for an unknown or released handle.
 #[no_mangle]
@@ -140,8 +154,11 @@ pub extern "C" fn hilo_set_daemon(t: hilo_thread_t, daemon: bool) -> c_int {
     ffi_boundary!({ status(threads::set_daemon(t, daemon)) })
 }
 
-/// Returns 1 for a daemon thread, 0 for a non-daemon, `HILO_ESRCH` for an
-/// unknown or released handle. Lock-free.
+/// Tells whether the thread is a daemon. Lock-free.
+///
+/// @param t the thread
+/// @return 1 for a daemon thread, 0 for a non-daemon, `HILO_ESRCH` for an
+/// unknown or released handle.
 #[no_mangle]
 pub extern "C" fn hilo_is_daemon(t: hilo_thread_t) -> c_int {
     ffi_boundary!({ answer(threads::is_daemon(t)) })
@@ -154,7 +171,8 @@ pub extern "C" fn hilo_is_daemon(t: hilo_thread_t) -> c_int {
 /// both released and finished, so a program that releases its threads runs in
 /// bounded memory. A released thread is no longer listed by `hilo_enumerate`.
 ///
-/// Returns `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
+/// @param t the handle to give up
+/// @return `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
 /// `HILO_ESRCH` for an unknown or already released handle.
 #[no_mangle]
 pub extern "C" fn hilo_release(t: hilo_thread_t) -> c_int {
@@ -167,7 +185,9 @@ pub extern "C" fn hilo_release(t: hilo_thread_t) -> c_int {
 /// bytes without splitting a UTF-8 character. "" is a valid name (the OS
 /// name becomes empty too).
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
+/// @param t the thread
+/// @param name the new name, copied; not NULL
+/// @return `HILO_OK`; `HILO_EINVAL` when `name` is NULL; `HILO_ESRCH` for an
 /// unknown or released handle; `HILO_EAGAIN` when there is no memory for the
 /// copy (never an abort; the old name stays).
 #[no_mangle]
@@ -183,7 +203,10 @@ pub extern "C" fn hilo_set_name(t: hilo_thread_t, name: *const c_char) -> c_int 
 /// `size - 1` bytes and a terminating NUL; nothing is written when `size` is
 /// 0, and `buf` may then be NULL.
 ///
-/// Returns the name's full length in bytes (without the NUL), which is
+/// @param t the thread
+/// @param buf where the name is copied; may be NULL when `size` is 0
+/// @param size the size of `buf` in bytes
+/// @return the name's full length in bytes (without the NUL), which is
 /// `size` or more when the copy was cut; `HILO_EINVAL` when `buf` is NULL and
 /// `size` is not 0; `HILO_ESRCH` for an unknown or released handle.
 #[no_mangle]
@@ -211,20 +234,22 @@ pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize)
     })
 }
 
-/// Returns the calling thread's name: "MainThread" on the process's initial
+/// Names the calling thread. Costs a thread-local read on the common path:
+/// no lock, no system call. In the destructors that run as a thread ends
+/// (`hilo_local`, other pthread keys, C++ `thread_local`s) it is still the
+/// thread's own name; "" only after the third of pthread's four destructor
+/// rounds.
+///
+/// @return the calling thread's name: "MainThread" on the process's initial
 /// thread, "Dummy-N" on a thread hilo did not create (registering it), the
 /// thread's name on a hilo thread. Never NULL; owned by hilo; valid until
-/// the same thread calls `hilo_current_name` again or ends. Costs a
-/// thread-local read on the common path: no lock, no system call. In the
-/// destructors that run as a thread ends (`hilo_local`, other pthread keys,
-/// C++ `thread_local`s) it is still the thread's own name; "" only after
-/// the third of pthread's four destructor rounds.
+/// the same thread calls `hilo_current_name` again or ends.
 #[no_mangle]
 pub extern "C" fn hilo_current_name() -> *const c_char {
     ffi_boundary!({ current::name() })
 }
 
-/// Returns the calling thread's handle; never 0. The first call on the main
+/// Gives the calling thread's handle. The first call on the main
 /// thread or on a thread hilo did not create registers it (the latter as a
 /// daemon "dummy" named "Dummy-N", which leaves the registry when that
 /// thread ends, after its destructors). Do not release the handle. In the
@@ -233,23 +258,30 @@ pub extern "C" fn hilo_current_name() -> *const c_char {
 /// there: `HILO_ESRCH`). A foreign thread whose first hilo call comes in the
 /// last two of pthread's four destructor rounds leaves its dummy record
 /// behind.
+///
+/// @return the calling thread's handle; never 0.
 #[no_mangle]
 pub extern "C" fn hilo_current() -> hilo_thread_t {
     ffi_boundary!({ current::handle() })
 }
 
-/// Returns the handle of the main thread (the process's initial thread),
-/// from any thread; never 0. Its name is "MainThread"; its OS name stays
+/// Gives the handle of the main thread (the process's initial thread),
+/// from any thread. Its name is "MainThread"; its OS name stays
 /// the program's (what `ps` shows for the process) until `hilo_set_name`
 /// renames it.
+///
+/// @return the main thread's handle; never 0.
 #[no_mangle]
 pub extern "C" fn hilo_main_thread() -> hilo_thread_t {
     ffi_boundary!({ current::main_handle() })
 }
 
-/// Returns the kernel thread id (Linux TID) once the thread has started; it
-/// stays readable after the thread has finished. 0 before the start.
-/// `HILO_ESRCH` for an unknown or released handle.
+/// Gives the kernel thread id (Linux TID) of a thread once it has started; it
+/// stays readable after the thread has finished.
+///
+/// @param t the thread
+/// @return the TID, 0 before the start; `HILO_ESRCH` for an unknown or
+/// released handle.
 #[no_mangle]
 pub extern "C" fn hilo_native_id(t: hilo_thread_t) -> i64 {
     ffi_boundary!({
@@ -260,17 +292,22 @@ pub extern "C" fn hilo_native_id(t: hilo_thread_t) -> i64 {
     })
 }
 
-/// Returns how many threads are alive now: the main thread, registered
-/// dummies, and started, unfinished, unreleased hilo threads.
+/// Counts the threads alive now: the main thread, registered dummies, and
+/// started, unfinished, unreleased hilo threads.
+///
+/// @return how many threads are alive now.
 #[no_mangle]
 pub extern "C" fn hilo_active_count() -> usize {
     ffi_boundary!({ threads::active_count() })
 }
 
 /// Writes the handles of the threads alive now (as `hilo_active_count`
-/// counts them) to `buf`, at most `cap` of them, and returns how many are
-/// alive, which may exceed `cap`. `buf` may be NULL when `cap` is 0; a NULL
-/// `buf` with a non-zero `cap` writes nothing and returns the count.
+/// counts them) to `buf`, at most `cap` of them. `buf` may be NULL when `cap`
+/// is 0; a NULL `buf` with a non-zero `cap` writes nothing.
+///
+/// @param buf where the handles are written, or NULL
+/// @param cap how many handles `buf` has room for
+/// @return how many threads are alive, which may exceed `cap`.
 #[no_mangle]
 pub extern "C" fn hilo_enumerate(buf: *mut hilo_thread_t, cap: usize) -> usize {
     ffi_boundary!({
@@ -293,7 +330,8 @@ pub extern "C" fn hilo_enumerate(buf: *mut hilo_thread_t, cap: usize) -> usize {
 /// for, so several callers at once never wait for each other. The caller
 /// goes on running afterwards; threads may still start (only the exit wait
 /// at `exit()` closes the door).
-/// Returns `HILO_OK`.
+///
+/// @return `HILO_OK`.
 #[no_mangle]
 pub extern "C" fn hilo_shutdown() -> c_int {
     ffi_boundary!({
@@ -305,22 +343,26 @@ pub extern "C" fn hilo_shutdown() -> c_int {
 /// Sets the stack size, in bytes, of threads started afterwards (rounded up
 /// to a page); 0 restores the platform default.
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` below 32 KiB (32768) or when pthreads
+/// @param bytes the stack size, at least 32768, or 0 for the default
+/// @return `HILO_OK`; `HILO_EINVAL` below 32 KiB (32768) or when pthreads
 /// rejects the size, leaving the setting unchanged.
 #[no_mangle]
 pub extern "C" fn hilo_set_stack_size(bytes: usize) -> c_int {
     ffi_boundary!({ status(threads::set_stack_size(bytes)) })
 }
 
-/// Returns the stack size setting for new threads; 0 means the platform
-/// default.
+/// Gives the stack size setting for new threads.
+///
+/// @return the stack size in bytes; 0 means the platform default.
 #[no_mangle]
 pub extern "C" fn hilo_get_stack_size() -> usize {
     ffi_boundary!({ threads::stack_size() })
 }
 
-/// Returns the library's version, "MAJOR.MINOR.PATCH", matching
-/// `HILO_VERSION_MAJOR`, `_MINOR` and `_PATCH`. Static; never NULL.
+/// Gives the library's version, matching `HILO_VERSION_MAJOR`, `_MINOR` and
+/// `_PATCH`.
+///
+/// @return the version string, "MAJOR.MINOR.PATCH". Static; never NULL.
 #[no_mangle]
 pub extern "C" fn hilo_version() -> *const c_char {
     ffi_boundary!({ concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast() })
@@ -331,10 +373,11 @@ pub extern "C" fn hilo_version() -> *const c_char {
 /// dummy, released), native id, and the thread it is blocked joining. For a
 /// stuck program: call it from a signal-free context such as a watchdog
 /// thread or a debugger (`call hilo_dump(2)` in gdb). It does not close `fd`.
+/// Writing to a pipe whose reader is gone raises SIGPIPE, as any write does.
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
-/// the write fails (the message says why). Writing to a pipe whose reader is
-/// gone raises SIGPIPE, as any write does.
+/// @param fd an open file descriptor, written to and left open
+/// @return `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
+/// the write fails (the message says why).
 #[no_mangle]
 pub extern "C" fn hilo_dump(fd: c_int) -> c_int {
     ffi_boundary!({ status(dump::dump(fd)) })

@@ -32,7 +32,11 @@ fn delay(interval: f64) -> Result<Option<Duration>, Error> {
 /// `hilo_release` all apply. `hilo_join` gives `fn`'s return value, or NULL
 /// when it was cancelled.
 ///
-/// Returns `HILO_OK`; `HILO_EINVAL` when `fn` or `out` is NULL or `interval`
+/// @param interval seconds from the start to the call; 0 or less: at once
+/// @param fn the function called when the interval has passed; not NULL
+/// @param arg passed to `fn` as is
+/// @param out where the new handle is written; not NULL
+/// @return `HILO_OK`; `HILO_EINVAL` when `fn` or `out` is NULL or `interval`
 /// is NaN (nothing is written); `HILO_EAGAIN` when too many thread records
 /// exist.
 #[no_mangle]
@@ -60,7 +64,8 @@ pub extern "C" fn hilo_timer_create(
 /// a started timer's thread ends at once. Cancelling before the start, or
 /// after the function ran, or twice, is fine.
 ///
-/// Returns `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
+/// @param t the timer's handle, from `hilo_timer_create`
+/// @return `HILO_OK`; `HILO_ESRCH` for an unknown or released handle;
 /// `HILO_EINVAL` for a thread not made by `hilo_timer_create` ("not a timer:
 /// ...").
 #[no_mangle]

@@ -34,6 +34,15 @@ pub fn lib_dir() -> PathBuf {
     );
 }
 
+/// Whether `tool --version` runs: a test whose tool is missing prints
+/// "skipped" (scripts/install-test-deps.sh installs the tools).
+pub fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
 /// A scratch directory for this test binary's compiled programs.
 pub fn scratch() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
