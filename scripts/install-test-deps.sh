@@ -24,14 +24,13 @@ for command in "${!packages[@]}"; do
         missing+=("${packages[$command]}")
     fi
 done
+testsuite=""
 if command -v python3 >/dev/null 2>&1 &&
     ! python3 -c "import test.test_threading" >/dev/null 2>&1; then
     version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-    # Only Debian's own python3 has this package; for another build the
-    # peer suite prints "skipped".
-    missing+=("libpython${version}-testsuite")
+    testsuite="libpython${version}-testsuite"
 fi
-if [ "${#missing[@]}" = 0 ]; then
+if [ "${#missing[@]}" = 0 ] && [ -z "$testsuite" ]; then
     exit 0
 fi
 SUDO=""
@@ -40,4 +39,12 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "${#missing[@]}" != 0 ]; then
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ -n "$testsuite" ]; then
+    # Only Debian's own python3 has this package; with another build the
+    # peer suite prints "skipped" rather than failing.
+    $SUDO apt-get install -y -qq --no-install-recommends "$testsuite" ||
+        echo "note: $testsuite not installable: the peer suite will print skipped"
+fi
