@@ -387,10 +387,10 @@ class Thread:
                     pass
             self._name, self._name_bytes = name, _encode_name(name)
             if name != base:
-                _check(_lib.hilo_set_name(self._handle, self._name_bytes))
+                _check(_hilo.set_name(self._handle, self._name_bytes))
         if daemon is None:
             daemon = current_thread().daemon
-        _check(_lib.hilo_set_daemon(self._handle, bool(daemon)))
+        _check(_hilo.set_daemon(self._handle, bool(daemon)))
         _by_handle[self._handle] = self
         _dangling.add(self)
         self._initialized = True
@@ -399,7 +399,7 @@ class Thread:
         handle = self.__dict__.get("_handle")
         if handle and self.__dict__.get("_owned"):
             try:
-                _lib.hilo_release(handle)
+                _hilo.release(handle)
             except Exception:
                 pass
 
@@ -511,22 +511,16 @@ class Thread:
         if rc < 0 and rc != HILO_ETIMEDOUT:
             _raise(rc)
 
-    @property
-    def name(self):
-        assert self._initialized, "Thread.__init__() not called"
-        current = _hilo_name(self._handle)
-        if current is None or current == self._name_bytes:
-            return self._name
-        # Renamed from C.
-        return current.decode("utf-8", "replace")
-
-    @name.setter
-    def name(self, name):
+    def _set_name(self, name):
         assert self._initialized, "Thread.__init__() not called"
         name = str(name)
         encoded = _encode_name(name)
-        _check(_lib.hilo_set_name(self._handle, encoded))
+        _check(_hilo.set_name(self._handle, encoded))
         self._name, self._name_bytes = name, encoded
+
+    # The getter is C (hilo._hilo.thread_name): the name hilo holds, which C
+    # code may have changed, as the str set here when it is the same.
+    name = property(_hilo.thread_name, _set_name)
 
     @property
     def ident(self):
@@ -547,7 +541,7 @@ class Thread:
     @property
     def daemon(self):
         assert self._initialized, "Thread.__init__() not called"
-        return _lib.hilo_is_daemon(self._handle) == 1
+        return _hilo.is_daemon(self._handle) == 1
 
     @daemon.setter
     def daemon(self, daemonic):
@@ -555,7 +549,7 @@ class Thread:
             raise RuntimeError("Thread.__init__() not called")
         if self._started:
             raise RuntimeError("cannot set daemon status of active thread")
-        _check(_lib.hilo_set_daemon(self._handle, bool(daemonic)))
+        _check(_hilo.set_daemon(self._handle, bool(daemonic)))
 
     def isDaemon(self):
         _deprecated("isDaemon() is deprecated, get the daemon attribute instead")
@@ -636,16 +630,19 @@ _main_thread = _MainThread(_lib.hilo_main_thread(), _main_ident)
 _by_handle[_main_thread._handle] = _main_thread
 
 
-def current_thread():
-    """The Thread object of the calling thread."""
-    ident = _thread.get_ident()
-    thread = _running.get(ident)
-    if thread is not None:
-        return thread
-    if ident == _main_ident:
+def _current_thread_slow():
+    """current_thread() for a thread not in _running: the main thread's
+    object, or CPython's for a thread its threading (or foreign code) started."""
+    if _thread.get_ident() == _main_ident:
         return _main_thread
-    # A thread started by CPython's threading (or a foreign one).
     return _threading.current_thread()
+
+
+# The Thread object of the calling thread: one dict lookup in C (_running,
+# which holds the main thread too), _current_thread_slow otherwise.
+current_thread = _hilo.current_thread
+_running[_main_ident] = _main_thread
+_hilo.set_current_thread_hooks(_running, _current_thread_slow)
 
 
 def currentThread():
@@ -812,11 +809,11 @@ _atexit.register(_at_exit)
 def _after_fork_in_child():
     """The forking thread is the child's only thread, so its main thread (as
     in CPython, and as hilo_main_thread() answers in the child)."""
-    global _main_ident, _running, _main_thread
+    global _main_ident, _main_thread
     ident = _thread.get_ident()
     current = _running.get(ident)
-    _running = {ident: current} if current is not None else {}
-    _starting.clear()
+    # In place: hilo._hilo.current_thread holds this dict.
+    _running.clear()
     if ident != _main_ident:
         _main_ident = ident
         if current is not None:
@@ -824,6 +821,8 @@ def _after_fork_in_child():
         else:
             _main_thread = _MainThread(_lib.hilo_main_thread(), ident)
         _by_handle[_main_thread._handle] = _main_thread
+    _running[ident] = _main_thread
+    _starting.clear()
     _hilo.set_main_thread()
 
 

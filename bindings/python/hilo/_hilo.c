@@ -16,6 +16,7 @@
 #include <pythread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "hilo.h"
@@ -26,6 +27,12 @@
 
 static unsigned long main_ident;
 static PyObject *bootstrap; /* hilo/__init__.py's _bootstrap(key) */
+/* current_thread(): the dict ident -> Thread of the hilo threads running
+ * Python, and what answers for any other thread. */
+static PyObject *running;
+static PyObject *current_fallback;
+/* Attribute names the Thread.name getter reads. */
+static PyObject *str_handle, *str_name, *str_name_bytes;
 
 static double now_s(void) {
     struct timespec ts;
@@ -765,12 +772,9 @@ static PyObject *join(PyObject *Py_UNUSED(module), PyObject *args) {
     return rc == PY_ERROR ? NULL : PyLong_FromLong(rc);
 }
 
-/* name(handle) -> bytes, or None when hilo has no such thread. */
-static PyObject *name(PyObject *Py_UNUSED(module), PyObject *arg) {
-    hilo_thread_t handle = PyLong_AsUnsignedLongLong(arg);
-    if (PyErr_Occurred()) {
-        return NULL;
-    }
+/* The name hilo holds for `handle`, as bytes; None when hilo has no such
+ * thread. */
+static PyObject *name_of(hilo_thread_t handle) {
     char small[128];
     int size = hilo_get_name(handle, small, sizeof small);
     if (size < 0) {
@@ -791,6 +795,136 @@ static PyObject *name(PyObject *Py_UNUSED(module), PyObject *arg) {
     return bytes;
 }
 
+/* name(handle) -> bytes, or None when hilo has no such thread. */
+static PyObject *name(PyObject *Py_UNUSED(module), PyObject *arg) {
+    hilo_thread_t handle = PyLong_AsUnsignedLongLong(arg);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    return name_of(handle);
+}
+
+/* Reads a handle (an int) from Python. */
+static int handle_of(PyObject *arg, hilo_thread_t *out) {
+    *out = PyLong_AsUnsignedLongLong(arg);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static PyObject *set_current_thread_hooks(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *dict, *fallback;
+    if (!PyArg_ParseTuple(args, "O!O:set_current_thread_hooks", &PyDict_Type, &dict,
+                          &fallback)) {
+        return NULL;
+    }
+    Py_INCREF(dict);
+    Py_XSETREF(running, dict);
+    Py_INCREF(fallback);
+    Py_XSETREF(current_fallback, fallback);
+    Py_RETURN_NONE;
+}
+
+/* current_thread(): one dict lookup in C for a hilo thread. */
+static PyObject *current_thread(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(args)) {
+    if (running == NULL || current_fallback == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "hilo._hilo: current_thread hooks not set");
+        return NULL;
+    }
+    PyObject *key = PyLong_FromUnsignedLong(PyThread_get_thread_ident());
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *thread = PyDict_GetItemWithError(running, key); /* borrowed */
+    Py_DECREF(key);
+    if (thread != NULL) {
+        Py_INCREF(thread);
+        return thread;
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyObject_CallNoArgs(current_fallback);
+}
+
+/* Thread.name's getter: the name hilo holds now (C code may rename a thread)
+ * as the str Python set when it is the same bytes, decoded otherwise. */
+static PyObject *thread_name(PyObject *Py_UNUSED(module), PyObject *thread) {
+    PyObject *handle_obj = PyObject_GetAttr(thread, str_handle);
+    if (handle_obj == NULL) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_AssertionError, "Thread.__init__() not called");
+        return NULL;
+    }
+    hilo_thread_t handle;
+    int bad = handle_of(handle_obj, &handle);
+    Py_DECREF(handle_obj);
+    if (bad) {
+        return NULL;
+    }
+    PyObject *cached = PyObject_GetAttr(thread, str_name_bytes);
+    if (cached == NULL) {
+        return NULL;
+    }
+    char small[128];
+    int size = hilo_get_name(handle, small, sizeof small);
+    if (size < 0 || ((size_t)size < sizeof small && PyBytes_Check(cached) &&
+                     PyBytes_GET_SIZE(cached) == size &&
+                     memcmp(PyBytes_AS_STRING(cached), small, (size_t)size) == 0)) {
+        Py_DECREF(cached);
+        return PyObject_GetAttr(thread, str_name);
+    }
+    /* Renamed from C, or too long for the buffer: hilo's name, whole. */
+    PyObject *now = name_of(handle);
+    if (now == NULL || now == Py_None) {
+        Py_DECREF(cached);
+        Py_XDECREF(now);
+        return now == NULL ? NULL : PyObject_GetAttr(thread, str_name);
+    }
+    int equal = PyObject_RichCompareBool(now, cached, Py_EQ);
+    Py_DECREF(cached);
+    if (equal != 0) {
+        Py_DECREF(now);
+        return equal < 0 ? NULL : PyObject_GetAttr(thread, str_name);
+    }
+    PyObject *text =
+        PyUnicode_DecodeUTF8(PyBytes_AS_STRING(now), PyBytes_GET_SIZE(now), "replace");
+    Py_DECREF(now);
+    return text;
+}
+
+static PyObject *set_name(PyObject *Py_UNUSED(module), PyObject *args) {
+    unsigned long long handle;
+    const char *text;
+    if (!PyArg_ParseTuple(args, "Ky:set_name", &handle, &text)) {
+        return NULL;
+    }
+    return PyLong_FromLong(hilo_set_name(handle, text));
+}
+
+static PyObject *set_daemon(PyObject *Py_UNUSED(module), PyObject *args) {
+    unsigned long long handle;
+    int daemon;
+    if (!PyArg_ParseTuple(args, "Kp:set_daemon", &handle, &daemon)) {
+        return NULL;
+    }
+    return PyLong_FromLong(hilo_set_daemon(handle, daemon != 0));
+}
+
+static PyObject *is_daemon(PyObject *Py_UNUSED(module), PyObject *arg) {
+    hilo_thread_t handle;
+    if (handle_of(arg, &handle) < 0) {
+        return NULL;
+    }
+    return PyLong_FromLong(hilo_is_daemon(handle));
+}
+
+static PyObject *release(PyObject *Py_UNUSED(module), PyObject *arg) {
+    hilo_thread_t handle;
+    if (handle_of(arg, &handle) < 0) {
+        return NULL;
+    }
+    return PyLong_FromLong(hilo_release(handle));
+}
+
 static PyObject *is_alive(PyObject *Py_UNUSED(module), PyObject *arg) {
     hilo_thread_t handle = PyLong_AsUnsignedLongLong(arg);
     if (PyErr_Occurred()) {
@@ -808,6 +942,13 @@ static PyMethodDef module_methods[] = {
     {"join", join, METH_VARARGS, NULL},
     {"name", name, METH_O, NULL},
     {"is_alive", is_alive, METH_O, NULL},
+    {"set_current_thread_hooks", set_current_thread_hooks, METH_VARARGS, NULL},
+    {"current_thread", current_thread, METH_NOARGS, "The Thread object of the calling thread."},
+    {"thread_name", thread_name, METH_O, NULL},
+    {"set_name", set_name, METH_VARARGS, NULL},
+    {"set_daemon", set_daemon, METH_VARARGS, NULL},
+    {"is_daemon", is_daemon, METH_O, NULL},
+    {"release", release, METH_O, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -830,6 +971,13 @@ PyMODINIT_FUNC PyInit__hilo(void) {
         return NULL;
     }
     main_ident = PyThread_get_thread_ident();
+    str_handle = PyUnicode_InternFromString("_handle");
+    str_name = PyUnicode_InternFromString("_name");
+    str_name_bytes = PyUnicode_InternFromString("_name_bytes");
+    if (str_handle == NULL || str_name == NULL || str_name_bytes == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
     if (add_type(module, &Lock_Type, "lock") < 0 || add_type(module, &RLock_Type, "RLock") < 0 ||
         add_type(module, &Cond_Type, "_Cond") < 0 || add_type(module, &Event_Type, "_Event") < 0) {
         Py_DECREF(module);

@@ -63,10 +63,6 @@ def run_here(mode):
             self.outcomes[test.id()] = outcome
             print(MARK + json.dumps([test.id(), outcome]), flush=True)
 
-        def addSuccess(self, test):
-            super().addSuccess(test)
-            self._note(test, "passed")
-
         def addFailure(self, test, err):
             super().addFailure(test, err)
             self._note(test, "failed")
@@ -82,6 +78,20 @@ def run_here(mode):
         def addExpectedFailure(self, test, err):
             super().addExpectedFailure(test, err)
             self._note(test, "passed")
+
+        def addSubTest(self, test, subtest, err):
+            super().addSubTest(test, subtest, err)
+            # A failed subtest fails its test (which unittest then reports
+            # with no outcome of its own).
+            if err is not None:
+                kind = "failed" if issubclass(err[0], test.failureException) else "error"
+                self._note(test, kind)
+
+        def addSuccess(self, test):
+            super().addSuccess(test)
+            # A test whose subtest failed stays failed.
+            if self.outcomes.get(test.id()) not in ("failed", "error"):
+                self._note(test, "passed")
 
         def addUnexpectedSuccess(self, test):
             super().addUnexpectedSuccess(test)
