@@ -96,7 +96,7 @@ static int parse_acquire(PyObject *args, PyObject *kwargs, double *timeout) {
     static char *kwlist[] = {"blocking", "timeout", NULL};
     int blocking = 1;
     double t = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|pd:acquire", kwlist, &blocking, &t)) {
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|id:acquire", kwlist, &blocking, &t)) {
         return -1;
     }
     if (!blocking) {
