@@ -277,26 +277,9 @@ def _deprecated(text):
     warnings.warn(text, DeprecationWarning, stacklevel=3)
 
 
-def _in_main_thread():
-    return _thread.get_ident() == _main_ident
-
-
-# A wait in the main thread is cut into slices, so that Ctrl-C (and any other
-# signal handler) runs during a long wait, as with CPython's locks.
-_SLICE = 0.05
-
-
-def _wait(call, timeout, not_yet):
-    """Calls `call(t)` until it answers something other than `not_yet` or
-    `timeout` (C seconds, negative: forever) has passed."""
-    if timeout == 0 or not _in_main_thread():
-        return call(timeout)
-    deadline = None if timeout < 0 else _time() + timeout
-    while True:
-        remaining = _SLICE if deadline is None else min(_SLICE, deadline - _time())
-        rc = call(max(remaining, 0.0))
-        if rc != not_yet or (deadline is not None and _time() >= deadline):
-            return rc
+# Waits (hilo._hilo's wait_released) run in the main thread in slices, so
+# that Ctrl-C and other signal handlers run during a long wait, as with
+# CPython's locks; a Barrier's wait cannot be sliced.
 
 
 # ---------------------------------------------------------------------------
@@ -1009,11 +992,7 @@ class Semaphore(_Object):
     def acquire(self, blocking=True, timeout=None):
         if not blocking and timeout is not None:
             raise ValueError("can't specify timeout for non-blocking acquire")
-        ptr = self._ptr
-        if not blocking:
-            return _answer(_lib.hilo_sem_acquire(ptr, False, _FOREVER))
-        return _answer(_wait(lambda s: _lib.hilo_sem_acquire(ptr, True, s),
-                             _timeout_arg(timeout), 0))
+        return _answer(_hilo.sem_acquire(self._ptr, _timeout_arg(timeout) if blocking else 0))
 
     __enter__ = acquire
 
@@ -1091,7 +1070,7 @@ class Barrier(_Object):
         (0 .. parties-1). BrokenBarrierError when the barrier is or breaks."""
         if timeout is None:
             timeout = self._timeout
-        rc = _lib.hilo_barrier_wait(self._ptr, _timeout_arg(timeout))
+        rc = _hilo.barrier_wait(self._ptr, _timeout_arg(timeout))
         error = self._errors.pop(_thread.get_ident(), None)
         if error is not None:
             # The action failed: break the barrier, as CPython does.

@@ -933,7 +933,62 @@ static PyObject *is_alive(PyObject *Py_UNUSED(module), PyObject *arg) {
     return PyLong_FromLong(hilo_is_alive(handle));
 }
 
+/* Reads a pointer that hilo/__init__.py got from one of hilo's _new
+ * functions through ctypes (an int; never 0 for a live object). */
+static void *pointer_of(PyObject *arg) {
+    void *ptr = PyLong_AsVoidPtr(arg);
+    if (ptr == NULL && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "hilo._hilo: a NULL object");
+    }
+    return ptr;
+}
+
+static int sem_wait_call(void *obj, double timeout) {
+    return hilo_sem_acquire(obj, true, timeout);
+}
+
+/* sem_acquire(ptr, timeout) -> status: 1 taken, 0 not. timeout 0: do not
+ * wait; negative: forever. The try runs with the GIL held. */
+static PyObject *sem_acquire(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *ptr_obj;
+    double timeout;
+    if (!PyArg_ParseTuple(args, "Od:sem_acquire", &ptr_obj, &timeout)) {
+        return NULL;
+    }
+    hilo_sem *sem = pointer_of(ptr_obj);
+    if (sem == NULL) {
+        return NULL;
+    }
+    int rc = hilo_sem_acquire(sem, false, -1);
+    if (rc == 0 && timeout != 0) {
+        rc = wait_released(sem_wait_call, sem, timeout, 0);
+    }
+    return rc == PY_ERROR ? NULL : PyLong_FromLong(rc);
+}
+
+/* barrier_wait(ptr, timeout) -> status, with the GIL released (the action,
+ * Python, runs in the last thread to arrive, which takes the GIL for it). Not
+ * cut into slices: a barrier's wait cannot be resumed. */
+static PyObject *barrier_wait(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *ptr_obj;
+    double timeout;
+    if (!PyArg_ParseTuple(args, "Od:barrier_wait", &ptr_obj, &timeout)) {
+        return NULL;
+    }
+    hilo_barrier *barrier = pointer_of(ptr_obj);
+    if (barrier == NULL) {
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = hilo_barrier_wait(barrier, timeout);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong(rc);
+}
+
 static PyMethodDef module_methods[] = {
+    {"sem_acquire", sem_acquire, METH_VARARGS, NULL},
+    {"barrier_wait", barrier_wait, METH_VARARGS, NULL},
     {"allocate_lock", allocate_lock, METH_NOARGS, "A new hilo lock."},
     {"set_bootstrap", set_bootstrap, METH_O, NULL},
     {"set_main_thread", set_main_thread, METH_NOARGS, NULL},
