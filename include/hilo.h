@@ -185,6 +185,12 @@ typedef void *(*hilo_fn)(void *arg);
  */
 typedef uint64_t hilo_thread_t;
 
+/**
+ * A predicate for `hilo_cond_wait_for`: true when the state waited for is
+ * there. Called with the condition's lock held.
+ */
+typedef bool (*hilo_predicate)(void *arg);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -280,7 +286,8 @@ int hilo_start(hilo_thread_t t);
  * of hanging, when the join would close a cycle of joins (A joins B while B
  * joins A, or longer; the message names the threads; a join with a timeout
  * counts while it waits); `HILO_EINVAL` for a NaN timeout; `HILO_ESRCH` for
- * an unknown or released handle.
+ * an unknown or released handle; `HILO_EINTR` when a signal handler ran
+ * during the wait of an interruptible thread (`hilo_set_interruptible`).
  */
 int hilo_join(hilo_thread_t t, double timeout, void **result);
 
@@ -322,7 +329,9 @@ int hilo_is_daemon(hilo_thread_t t);
  * its end, and a released non-daemon thread is still waited for at exit; an
  * unstarted thread is simply discarded. hilo frees the record once it is
  * both released and finished, so a program that releases its threads runs in
- * bounded memory. A released thread is no longer listed by `hilo_enumerate`.
+ * bounded memory. A released thread that still runs is still counted by
+ * `hilo_active_count` and listed by `hilo_enumerate` (which says what its
+ * listed handle allows).
  *
  * @param t the handle to give up
  * @return `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
@@ -333,9 +342,13 @@ int hilo_release(hilo_thread_t t);
 /**
  * Renames the thread, at any time, also while it runs. The full name is
  * copied and kept; the operating system's copy (`ps`, `top -H`, `gdb`,
- * `/proc/<pid>/task/<tid>/comm`) follows it for a running thread, cut to 15
- * bytes without splitting a UTF-8 character. "" is a valid name (the OS
- * name becomes empty too).
+ * `/proc/<pid>/task/<tid>/comm`) follows it for a running thread. A name
+ * longer than the kernel's 15 bytes keeps its start and its end there,
+ * with ".." between: the first 7 bytes and the last 6, or all of a final
+ * number longer than that (up to 11 bytes), each cut on a UTF-8 character
+ * boundary, so that "connection-worker-10" and "-11" show as
+ * "connect..ker-10" and "connect..ker-11" (openjdk's rule for Java
+ * threads). "" is a valid name (the OS name becomes empty too).
  *
  * @param t the thread
  * @param name the new name, copied; not NULL
@@ -410,7 +423,11 @@ int64_t hilo_native_id(hilo_thread_t t);
 
 /**
  * Counts the threads alive now: the main thread, registered dummies, and
- * started, unfinished, unreleased hilo threads.
+ * started, unfinished hilo threads, released ones included (Python counts a
+ * thread whose `Thread` object was dropped; a server that releases its
+ * workers and reports "threads: N" counts them). The same rule as
+ * `hilo_enumerate`, which lists exactly these. One scan of the thread
+ * records; lock-free.
  *
  * @return how many threads are alive now.
  */
@@ -418,8 +435,16 @@ size_t hilo_active_count(void);
 
 /**
  * Writes the handles of the threads alive now (as `hilo_active_count`
- * counts them) to `buf`, at most `cap` of them. `buf` may be NULL when `cap`
- * is 0; a NULL `buf` with a non-zero `cap` writes nothing.
+ * counts them) to `buf`, at most `cap` of them; the handles written and the
+ * count come from one scan. `buf` may be NULL when `cap` is 0; a NULL `buf`
+ * with a non-zero `cap` writes nothing.
+ *
+ * A released thread that still runs is listed with the handle it was
+ * released under, which stays released: every call taking it answers
+ * `HILO_ESRCH`, as for any released handle (it cannot be joined, renamed
+ * or read). It still tells threads apart: it equals what `hilo_current()`
+ * returns in that thread, and `hilo_dump` shows the thread as released.
+ * It is never reused, so it never names another thread.
  *
  * @param buf where the handles are written, or NULL
  * @param cap how many handles `buf` has room for
@@ -443,6 +468,53 @@ size_t hilo_enumerate(hilo_thread_t *buf, size_t cap);
 int hilo_shutdown(void);
 
 /**
+ * Makes the calling thread's blocking waits interruptible (`on` true) or
+ * not (false, the default of every thread). An interruptible thread's
+ * `hilo_join`, lock, re-entrant lock, condition and semaphore acquires,
+ * `hilo_cond_wait`, `hilo_event_wait` and `hilo_barrier_wait` return
+ * `HILO_EINTR` when a signal handler ran while the thread slept in them,
+ * with or without `SA_RESTART` (last error "interrupted: a signal handler
+ * ran while this thread waited"), as POSIX calls without `SA_RESTART` do:
+ * a host can then act on the signal (a Python interpreter runs its
+ * handlers, a C daemon checks the flag its SIGTERM handler set) and wait
+ * again for what is left of its timeout. Not interruptible, a wait resumes
+ * after a handler and still honours its timeout, as `pthread_join` does.
+ *
+ * What the interrupted call leaves: nothing acquired, joined or consumed.
+ * What the wait waited for wins if it came too (a lock that became free, a
+ * notify, a `hilo_event_set`, a unit, a trip): then the call succeeds. A
+ * condition wait returns with its lock held again, as after a timeout, and
+ * without its place in the queue. A barrier waiter leaves the barrier,
+ * which stays unbroken and counts one waiter less (CPython's `Barrier.wait`
+ * does the same when an exception interrupts it); a later wait arrives
+ * anew. A barrier whose action runs is waited for to the end, as for a
+ * timeout.
+ *
+ * Only a signal that arrives while the thread sleeps in the kernel
+ * interrupts it: one that comes just before (or while the thread spins
+ * briefly on a lock) is seen by the host's next check, not by this wait,
+ * as for `read(2)`. hilo's internal locks are never interrupted, nor is a
+ * thread's setting changed by anything but this call. Cost: a
+ * thread-local flag read before each sleep; an interruptible thread's
+ * untimed sleeps wake once a day (so that the kernel reports handlers with
+ * `SA_RESTART` too), which no caller sees.
+ *
+ * @param on true: the calling thread's waits return `HILO_EINTR` after a
+ * signal handler ran; false: they resume (the default).
+ * @return `HILO_OK`.
+ */
+int hilo_set_interruptible(bool on);
+
+/**
+ * Returns 1 when the calling thread's waits are interruptible
+ * (`hilo_set_interruptible`), 0 when not (the default). Lets a library
+ * that changes the setting restore the caller's.
+ *
+ * @return 1 or 0.
+ */
+int hilo_is_interruptible(void);
+
+/**
  * Sets the stack size, in bytes, of threads started afterwards (rounded up
  * to a page); 0 restores the platform default.
  *
@@ -451,6 +523,25 @@ int hilo_shutdown(void);
  * rejects the size, leaving the setting unchanged.
  */
 int hilo_set_stack_size(size_t bytes);
+
+/**
+ * Sets the stack size, in bytes, of one thread between `hilo_create` and
+ * `hilo_start` (rounded up to a page); it wins over `hilo_set_stack_size`.
+ * 0 gives the thread the process-wide setting again (read at its start).
+ * Python has no per-thread size: this is the configuration step between
+ * create and start that `pthread_attr_setstacksize` gives a pthread.
+ *
+ * @param t an unstarted thread
+ * @param bytes 0, or at least 32 KiB (32768)
+ * @return `HILO_OK`; `HILO_EINVAL` below 32 KiB or when pthreads rejects
+ * the size ("size not valid: N bytes (0 for the default, or at least
+ * 32768)"), leaving the thread's setting unchanged; `HILO_ESTATE` once
+ * the thread has started, even after it finished, and for the main thread
+ * and dummies ("cannot set stack size of active thread"); `HILO_ESRCH`
+ * for an unknown or released handle. A size the machine cannot map fails
+ * at `hilo_start` with `HILO_EAGAIN`.
+ */
+int hilo_set_thread_stack_size(hilo_thread_t t, size_t bytes);
 
 /**
  * Gives the stack size setting for new threads.
@@ -531,7 +622,9 @@ int hilo_event_is_set(const hilo_event *e);
  * @param timeout the longest wait in seconds; negative or +infinity: forever
  * @return 1 when the flag is set, or a `hilo_event_set` woke this waiter
  * (even if the flag was cleared again before it ran); 0 when the timeout
- * expired first; `HILO_EINVAL` when `e` is NULL or `timeout` is NaN.
+ * expired first; `HILO_EINVAL` when `e` is NULL or `timeout` is NaN;
+ * `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`).
  */
 int hilo_event_wait(hilo_event *e, double timeout);
 
@@ -566,7 +659,9 @@ void hilo_lock_free(hilo_lock *l);
  * @return 1 when acquired, 0 when not (held elsewhere, or the timeout
  * expired); `HILO_EINVAL` when `l` is NULL, `timeout` is NaN, or `blocking`
  * is false with a `timeout` >= 0 ("can't specify a timeout for a
- * non-blocking call"; pass `HILO_FOREVER`).
+ * non-blocking call"; pass `HILO_FOREVER`); `HILO_EINTR` when a signal
+ * handler ran during the wait of an interruptible thread
+ * (`hilo_set_interruptible`).
  */
 int hilo_lock_acquire(hilo_lock *l, bool blocking, double timeout);
 
@@ -620,7 +715,9 @@ void hilo_rlock_free(hilo_rlock *r);
  * @return 1 when acquired, 0 when not; `HILO_EINVAL` when `r` is NULL,
  * `timeout` is NaN, or `blocking` is false with a `timeout` >= 0 ("can't
  * specify a timeout for a non-blocking call"); `HILO_ESTATE` when its owner
- * has acquired it 2^64 - 1 times ("Internal lock count overflowed").
+ * has acquired it 2^64 - 1 times ("Internal lock count overflowed");
+ * `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`).
  */
 int hilo_rlock_acquire(hilo_rlock *r, bool blocking, double timeout);
 
@@ -692,7 +789,9 @@ void hilo_cond_free(hilo_cond *c);
  * @param timeout the longest wait in seconds when `blocking`; negative or
  * +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
  * @return 1 acquired, 0 not, `HILO_EINVAL` when `c` is NULL, `timeout` is
- * NaN, or `blocking` is false with a `timeout` >= 0.
+ * NaN, or `blocking` is false with a `timeout` >= 0; `HILO_EINTR` when a
+ * signal handler ran during the wait of an interruptible thread
+ * (`hilo_set_interruptible`).
  */
 int hilo_cond_acquire(hilo_cond *c, bool blocking, double timeout);
 
@@ -718,9 +817,45 @@ int hilo_cond_release(hilo_cond *c);
  * @return 1 when notified, 0 when the timeout expired first (the lock is
  * held again in both cases); `HILO_ESTATE` when the calling thread does not
  * hold the lock ("cannot wait on un-acquired lock"); `HILO_EINVAL` when `c`
- * is NULL or `timeout` is NaN.
+ * is NULL or `timeout` is NaN; `HILO_EINTR` when a signal handler ran
+ * during the wait of an interruptible thread (`hilo_set_interruptible`),
+ * with the lock held again and nothing consumed (a notify that came too
+ * wins: 1). Or let `hilo_cond_wait_for` do the loop.
  */
 int hilo_cond_wait(hilo_cond *c, double timeout);
+
+/**
+ * Waits until `predicate(arg)` is true (Python's `Condition.wait_for`):
+ * the loop every condition user writes by hand, with the deadline computed
+ * once, so that wake-ups (notifies for other states, spurious ones) never
+ * stretch the total wait past `timeout` seconds (negative or +infinity:
+ * forever; 0: check once, do not wait). `predicate` runs on the calling
+ * thread with the lock held: once first, then after each wake-up, and a
+ * last time when the timeout expires (as in Python). The caller must hold
+ * the lock, and holds it again when this returns, whatever it returns.
+ * Unlike Python, which calls a true predicate without checking, waiting
+ * without the lock is refused before the predicate runs (it would read
+ * shared state unguarded).
+ *
+ * Cost: one predicate call per wake-up; no allocation beyond
+ * `hilo_cond_wait`'s.
+ *
+ * @param c the condition; its lock must be held by the calling thread.
+ * @param predicate called as `predicate(arg)` with the lock held; must not
+ * release the lock.
+ * @param arg passed to `predicate` untouched.
+ * @param timeout seconds in all; negative or +infinity: forever; 0: do not
+ * wait.
+ * @return 1 when the predicate is true (Python's truthy result); 0 when it
+ * is still false at the timeout (Python's falsy one); `HILO_ESTATE` when
+ * the calling thread does not hold the lock ("cannot wait on un-acquired
+ * lock"); `HILO_EINVAL` when `c` or `predicate` is NULL or `timeout` is
+ * NaN; `HILO_EINTR` when a signal handler ran during a wait of an
+ * interruptible thread (`hilo_set_interruptible`) with the predicate still
+ * false (the lock is held again; call again with what is left of the
+ * timeout).
+ */
+int hilo_cond_wait_for(hilo_cond *c, hilo_predicate predicate, void *arg, double timeout);
 
 /**
  * Wakes up to `n` threads waiting on the condition, those that began to
@@ -780,9 +915,12 @@ void hilo_sem_free(hilo_sem *s);
  * +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
  * @return 1 when a unit was taken, 0 when not; `HILO_EINVAL` when `s` is
  * NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0
- * ("can't specify a timeout for a non-blocking call").
+ * ("can't specify a timeout for a non-blocking call"); `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`).
  */
-int hilo_sem_acquire(hilo_sem *s, bool blocking, double timeout);
+int hilo_sem_acquire(hilo_sem *s,
+                     bool blocking,
+                     double timeout);
 
 /**
  * Adds `n` units to the value, waking up to `n` waiting threads. Any thread
@@ -852,7 +990,12 @@ void hilo_barrier_free(hilo_barrier *b);
  * by `hilo_barrier_reset` ("the barrier was reset while this thread
  * waited"), or by a wait that timed out (that waiter gets "barrier wait
  * timed out; the barrier is now broken", every other waiter "the barrier is
- * broken"). `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
+ * broken"). An abort or reset while the action runs breaks that round for
+ * every waiter. `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
+ * `HILO_EINTR` when a signal handler ran during the wait of an
+ * interruptible thread (`hilo_set_interruptible`): the thread has left the
+ * barrier, which stays unbroken (as CPython's when an exception interrupts
+ * `Barrier.wait`).
  */
 int hilo_barrier_wait(hilo_barrier *b, double timeout);
 

@@ -53,4 +53,14 @@ impl Error {
     }
 }
 
+/// A wait that a signal handler interrupted (src/interrupt.rs).
+impl From<crate::interrupt::Interrupted> for Error {
+    fn from(_: crate::interrupt::Interrupted) -> Error {
+        Error::new(
+            Kind::Interrupted,
+            "interrupted: a signal handler ran while this thread waited",
+        )
+    }
+}
+
 pub type Result<T> = std::result::Result<T, Error>;

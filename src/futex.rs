@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::lock_api::{GuardNoSend, RawMutex, RawMutexTimed};
 
+use crate::interrupt::{self, Interrupted};
+
 // The word, the futex calls and the spin hint: std's and src/os.rs's, or
 // loom's in the loom models (src/futex/shim.rs).
 mod shim;
@@ -86,9 +88,16 @@ pub type MutexGuard<'a, T> = parking_lot::lock_api::MutexGuard<'a, FutexMutex, T
 impl FutexMutex {
     /// Spins a little, then sleeps until the lock is taken or `deadline`
     /// passes. True when taken. With `take_over`, a lock held since before
-    /// the last fork (see `GENERATION`) counts as free.
+    /// the last fork (see `GENERATION`) counts as free. With `interruptible`,
+    /// `Interrupted` when a signal handler ran during a sleep of an
+    /// interruptible thread and the lock is still held by another.
     #[cold]
-    fn lock_slow(&self, deadline: Option<Instant>, take_over: bool) -> bool {
+    fn lock_slow(
+        &self,
+        deadline: Option<Instant>,
+        take_over: bool,
+        interruptible: bool,
+    ) -> Result<bool, Interrupted> {
         let generation = generation();
         for _ in 0..SPINS {
             if self.state.load(Ordering::Relaxed) == UNLOCKED
@@ -102,30 +111,41 @@ impl FutexMutex {
                     )
                     .is_ok()
             {
-                return true;
+                return Ok(true);
             }
             shim::spin_loop();
         }
         // From here on the lock is taken as CONTENDED: this thread cannot
         // tell whether others sleep, so its unlock must wake one.
+        let mut interrupted = Ok(());
         loop {
             let old = self.state.swap(generation | CONTENDED, Ordering::Acquire);
             if old == UNLOCKED || (take_over && old & !STATE_BITS != generation) {
-                return true;
+                return Ok(true);
             }
+            interrupted?;
             let Ok(timeout) = time_left(deadline) else {
-                return false;
+                return Ok(false);
             };
-            shim::futex_wait(&self.state, generation | CONTENDED, timeout);
+            let sleep = |timeout| shim::futex_wait(&self.state, generation | CONTENDED, timeout);
+            if interruptible {
+                interrupted = interrupt::sleep(timeout, sleep);
+            } else {
+                sleep(timeout);
+            }
         }
     }
 
     /// Takes it, waiting at most until `deadline` (None: no limit). True
     /// when taken. A lock held by a thread that vanished in a fork stays
-    /// held (this is `hilo_lock`'s acquire).
+    /// held (this is `hilo_lock`'s acquire). Interruptible
+    /// (src/interrupt.rs).
     #[inline]
-    pub fn lock_until(&self, deadline: Option<Instant>) -> bool {
-        self.try_lock() || self.lock_slow(deadline, false)
+    pub fn lock_until(&self, deadline: Option<Instant>) -> Result<bool, Interrupted> {
+        if self.try_lock() {
+            return Ok(true);
+        }
+        self.lock_slow(deadline, false, true)
     }
 
     /// Unlocks it, whichever thread locked it (hilo_lock is not owned).
@@ -212,8 +232,8 @@ unsafe impl RawMutex for FutexMutex {
     fn lock(&self) {
         if !self.try_lock() {
             // hilo's internal locks: one that a thread which vanished in a
-            // fork held is taken over.
-            self.lock_slow(None, true);
+            // fork held is taken over; no signal interrupts them.
+            let _ = self.lock_slow(None, true, false);
         }
     }
 
@@ -246,11 +266,18 @@ unsafe impl RawMutexTimed for FutexMutex {
     type Instant = Instant;
 
     fn try_lock_for(&self, timeout: Duration) -> bool {
-        self.lock_until(Instant::now().checked_add(timeout))
+        self.try_lock_until_opt(Instant::now().checked_add(timeout))
     }
 
     fn try_lock_until(&self, deadline: Instant) -> bool {
-        self.lock_until(Some(deadline))
+        self.try_lock_until_opt(Some(deadline))
+    }
+}
+
+impl FutexMutex {
+    /// The timed lock of hilo's internal code: not interruptible.
+    fn try_lock_until_opt(&self, deadline: Option<Instant>) -> bool {
+        self.try_lock() || self.lock_slow(deadline, false, false) == Ok(true)
     }
 }
 
@@ -273,17 +300,33 @@ impl Condvar {
     }
 
     /// Unlocks `guard`'s mutex, sleeps until notified (or spuriously), and
-    /// locks it again.
+    /// locks it again. Not interruptible (hilo's internal waits).
     pub fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.wait_until(guard, None);
+        let _ = self.sleep(guard, None, false);
     }
 
     /// As `wait`, giving up at `deadline` (None: no limit). False when it
     /// gave up because the deadline has passed, true otherwise (notified, or
-    /// spuriously): every wait of hilo answers true for "woken".
-    pub fn wait_until<T>(&self, guard: &mut MutexGuard<'_, T>, deadline: Option<Instant>) -> bool {
+    /// spuriously): every wait of hilo answers true for "woken". A wait of
+    /// the C API: `Interrupted`, with the mutex locked again, when the
+    /// thread is interruptible and a signal handler ran during the sleep
+    /// (src/interrupt.rs); the caller checks its condition before it gives up.
+    pub fn wait_until<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: Option<Instant>,
+    ) -> Result<bool, Interrupted> {
+        self.sleep(guard, deadline, true)
+    }
+
+    fn sleep<T>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: Option<Instant>,
+        interruptible: bool,
+    ) -> Result<bool, Interrupted> {
         let Ok(timeout) = time_left(deadline) else {
-            return false;
+            return Ok(false);
         };
         // Counted before the lock is released: a notifier that changes the
         // condition under the lock then sees this waiter.
@@ -294,10 +337,17 @@ impl Condvar {
         let raw = unsafe { MutexGuard::mutex(guard).raw() };
         // SAFETY: as above: this thread holds it.
         unsafe { raw.unlock() };
-        shim::futex_wait(&self.sequence, seen, timeout);
+        let sleep = |timeout| shim::futex_wait(&self.sequence, seen, timeout);
+        let interrupted = if interruptible {
+            interrupt::sleep(timeout, sleep)
+        } else {
+            sleep(timeout);
+            Ok(())
+        };
         self.waiters.fetch_sub(1, Ordering::SeqCst);
         raw.lock();
-        deadline.is_none_or(|deadline| Instant::now() < deadline)
+        interrupted?;
+        Ok(deadline.is_none_or(|deadline| Instant::now() < deadline))
     }
 
     /// Wakes one waiter, if any.
@@ -408,7 +458,7 @@ mod tests {
         let condvar = Condvar::new();
         let mut guard = mutex.lock();
         let deadline = Instant::now() + Duration::from_millis(20);
-        while condvar.wait_until(&mut guard, Some(deadline)) {}
+        while condvar.wait_until(&mut guard, Some(deadline)).unwrap() {}
         assert!(Instant::now() >= deadline);
         assert!(mutex.is_locked());
         drop(guard);

@@ -3,7 +3,8 @@
 //! Layers, each using only those below it (the README's Layout section has
 //! a line for each file):
 //!
-//! - `os` (every libc call) and `futex` (every internal lock);
+//! - `os` (every libc call), `interrupt` (`hilo_set_interruptible`) and
+//!   `futex` (every internal lock);
 //! - `error`, the core's error type, which knows nothing of C;
 //! - `sync`: Event, Lock, RLock, Condition, Semaphore, Barrier, Local;
 //! - `registry`: thread records, handles, state words, scans and waits;
@@ -37,6 +38,7 @@ mod exit;
 pub mod ffi;
 mod fork;
 mod futex;
+mod interrupt;
 mod joins;
 mod os;
 mod registry;

@@ -224,17 +224,50 @@ pub unsafe fn key_set(key: Key, value: *mut c_void) -> Result<(), i32> {
     }
 }
 
-/// The longest prefix of `name` that fits the kernel's 15-byte thread name
-/// without splitting a UTF-8 character, NUL-terminated.
+/// The kernel's limit for a thread name, in bytes, without the NUL.
+const OS_NAME_MAX: usize = 15;
+/// What stands for the middle of a name too long for the kernel.
+const ELLIPSIS: &[u8] = b"..";
+/// How much of a long name's end its OS name keeps at least: the number
+/// that tells `connection-worker-10` from `-11` and `-12`, and a little more.
+const KEPT_END: usize = 6;
+
+/// `name` as the kernel's 15-byte thread name, NUL-terminated. A longer
+/// name keeps its start and its end with ".." between, as openjdk does for
+/// Java threads (JDK-8368124): the first 7 bytes and the last 6, or all of
+/// a final number longer than that (up to 11 bytes), so that names that
+/// differ only in their number stay apart: "connection-worker-10" becomes
+/// "connect..ker-10". Each cut falls on a UTF-8 character boundary (the
+/// OS name is then shorter).
 pub fn os_name(name: &[u8]) -> [u8; 16] {
-    let mut cut = name.len().min(15);
-    // Back up over UTF-8 continuation bytes (10xxxxxx) so that the byte at
-    // `cut` starts a character.
-    while cut > 0 && cut < name.len() && name[cut] & 0xC0 == 0x80 {
-        cut -= 1;
-    }
     let mut out = [0u8; 16];
-    out[..cut].copy_from_slice(&name[..cut]);
+    if name.len() <= OS_NAME_MAX {
+        out[..name.len()].copy_from_slice(name);
+        return out;
+    }
+    let number = name
+        .iter()
+        .rev()
+        .take_while(|byte| byte.is_ascii_digit())
+        .count();
+    let end_len = number.clamp(KEPT_END, OS_NAME_MAX - ELLIPSIS.len() - 2);
+    // Forward to a character's start, back from one: the UTF-8 continuation
+    // bytes are 10xxxxxx.
+    let continues = |at: usize| at < name.len() && name[at] & 0xC0 == 0x80;
+    let mut end_start = name.len() - end_len;
+    while continues(end_start) {
+        end_start += 1;
+    }
+    let mut start_len = OS_NAME_MAX - ELLIPSIS.len() - (name.len() - end_start);
+    while start_len > 0 && continues(start_len) {
+        start_len -= 1;
+    }
+    let pieces = [&name[..start_len], ELLIPSIS, &name[end_start..]];
+    let mut at = 0;
+    for piece in pieces {
+        out[at..at + piece.len()].copy_from_slice(piece);
+        at += piece.len();
+    }
     out
 }
 
@@ -320,9 +353,12 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
 
 /// Sleeps while `word` holds `expected`, until woken by `futex_wake`, until
 /// `timeout` passes (None: no limit), or spuriously. Process-private: a
-/// forked child has its own futexes.
+/// forked child has its own futexes. True when a signal handler ran during
+/// the sleep and the kernel reported it (EINTR): always for a sleep with a
+/// timeout, only for a handler without `SA_RESTART` for one without (the
+/// kernel restarts that one silently; src/interrupt.rs relies on this).
 #[cfg_attr(all(test, loom), allow(dead_code))] // the loom models' futex stands in
-pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
     let spec = timeout.map(|t| libc::timespec {
         tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: t.subsec_nanos() as libc::c_long,
@@ -334,15 +370,16 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
     // only reads it and the timespec, which outlives the call. Every result
     // (woken, value changed, timed out, interrupted) is a return the callers
     // handle by checking their condition again.
-    unsafe {
+    let result = unsafe {
         libc::syscall(
             libc::SYS_futex,
             word.as_ptr(),
             libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
             expected,
             spec_ptr,
-        );
-    }
+        )
+    };
+    result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
 }
 
 /// Wakes up to `count` threads sleeping in `futex_wait` on `word`.
@@ -357,5 +394,38 @@ pub fn futex_wake(word: &AtomicU32, count: i32) {
             libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
             count,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::os_name;
+
+    fn shown(name: &str) -> String {
+        let out = os_name(name.as_bytes());
+        let len = out.iter().position(|&b| b == 0).expect("NUL-terminated");
+        String::from_utf8(out[..len].to_vec()).expect("whole characters")
+    }
+
+    #[test]
+    fn long_names_keep_their_start_and_their_number() {
+        for (name, os) in [
+            ("", ""),
+            ("MainThread", "MainThread"),
+            ("exactly-15-byte", "exactly-15-byte"),
+            ("connection-worker-10", "connect..ker-10"),
+            ("connection-worker-11", "connect..ker-11"),
+            ("MyAllocationWorkerThread#4411", "MyAlloc..d#4411"),
+            // A number longer than six bytes is kept whole, up to 11.
+            ("worker-1234567890", "wor..1234567890"),
+            ("pool-worker-123456789012345", "po..56789012345"),
+            // Cuts on character boundaries: the OS name is then shorter.
+            ("abcdefghijklmnñopq", "abcdefg..nñopq"),
+            ("abcdefghijklmnopé12345", "abcdefgh..12345"),
+            ("ééééééééééé", "ééé..ééé"),
+        ] {
+            assert_eq!(shown(name), os, "{name}");
+            assert!(shown(name).len() <= 15, "{name}");
+        }
     }
 }

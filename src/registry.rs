@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::futex::{Condvar, ForkLock, Mutex, MutexGuard};
+use crate::interrupt::Interrupted;
 
 use crate::error::{Error, Kind, Result};
 
@@ -112,6 +113,9 @@ pub struct Record {
     pub result: *mut c_void,
     pub pthread: libc::pthread_t,
     pub reap: Reap,
+    /// `hilo_set_thread_stack_size`'s size for this thread, 0 for the
+    /// process-wide setting.
+    pub stack_size: usize,
 }
 
 // SAFETY: `arg` and `result` are opaque values that C hands over to the new
@@ -149,6 +153,7 @@ impl Slot {
                 result: ptr::null_mut(),
                 pthread: 0,
                 reap: Reap::Done,
+                stack_size: 0,
             }),
             ended: Condvar::new(),
             joining: AtomicU64::new(0),
@@ -204,20 +209,26 @@ impl Slot {
     }
 
     /// Waits until the record named by `handle` is `stopped`, or until
-    /// `deadline` (None: no limit). Returns the guard and whether it stopped.
+    /// `deadline` (None: no limit). Returns the guard and whether it
+    /// stopped, or `Interrupted` when a signal handler interrupted the wait
+    /// of an interruptible thread (src/interrupt.rs) before it stopped.
     pub fn wait_while_running<'a>(
         &'a self,
         handle: Handle,
         mut record: MutexGuard<'a, Record>,
         deadline: Option<Instant>,
-    ) -> (MutexGuard<'a, Record>, bool) {
+    ) -> (
+        MutexGuard<'a, Record>,
+        std::result::Result<bool, Interrupted>,
+    ) {
         loop {
             if self.stopped(handle) {
-                return (record, true);
+                return (record, Ok(true));
             }
-            if !self.ended.wait_until(&mut record, deadline) {
+            let woken = self.ended.wait_until(&mut record, deadline);
+            if woken != Ok(true) {
                 let stopped = self.stopped(handle);
-                return (record, stopped);
+                return (record, if stopped { Ok(true) } else { woken });
             }
         }
     }
@@ -393,6 +404,7 @@ impl Registry {
         record.result = ptr::null_mut();
         record.reap = Reap::Done;
         record.pthread = 0;
+        record.stack_size = 0;
         slot.native_id.store(0, Ordering::Relaxed);
         slot.exit_mark.store(NOT_LEAVING, Ordering::Relaxed);
         slot.name_version.fetch_add(1, Ordering::Release);
@@ -490,8 +502,8 @@ impl Registry {
         }
     }
 
-    /// Handles of the threads alive now (started, not finished, not
-    /// released), including the main thread and registered dummies.
+    /// Handles of the threads alive now (started, not finished, released
+    /// or not), including the main thread and registered dummies.
     pub fn alive(&self) -> Vec<Handle> {
         let mut out = Vec::new();
         self.for_each(|handle, _, word| {
@@ -588,9 +600,10 @@ impl Registry {
     }
 }
 
-/// Alive as `hilo_active_count` counts: running and not released.
+/// Alive as `hilo_active_count` counts: running, released or not (as
+/// Python counts a thread whose `Thread` object was dropped).
 fn is_listed_alive(word: Word) -> bool {
-    word.state() == RUNNING && !word.has(RELEASED)
+    word.state() == RUNNING
 }
 
 pub fn index_of(handle: Handle) -> u32 {

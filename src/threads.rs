@@ -36,6 +36,7 @@ pub fn create(target: Target, arg: *mut c_void, name: Option<&CStr>) -> Result<H
         record.arg = arg;
         record.result = std::ptr::null_mut();
         record.reap = Reap::Done;
+        record.stack_size = 0;
     })
 }
 
@@ -59,8 +60,13 @@ pub fn start(handle: Handle) -> Result<()> {
             "can't create new thread at interpreter shutdown",
         ));
     }
+    let own_stack = record.stack_size;
     drop(record);
-    let stack = match STACK_SIZE.load(Ordering::Relaxed) {
+    let stack = match own_stack {
+        0 => STACK_SIZE.load(Ordering::Relaxed),
+        own => own,
+    };
+    let stack = match stack {
         0 => 0,
         size => size.next_multiple_of(os::page_size()),
     };
@@ -234,7 +240,7 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
     // thread runs: the thread may never end (it called exit(), which a join
     // of it must see), and a join with a timeout must keep to it.
     let (mut record, stopped) = slot.wait_while_running(handle, record, deadline);
-    if !stopped {
+    if !stopped? {
         return Err(Error::timed_out());
     }
     loop {
@@ -251,7 +257,9 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
             Reap::InProgress => {
                 // Another joiner is inside pthread_join: wait for it, as
                 // long as this join may.
-                if !slot.ended.wait_until(&mut record, deadline) && record.reap != Reap::Done {
+                let woken = slot.ended.wait_until(&mut record, deadline);
+                if woken != Ok(true) && record.reap != Reap::Done {
+                    woken?;
                     return Err(Error::timed_out());
                 }
             }
@@ -381,7 +389,9 @@ pub fn active_count() -> usize {
     registry().active_count()
 }
 
-pub fn set_stack_size(bytes: usize) -> Result<()> {
+/// `HILO_EINVAL` unless `bytes` is 0 or a stack size a thread can be
+/// started with.
+fn check_stack_size(bytes: usize) -> Result<()> {
     // Sizes no address space can hold are refused here; large ones that this
     // machine cannot map fail at start with HILO_EAGAIN.
     let representable = bytes
@@ -392,7 +402,25 @@ pub fn set_stack_size(bytes: usize) -> Result<()> {
             "size not valid: {bytes} bytes (0 for the default, or at least {MIN_STACK_SIZE})"
         )));
     }
+    Ok(())
+}
+
+pub fn set_stack_size(bytes: usize) -> Result<()> {
+    check_stack_size(bytes)?;
     STACK_SIZE.store(bytes, Ordering::Relaxed);
+    Ok(())
+}
+
+/// `hilo_set_thread_stack_size`: one unstarted thread's stack size (0: the
+/// process-wide setting at its start).
+pub fn set_thread_stack_size(handle: Handle, bytes: usize) -> Result<()> {
+    let (slot, _) = registry().find(handle)?;
+    check_stack_size(bytes)?;
+    let mut record = slot.lock_for(handle)?;
+    if slot.load().state() != UNSTARTED {
+        return Err(Error::state("cannot set stack size of active thread"));
+    }
+    record.stack_size = bytes;
     Ok(())
 }
 

@@ -98,7 +98,8 @@ extern "C-unwind" fn timer_main(_: *mut c_void) -> *mut c_void {
     let deadline = timer
         .delay
         .and_then(|delay| Instant::now().checked_add(delay));
-    timer.finished.wait(deadline);
+    // A new thread: not interruptible, so this wait ends set or timed out.
+    let _ = timer.finished.wait(deadline);
     let mut value = std::ptr::null_mut();
     if !timer.finished.is_set() {
         // SAFETY: the C function and argument given to hilo_timer_create,

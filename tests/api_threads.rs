@@ -528,7 +528,8 @@ fn a_released_running_thread_runs_to_its_end() {
         let tid = hilo_native_id(t);
         assert_eq!(hilo_release(t), HILO_OK);
         assert_eq!(hilo_is_alive(t), HILO_ESRCH);
-        assert!(!listed().contains(&t));
+        // Still counted and listed while it runs (as in Python).
+        assert!(listed().contains(&t));
         gate.open();
         done.wait(); // it ran on after the release
                      // Its OS thread has ended (so it has left its trampoline, and no longer
@@ -623,7 +624,8 @@ fn the_os_name_follows_the_name_cut_at_a_character() {
         let t = gated_thread(&gate, Some("abcdefghijklmnñopq"));
         let tid = hilo_native_id(t);
         assert!(tid > 0);
-        assert_eq!(os_comm(tid), "abcdefghijklmn");
+        wait_until_blocked(tid, "the thread blocked at its gate");
+        assert_eq!(os_comm(tid), "abcdefg..nñopq");
         let renamed = CString::new("Renombrado").unwrap();
         assert_eq!(hilo_set_name(t, renamed.as_ptr()), HILO_OK);
         assert_eq!(os_comm(tid), "Renombrado");
@@ -631,6 +633,38 @@ fn the_os_name_follows_the_name_cut_at_a_character() {
         gate.open();
         join(t);
         assert_eq!(hilo_release(t), HILO_OK);
+    })
+}
+
+/// Names longer than the kernel's 15 bytes that differ only in their
+/// number get different OS names (/proc/self/task/*/comm, what `top -H`
+/// and gdb show), set by the thread at its start and by a rename while it
+/// runs.
+#[test]
+fn os_names_of_long_names_keep_the_distinguishing_number() {
+    common::limited(120, "its waits and joins to end", || {
+        let gate = Arc::new(Gate::default());
+        let workers: Vec<hilo_thread_t> = (10..13)
+            .map(|n| gated_thread(&gate, Some(&format!("connection-worker-{n}"))))
+            .collect();
+        let mut comms = Vec::new();
+        for &t in &workers {
+            wait_until_blocked(hilo_native_id(t), "the worker blocked at its gate");
+            comms.push(os_comm(hilo_native_id(t)));
+        }
+        assert_eq!(
+            comms,
+            ["connect..ker-10", "connect..ker-11", "connect..ker-12"]
+        );
+        let renamed = CString::new("MyAllocationWorkerThread#4411").unwrap();
+        assert_eq!(hilo_set_name(workers[0], renamed.as_ptr()), HILO_OK);
+        assert_eq!(os_comm(hilo_native_id(workers[0])), "MyAlloc..d#4411");
+        assert_eq!(name_of(workers[0]), "MyAllocationWorkerThread#4411");
+        gate.open();
+        for t in workers {
+            join(t);
+            assert_eq!(hilo_release(t), HILO_OK);
+        }
     })
 }
 
@@ -749,6 +783,48 @@ fn enumerate_lists_started_unfinished_threads_only() {
     })
 }
 
+/// A released thread that still runs is counted and listed (as Python
+/// counts a thread whose object was dropped); its listed handle answers
+/// `HILO_ESRCH`, and it leaves the list when it ends. The count is the
+/// length of the list taken in the same state.
+#[test]
+fn released_threads_that_still_run_are_counted_and_listed() {
+    common::limited(120, "its waits and joins to end", || {
+        unsafe extern "C-unwind" fn own_handle_then_gate(arg: *mut c_void) -> *mut c_void {
+            // SAFETY: a Gate that outlives the thread (the test waits for
+            // the thread to leave the list before it drops the gate).
+            let gate = unsafe { &*(arg as *const Gate) };
+            OWN.store(hilo_current(), std::sync::atomic::Ordering::SeqCst);
+            gate.wait();
+            ptr::null_mut()
+        }
+        static OWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let gate = Arc::new(Gate::default());
+        let t = started(
+            Some(own_handle_then_gate),
+            Arc::as_ptr(&gate) as *mut c_void,
+            Some("released-worker"),
+        );
+        wait_until_blocked(hilo_native_id(t), "the worker blocked at its gate");
+        assert_eq!(hilo_release(t), HILO_OK);
+        let now = listed();
+        assert!(now.contains(&t), "released and running: listed");
+        assert_eq!(OWN.load(std::sync::atomic::Ordering::SeqCst), t);
+        assert!(hilo_active_count() >= 2);
+        assert_fails(
+            hilo_is_alive(t),
+            HILO_ESRCH,
+            "no such thread: the handle was never issued or has been released",
+        );
+        assert_eq!(hilo_get_name(t, ptr::null_mut(), 0), HILO_ESRCH);
+        assert_eq!(hilo_join(t, 0.0, ptr::null_mut()), HILO_ESRCH);
+        gate.open();
+        while listed().contains(&t) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    })
+}
+
 // ---- 4. Stack size, version -------------------------------------------
 
 #[test]
@@ -777,6 +853,38 @@ fn stack_size_is_checked_and_used() {
         let t = started(Some(stack_bytes), ptr::null_mut(), None);
         // Rounded up to a page.
         assert_eq!(join(t) as usize, 68 * 1024);
+
+        // One thread's own size, between create and start, wins over the
+        // process-wide one; 0 gives it the process-wide one back.
+        let own = create(Some(stack_bytes), ptr::null_mut(), None);
+        assert_fails(
+            hilo_set_thread_stack_size(own, 32 * 1024 - 1),
+            HILO_EINVAL,
+            "size not valid: 32767 bytes (0 for the default, or at least 32768)",
+        );
+        assert_eq!(hilo_set_thread_stack_size(own, 128 * 1024 + 1), HILO_OK);
+        let back = create(Some(stack_bytes), ptr::null_mut(), None);
+        assert_eq!(hilo_set_thread_stack_size(back, 128 * 1024), HILO_OK);
+        assert_eq!(hilo_set_thread_stack_size(back, 0), HILO_OK);
+        assert_eq!(hilo_start(own), HILO_OK);
+        assert_eq!(hilo_start(back), HILO_OK);
+        assert_eq!(join(own) as usize, 132 * 1024);
+        assert_eq!(join(back) as usize, 68 * 1024);
+        // Started (even finished), the main thread, unknown handles.
+        for started in [own, back, hilo_main_thread()] {
+            assert_fails(
+                hilo_set_thread_stack_size(started, 64 * 1024),
+                HILO_ESTATE,
+                "cannot set stack size of active thread",
+            );
+        }
+        assert_eq!(hilo_release(own), HILO_OK);
+        assert_eq!(hilo_release(back), HILO_OK);
+        assert_fails(
+            hilo_set_thread_stack_size(own, 64 * 1024),
+            HILO_ESRCH,
+            "no such thread: the handle was never issued or has been released",
+        );
         assert_eq!(hilo_set_stack_size(0), HILO_OK);
         assert_eq!(hilo_get_stack_size(), 0);
         assert_eq!(hilo_release(t), HILO_OK);

@@ -63,6 +63,11 @@ const TIMEOUTS: [f64; 7] = [
     f64::MIN_POSITIVE,
 ];
 
+/// A `hilo_cond_wait_for` predicate that is never true.
+unsafe extern "C" fn never(_: *mut c_void) -> bool {
+    false
+}
+
 #[test]
 fn every_thread_function_survives_bad_handles() {
     common::limited(120, "its waits and joins to end", || {
@@ -157,8 +162,20 @@ fn every_thread_function_survives_null_pointers_and_odd_sizes() {
             let rc = hilo_set_stack_size(size);
             expect(rc, &[HILO_OK, HILO_EINVAL]);
             assert_eq!(rc == HILO_OK, size == 0, "size {size}");
+            for t in [0, u64::MAX, hilo_current()] {
+                expect(
+                    hilo_set_thread_stack_size(t, size),
+                    &[HILO_EINVAL, HILO_ESRCH, HILO_ESTATE],
+                );
+            }
         }
         assert_eq!(hilo_get_stack_size(), 0);
+        // A bool has no bad value; both are answered, and the setting read
+        // back (a thread of the test harness: not interruptible after).
+        expect(hilo_set_interruptible(true), &[HILO_OK]);
+        expect(hilo_is_interruptible(), &[1]);
+        expect(hilo_set_interruptible(false), &[HILO_OK]);
+        expect(hilo_is_interruptible(), &[0]);
         expect(
             hilo_enumerate(ptr::null_mut(), 0) as i32,
             &[1, 2, 3, 4, 5, 6, 7, 8],
@@ -167,7 +184,7 @@ fn every_thread_function_survives_null_pointers_and_odd_sizes() {
         for fd in [-1, -100, i32::MAX, 1 << 20] {
             expect(hilo_dump(fd), &[HILO_EINVAL]);
         }
-        for status in [i32::MIN, -9, -1000, 1, 2, i32::MAX] {
+        for status in [i32::MIN, -11, -1000, 1, 2, i32::MAX] {
             // SAFETY: never NULL.
             let text = unsafe { CStr::from_ptr(hilo_strerror(status)) };
             assert_eq!(text.to_str().unwrap(), "unknown status code");
@@ -299,6 +316,10 @@ fn every_sync_function_survives_null_objects() {
             }
             expect(hilo_event_wait(ptr::null_mut(), timeout), &null_ok);
             expect(hilo_cond_wait(ptr::null_mut(), timeout), &null_ok);
+            expect(
+                hilo_cond_wait_for(ptr::null_mut(), Some(never), ptr::null_mut(), timeout),
+                &null_ok,
+            );
             expect(hilo_barrier_wait(ptr::null_mut(), timeout), &null_ok);
         }
         assert!(hilo_cond_new_with_lock(ptr::null_mut()).is_null());
@@ -353,6 +374,15 @@ fn every_sync_function_survives_bad_arguments_on_live_objects() {
             expect(hilo_cond_acquire(c, false, timeout), &[HILO_EINVAL]);
             // Waiting or notifying without holding the condition's lock.
             expect(hilo_cond_wait(c, timeout), &[HILO_ESTATE, HILO_EINVAL]);
+            expect(
+                hilo_cond_wait_for(c, Some(never), ptr::null_mut(), timeout),
+                &[HILO_ESTATE, HILO_EINVAL],
+            );
+            // No predicate: refused whatever else is wrong.
+            expect(
+                hilo_cond_wait_for(c, None, ptr::null_mut(), timeout),
+                &[HILO_EINVAL],
+            );
         }
         expect(hilo_cond_notify(c, 0), &[HILO_ESTATE]);
         expect(hilo_cond_notify(c, usize::MAX), &[HILO_ESTATE]);

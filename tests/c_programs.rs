@@ -119,6 +119,8 @@ dummy after its end: -2
 next default: Thread-5
 pthread_exit: value 0x5a, alive 0
 joined again: value 0x5a
+released and running: active 2, enumerate 2, listed 1, alive -2
+after its end: active 1, enumerate 1
 in thread: Servicio-de-nombres-largos
 active at the end: 1
 main's OS name unchanged: yes
@@ -144,6 +146,35 @@ fn process_semantics_with_the_shared_library() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(stdout_of(&out), SEMANTICS);
+}
+
+/// `hilo_set_interruptible` (tests/c/interruptible.c): every kind of
+/// blocking wait, untimed and timed, returns `HILO_EINTR` with its text when
+/// a handler without `SA_RESTART` ran during it, leaving the object as it
+/// was; a thread that did not ask keeps waiting, then succeeds.
+#[test]
+fn interruptible_waits_end_on_a_handler_without_sa_restart() {
+    interruptible_case("norestart");
+}
+
+/// As above with an `SA_RESTART` handler (what glibc's `signal()` installs),
+/// which the kernel would silently restart an untimed futex wait for.
+#[test]
+fn interruptible_waits_end_on_a_handler_with_sa_restart() {
+    interruptible_case("restart");
+}
+
+fn interruptible_case(mode: &str) {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    let program = PROGRAM.get_or_init(|| program("interruptible", Link::Shared));
+    let out = run_with_limit(program, &[mode], 60);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{mode}: {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_of(&out), "cases: 32, failures: 0\n", "{mode}");
 }
 
 /// The harness itself: a program that hangs, with a child that hangs and

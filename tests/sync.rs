@@ -682,13 +682,7 @@ fn cond_needs_its_lock() {
         assert_eq!(hilo_cond_wait(c, 0.0), 0);
         assert_eq!(hilo_cond_wait(c, 0.01), 0);
         assert_eq!(hilo_cond_release(c), HILO_OK);
-        assert_eq!(hilo_cond_release(c), HILO_OK);
-        assert_fails(
-            hilo_cond_release(c),
-            HILO_ESTATE,
-            "cannot release un-acquired lock",
-        );
-        hilo_cond_free(c);
+        release_frees(c);
         hilo_cond_free(ptr::null_mut());
 
         let null = ptr::null_mut();
@@ -702,6 +696,141 @@ fn cond_needs_its_lock() {
         assert_eq!(last_error(), "lock must not be NULL");
         assert!(hilo_cond_new_with_rlock(null.cast()).is_null());
         assert_eq!(last_error(), "rlock must not be NULL");
+    })
+}
+
+/// State for the `hilo_cond_wait_for` tests: a flag the predicate reads
+/// and how often it was called.
+struct Gate {
+    open: AtomicBool,
+    calls: AtomicUsize,
+}
+
+unsafe extern "C" fn gate_is_open(arg: *mut c_void) -> bool {
+    // SAFETY: every test passes a pointer to a Gate that outlives the call.
+    let gate = unsafe { &*arg.cast::<Gate>() };
+    gate.calls.fetch_add(1, Ordering::SeqCst);
+    gate.open.load(Ordering::SeqCst)
+}
+
+fn gate(open: bool) -> Gate {
+    Gate {
+        open: AtomicBool::new(open),
+        calls: AtomicUsize::new(0),
+    }
+}
+
+/// `hilo_cond_wait_for`'s statuses and texts, and when it calls the
+/// predicate: first, and once more at the timeout (Python's `wait_for`).
+#[test]
+fn cond_wait_for_statuses_and_predicate_calls() {
+    common::limited(120, "its waits and joins to end", || {
+        let c = hilo_cond_new();
+        let closed = gate(false);
+        let arg = ptr::from_ref(&closed).cast_mut().cast::<c_void>();
+        // Not holding the lock: refused before the predicate runs.
+        assert_fails(
+            hilo_cond_wait_for(c, Some(gate_is_open), arg, 0.0),
+            HILO_ESTATE,
+            "cannot wait on un-acquired lock",
+        );
+        assert_eq!(closed.calls.load(Ordering::SeqCst), 0);
+        assert_fails(
+            hilo_cond_wait_for(c, None, arg, 0.0),
+            HILO_EINVAL,
+            "predicate must not be NULL",
+        );
+        assert_fails(
+            hilo_cond_wait_for(ptr::null_mut(), Some(gate_is_open), arg, 0.0),
+            HILO_EINVAL,
+            "condition must not be NULL",
+        );
+        assert_eq!(hilo_cond_acquire(c, true, -1.0), 1);
+        assert_fails(
+            hilo_cond_wait_for(c, Some(gate_is_open), arg, f64::NAN),
+            HILO_EINVAL,
+            "timeout must be a number, not NaN",
+        );
+        assert_eq!(closed.calls.load(Ordering::SeqCst), 0);
+        // Timeout 0: one call, no wait.
+        assert_eq!(hilo_cond_wait_for(c, Some(gate_is_open), arg, 0.0), 0);
+        assert_eq!(closed.calls.load(Ordering::SeqCst), 1);
+        // A short timeout: the first call, and a last one at the timeout.
+        assert_eq!(hilo_cond_wait_for(c, Some(gate_is_open), arg, 0.02), 0);
+        assert_eq!(closed.calls.load(Ordering::SeqCst), 3);
+        // True at once: 1, one call, for any timeout.
+        let open = gate(true);
+        let open_arg = ptr::from_ref(&open).cast_mut().cast::<c_void>();
+        assert_eq!(hilo_cond_wait_for(c, Some(gate_is_open), open_arg, -1.0), 1);
+        assert_eq!(hilo_cond_wait_for(c, Some(gate_is_open), open_arg, 0.0), 1);
+        assert_eq!(open.calls.load(Ordering::SeqCst), 2);
+        // The lock is held as before (acquired once): one release frees it.
+        release_frees(c);
+    })
+}
+
+/// Releases `c`'s lock, which must then be free (a second release is
+/// refused), and frees `c`.
+fn release_frees(c: *mut hilo_cond) {
+    assert_eq!(hilo_cond_release(c), HILO_OK);
+    assert_fails(
+        hilo_cond_release(c),
+        HILO_ESTATE,
+        "cannot release un-acquired lock",
+    );
+    hilo_cond_free(c);
+}
+
+/// Notifies that do not open the gate (a stream of them, until the waiter
+/// returns) neither end `hilo_cond_wait_for` nor stretch its deadline: it
+/// returns 0 at its timeout. A deadline recomputed per wake-up would never
+/// come, and the limit would fail the test. Then a notify after opening the
+/// gate ends an untimed wait with 1.
+#[test]
+fn cond_wait_for_keeps_one_deadline_through_wake_ups() {
+    common::limited(120, "its waits and joins to end", || {
+        let c = Shared(hilo_cond_new());
+        let closed = gate(false);
+        let done = AtomicBool::new(false);
+        thread::scope(|s| {
+            s.spawn(|| {
+                while !done.load(Ordering::SeqCst) {
+                    assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+                    assert_eq!(hilo_cond_notify_all(c.get()), HILO_OK);
+                    assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+                    thread::sleep(Duration::from_micros(200));
+                }
+            });
+            let arg = ptr::from_ref(&closed).cast_mut().cast::<c_void>();
+            assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+            let started = Instant::now();
+            let rc = hilo_cond_wait_for(c.get(), Some(gate_is_open), arg, 0.3);
+            let took = started.elapsed();
+            done.store(true, Ordering::SeqCst);
+            assert_eq!(rc, 0);
+            assert!(took >= Duration::from_millis(300), "{took:?}");
+            assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+        });
+        assert!(closed.calls.load(Ordering::SeqCst) >= 2);
+
+        let later = gate(false);
+        thread::scope(|s| {
+            let later = &later;
+            assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+            s.spawn(move || {
+                assert_eq!(hilo_cond_acquire(c.get(), true, -1.0), 1);
+                later.open.store(true, Ordering::SeqCst);
+                assert_eq!(hilo_cond_notify(c.get(), 1), HILO_OK);
+                assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+            });
+            let arg = ptr::from_ref(later).cast_mut().cast::<c_void>();
+            assert_eq!(
+                hilo_cond_wait_for(c.get(), Some(gate_is_open), arg, -1.0),
+                1
+            );
+            assert_eq!(hilo_cond_release(c.get()), HILO_OK);
+        });
+        hilo_cond_free(c.get());
     })
 }
 

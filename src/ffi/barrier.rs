@@ -86,7 +86,12 @@ pub extern "C" fn hilo_barrier_free(b: *mut hilo_barrier) {
 /// by `hilo_barrier_reset` ("the barrier was reset while this thread
 /// waited"), or by a wait that timed out (that waiter gets "barrier wait
 /// timed out; the barrier is now broken", every other waiter "the barrier is
-/// broken"). `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
+/// broken"). An abort or reset while the action runs breaks that round for
+/// every waiter. `HILO_EINVAL` when `b` is NULL or `timeout` is NaN.
+/// `HILO_EINTR` when a signal handler ran during the wait of an
+/// interruptible thread (`hilo_set_interruptible`): the thread has left the
+/// barrier, which stays unbroken (as CPython's when an exception interrupts
+/// `Barrier.wait`).
 #[no_mangle]
 pub extern "C" fn hilo_barrier_wait(b: *mut hilo_barrier, timeout: f64) -> c_int {
     ffi_boundary!({

@@ -3,10 +3,12 @@
 // The C name of the opaque object type.
 #![allow(non_camel_case_types)]
 
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
-use super::{acquire, answer, ffi_boundary, free, into_c, object, or_null, status, timeout};
+use super::{
+    acquire, answer, ffi_boundary, free, into_c, null_argument, object, or_null, status, timeout,
+};
 use super::{hilo_lock, hilo_rlock};
 use crate::sync::{self, CondLock};
 
@@ -87,7 +89,9 @@ pub extern "C" fn hilo_cond_free(c: *mut hilo_cond) {
 /// @param timeout the longest wait in seconds when `blocking`; negative or
 /// +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
 /// @return 1 acquired, 0 not, `HILO_EINVAL` when `c` is NULL, `timeout` is
-/// NaN, or `blocking` is false with a `timeout` >= 0.
+/// NaN, or `blocking` is false with a `timeout` >= 0; `HILO_EINTR` when a
+/// signal handler ran during the wait of an interruptible thread
+/// (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_cond_acquire(c: *mut hilo_cond, blocking: bool, timeout: f64) -> c_int {
     ffi_boundary!({
@@ -122,7 +126,10 @@ pub extern "C" fn hilo_cond_release(c: *mut hilo_cond) -> c_int {
 /// @return 1 when notified, 0 when the timeout expired first (the lock is
 /// held again in both cases); `HILO_ESTATE` when the calling thread does not
 /// hold the lock ("cannot wait on un-acquired lock"); `HILO_EINVAL` when `c`
-/// is NULL or `timeout` is NaN.
+/// is NULL or `timeout` is NaN; `HILO_EINTR` when a signal handler ran
+/// during the wait of an interruptible thread (`hilo_set_interruptible`),
+/// with the lock held again and nothing consumed (a notify that came too
+/// wins: 1). Or let `hilo_cond_wait_for` do the loop.
 #[no_mangle]
 pub extern "C" fn hilo_cond_wait(c: *mut hilo_cond, timeout: f64) -> c_int {
     ffi_boundary!({
@@ -132,6 +139,60 @@ pub extern "C" fn hilo_cond_wait(c: *mut hilo_cond, timeout: f64) -> c_int {
             c.cond.wait(deadline)
         });
         answer(notified)
+    })
+}
+
+/// A predicate for `hilo_cond_wait_for`: true when the state waited for is
+/// there. Called with the condition's lock held.
+#[allow(non_camel_case_types)]
+pub type hilo_predicate = Option<unsafe extern "C" fn(arg: *mut c_void) -> bool>;
+
+/// Waits until `predicate(arg)` is true (Python's `Condition.wait_for`):
+/// the loop every condition user writes by hand, with the deadline computed
+/// once, so that wake-ups (notifies for other states, spurious ones) never
+/// stretch the total wait past `timeout` seconds (negative or +infinity:
+/// forever; 0: check once, do not wait). `predicate` runs on the calling
+/// thread with the lock held: once first, then after each wake-up, and a
+/// last time when the timeout expires (as in Python). The caller must hold
+/// the lock, and holds it again when this returns, whatever it returns.
+/// Unlike Python, which calls a true predicate without checking, waiting
+/// without the lock is refused before the predicate runs (it would read
+/// shared state unguarded).
+///
+/// Cost: one predicate call per wake-up; no allocation beyond
+/// `hilo_cond_wait`'s.
+///
+/// @param c the condition; its lock must be held by the calling thread.
+/// @param predicate called as `predicate(arg)` with the lock held; must not
+/// release the lock.
+/// @param arg passed to `predicate` untouched.
+/// @param timeout seconds in all; negative or +infinity: forever; 0: do not
+/// wait.
+/// @return 1 when the predicate is true (Python's truthy result); 0 when it
+/// is still false at the timeout (Python's falsy one); `HILO_ESTATE` when
+/// the calling thread does not hold the lock ("cannot wait on un-acquired
+/// lock"); `HILO_EINVAL` when `c` or `predicate` is NULL or `timeout` is
+/// NaN; `HILO_EINTR` when a signal handler ran during a wait of an
+/// interruptible thread (`hilo_set_interruptible`) with the predicate still
+/// false (the lock is held again; call again with what is left of the
+/// timeout).
+#[no_mangle]
+pub extern "C" fn hilo_cond_wait_for(
+    c: *mut hilo_cond,
+    predicate: hilo_predicate,
+    arg: *mut c_void,
+    timeout: f64,
+) -> c_int {
+    ffi_boundary!({
+        // SAFETY: `c` is NULL or a live condition (the header's contract).
+        let waited = unsafe { object(c, "condition") }.and_then(|c| {
+            let predicate = predicate.ok_or_else(|| null_argument("predicate"))?;
+            let deadline = timeout::deadline(timeout)?;
+            // SAFETY: a C function of the documented signature, given back
+            // its own argument on the calling thread, as the caller asked.
+            c.cond.wait_for(|| unsafe { predicate(arg) }, deadline)
+        });
+        answer(waited)
     })
 }
 

@@ -84,14 +84,16 @@ pub extern "C" fn hilo_event_is_set(e: *const hilo_event) -> c_int {
 /// @param timeout the longest wait in seconds; negative or +infinity: forever
 /// @return 1 when the flag is set, or a `hilo_event_set` woke this waiter
 /// (even if the flag was cleared again before it ran); 0 when the timeout
-/// expired first; `HILO_EINVAL` when `e` is NULL or `timeout` is NaN.
+/// expired first; `HILO_EINVAL` when `e` is NULL or `timeout` is NaN;
+/// `HILO_EINTR` when a signal handler ran during the wait of an
+/// interruptible thread (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_event_wait(e: *mut hilo_event, timeout: f64) -> c_int {
     ffi_boundary!({
         // SAFETY: `e` is NULL or a live event (the header's contract).
         let waited = unsafe { object(e, "event") }.and_then(|e| {
             let deadline = timeout::deadline(timeout)?;
-            Ok(e.event.wait(deadline))
+            e.event.wait(deadline)
         });
         answer(waited)
     })

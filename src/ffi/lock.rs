@@ -63,7 +63,9 @@ pub extern "C" fn hilo_lock_free(l: *mut hilo_lock) {
 /// @return 1 when acquired, 0 when not (held elsewhere, or the timeout
 /// expired); `HILO_EINVAL` when `l` is NULL, `timeout` is NaN, or `blocking`
 /// is false with a `timeout` >= 0 ("can't specify a timeout for a
-/// non-blocking call"; pass `HILO_FOREVER`).
+/// non-blocking call"; pass `HILO_FOREVER`); `HILO_EINTR` when a signal
+/// handler ran during the wait of an interruptible thread
+/// (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_lock_acquire(l: *mut hilo_lock, blocking: bool, timeout: f64) -> c_int {
     ffi_boundary!({
@@ -75,7 +77,7 @@ pub extern "C" fn hilo_lock_acquire(l: *mut hilo_lock, blocking: bool, timeout: 
             if l.lock.try_acquire_free() {
                 return Ok(true);
             }
-            Ok(l.lock.acquire(timeout::acquire_wait(blocking, timeout)?))
+            l.lock.acquire(timeout::acquire_wait(blocking, timeout)?)
         });
         answer(acquired)
     })
@@ -147,7 +149,9 @@ pub extern "C" fn hilo_rlock_free(r: *mut hilo_rlock) {
 /// @return 1 when acquired, 0 when not; `HILO_EINVAL` when `r` is NULL,
 /// `timeout` is NaN, or `blocking` is false with a `timeout` >= 0 ("can't
 /// specify a timeout for a non-blocking call"); `HILO_ESTATE` when its owner
-/// has acquired it 2^64 - 1 times ("Internal lock count overflowed").
+/// has acquired it 2^64 - 1 times ("Internal lock count overflowed");
+/// `HILO_EINTR` when a signal handler ran during the wait of an
+/// interruptible thread (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_rlock_acquire(r: *mut hilo_rlock, blocking: bool, timeout: f64) -> c_int {
     ffi_boundary!({

@@ -67,13 +67,14 @@ pub extern "C" fn hilo_sem_free(s: *mut hilo_sem) {
 /// +infinity: forever; must be negative (`HILO_FOREVER`) when not `blocking`
 /// @return 1 when a unit was taken, 0 when not; `HILO_EINVAL` when `s` is
 /// NULL, `timeout` is NaN, or `blocking` is false with a `timeout` >= 0
-/// ("can't specify a timeout for a non-blocking call").
+/// ("can't specify a timeout for a non-blocking call"); `HILO_EINTR` when a signal handler ran during the wait of an
+/// interruptible thread (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_sem_acquire(s: *mut hilo_sem, blocking: bool, timeout: f64) -> c_int {
     ffi_boundary!({
         // SAFETY: `s` is NULL or a live semaphore (the header's contract).
         let s = unsafe { object(s, "semaphore") };
-        acquire(s, blocking, timeout, |s, wait| Ok(s.sem.acquire(wait)))
+        acquire(s, blocking, timeout, |s, wait| s.sem.acquire(wait))
     })
 }
 

@@ -8,7 +8,7 @@ use super::error::record;
 use super::{
     answer, ffi_boundary, handle_out, null_argument, required_str, status, timeout, HILO_OK,
 };
-use crate::{current, dump, exit, threads};
+use crate::{current, dump, exit, interrupt, threads};
 
 /// A thread handle. 0 is never a valid handle, and a handle is never reused
 /// within a process: a released or random handle answers `HILO_ESRCH`.
@@ -111,7 +111,8 @@ pub extern "C" fn hilo_start(t: hilo_thread_t) -> c_int {
 /// of hanging, when the join would close a cycle of joins (A joins B while B
 /// joins A, or longer; the message names the threads; a join with a timeout
 /// counts while it waits); `HILO_EINVAL` for a NaN timeout; `HILO_ESRCH` for
-/// an unknown or released handle.
+/// an unknown or released handle; `HILO_EINTR` when a signal handler ran
+/// during the wait of an interruptible thread (`hilo_set_interruptible`).
 #[no_mangle]
 pub extern "C" fn hilo_join(t: hilo_thread_t, timeout: f64, result: *mut *mut c_void) -> c_int {
     ffi_boundary!({
@@ -169,7 +170,9 @@ pub extern "C" fn hilo_is_daemon(t: hilo_thread_t) -> c_int {
 /// its end, and a released non-daemon thread is still waited for at exit; an
 /// unstarted thread is simply discarded. hilo frees the record once it is
 /// both released and finished, so a program that releases its threads runs in
-/// bounded memory. A released thread is no longer listed by `hilo_enumerate`.
+/// bounded memory. A released thread that still runs is still counted by
+/// `hilo_active_count` and listed by `hilo_enumerate` (which says what its
+/// listed handle allows).
 ///
 /// @param t the handle to give up
 /// @return `HILO_OK`; `HILO_ESTATE` for the main thread or a dummy;
@@ -181,9 +184,13 @@ pub extern "C" fn hilo_release(t: hilo_thread_t) -> c_int {
 
 /// Renames the thread, at any time, also while it runs. The full name is
 /// copied and kept; the operating system's copy (`ps`, `top -H`, `gdb`,
-/// `/proc/<pid>/task/<tid>/comm`) follows it for a running thread, cut to 15
-/// bytes without splitting a UTF-8 character. "" is a valid name (the OS
-/// name becomes empty too).
+/// `/proc/<pid>/task/<tid>/comm`) follows it for a running thread. A name
+/// longer than the kernel's 15 bytes keeps its start and its end there,
+/// with ".." between: the first 7 bytes and the last 6, or all of a final
+/// number longer than that (up to 11 bytes), each cut on a UTF-8 character
+/// boundary, so that "connection-worker-10" and "-11" show as
+/// "connect..ker-10" and "connect..ker-11" (openjdk's rule for Java
+/// threads). "" is a valid name (the OS name becomes empty too).
 ///
 /// @param t the thread
 /// @param name the new name, copied; not NULL
@@ -293,7 +300,11 @@ pub extern "C" fn hilo_native_id(t: hilo_thread_t) -> i64 {
 }
 
 /// Counts the threads alive now: the main thread, registered dummies, and
-/// started, unfinished, unreleased hilo threads.
+/// started, unfinished hilo threads, released ones included (Python counts a
+/// thread whose `Thread` object was dropped; a server that releases its
+/// workers and reports "threads: N" counts them). The same rule as
+/// `hilo_enumerate`, which lists exactly these. One scan of the thread
+/// records; lock-free.
 ///
 /// @return how many threads are alive now.
 #[no_mangle]
@@ -302,8 +313,16 @@ pub extern "C" fn hilo_active_count() -> usize {
 }
 
 /// Writes the handles of the threads alive now (as `hilo_active_count`
-/// counts them) to `buf`, at most `cap` of them. `buf` may be NULL when `cap`
-/// is 0; a NULL `buf` with a non-zero `cap` writes nothing.
+/// counts them) to `buf`, at most `cap` of them; the handles written and the
+/// count come from one scan. `buf` may be NULL when `cap` is 0; a NULL `buf`
+/// with a non-zero `cap` writes nothing.
+///
+/// A released thread that still runs is listed with the handle it was
+/// released under, which stays released: every call taking it answers
+/// `HILO_ESRCH`, as for any released handle (it cannot be joined, renamed
+/// or read). It still tells threads apart: it equals what `hilo_current()`
+/// returns in that thread, and `hilo_dump` shows the thread as released.
+/// It is never reused, so it never names another thread.
 ///
 /// @param buf where the handles are written, or NULL
 /// @param cap how many handles `buf` has room for
@@ -340,6 +359,58 @@ pub extern "C" fn hilo_shutdown() -> c_int {
     })
 }
 
+/// Makes the calling thread's blocking waits interruptible (`on` true) or
+/// not (false, the default of every thread). An interruptible thread's
+/// `hilo_join`, lock, re-entrant lock, condition and semaphore acquires,
+/// `hilo_cond_wait`, `hilo_event_wait` and `hilo_barrier_wait` return
+/// `HILO_EINTR` when a signal handler ran while the thread slept in them,
+/// with or without `SA_RESTART` (last error "interrupted: a signal handler
+/// ran while this thread waited"), as POSIX calls without `SA_RESTART` do:
+/// a host can then act on the signal (a Python interpreter runs its
+/// handlers, a C daemon checks the flag its SIGTERM handler set) and wait
+/// again for what is left of its timeout. Not interruptible, a wait resumes
+/// after a handler and still honours its timeout, as `pthread_join` does.
+///
+/// What the interrupted call leaves: nothing acquired, joined or consumed.
+/// What the wait waited for wins if it came too (a lock that became free, a
+/// notify, a `hilo_event_set`, a unit, a trip): then the call succeeds. A
+/// condition wait returns with its lock held again, as after a timeout, and
+/// without its place in the queue. A barrier waiter leaves the barrier,
+/// which stays unbroken and counts one waiter less (CPython's `Barrier.wait`
+/// does the same when an exception interrupts it); a later wait arrives
+/// anew. A barrier whose action runs is waited for to the end, as for a
+/// timeout.
+///
+/// Only a signal that arrives while the thread sleeps in the kernel
+/// interrupts it: one that comes just before (or while the thread spins
+/// briefly on a lock) is seen by the host's next check, not by this wait,
+/// as for `read(2)`. hilo's internal locks are never interrupted, nor is a
+/// thread's setting changed by anything but this call. Cost: a
+/// thread-local flag read before each sleep; an interruptible thread's
+/// untimed sleeps wake once a day (so that the kernel reports handlers with
+/// `SA_RESTART` too), which no caller sees.
+///
+/// @param on true: the calling thread's waits return `HILO_EINTR` after a
+/// signal handler ran; false: they resume (the default).
+/// @return `HILO_OK`.
+#[no_mangle]
+pub extern "C" fn hilo_set_interruptible(on: bool) -> c_int {
+    ffi_boundary!({
+        interrupt::set(on);
+        HILO_OK
+    })
+}
+
+/// Returns 1 when the calling thread's waits are interruptible
+/// (`hilo_set_interruptible`), 0 when not (the default). Lets a library
+/// that changes the setting restore the caller's.
+///
+/// @return 1 or 0.
+#[no_mangle]
+pub extern "C" fn hilo_is_interruptible() -> c_int {
+    ffi_boundary!({ c_int::from(interrupt::enabled()) })
+}
+
 /// Sets the stack size, in bytes, of threads started afterwards (rounded up
 /// to a page); 0 restores the platform default.
 ///
@@ -349,6 +420,26 @@ pub extern "C" fn hilo_shutdown() -> c_int {
 #[no_mangle]
 pub extern "C" fn hilo_set_stack_size(bytes: usize) -> c_int {
     ffi_boundary!({ status(threads::set_stack_size(bytes)) })
+}
+
+/// Sets the stack size, in bytes, of one thread between `hilo_create` and
+/// `hilo_start` (rounded up to a page); it wins over `hilo_set_stack_size`.
+/// 0 gives the thread the process-wide setting again (read at its start).
+/// Python has no per-thread size: this is the configuration step between
+/// create and start that `pthread_attr_setstacksize` gives a pthread.
+///
+/// @param t an unstarted thread
+/// @param bytes 0, or at least 32 KiB (32768)
+/// @return `HILO_OK`; `HILO_EINVAL` below 32 KiB or when pthreads rejects
+/// the size ("size not valid: N bytes (0 for the default, or at least
+/// 32768)"), leaving the thread's setting unchanged; `HILO_ESTATE` once
+/// the thread has started, even after it finished, and for the main thread
+/// and dummies ("cannot set stack size of active thread"); `HILO_ESRCH`
+/// for an unknown or released handle. A size the machine cannot map fails
+/// at `hilo_start` with `HILO_EAGAIN`.
+#[no_mangle]
+pub extern "C" fn hilo_set_thread_stack_size(t: hilo_thread_t, bytes: usize) -> c_int {
+    ffi_boundary!({ status(threads::set_thread_stack_size(t, bytes)) })
 }
 
 /// Gives the stack size setting for new threads.

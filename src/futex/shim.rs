@@ -201,13 +201,16 @@ mod model {
         }
     }
 
-    pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
+    /// Never reports EINTR (false): the models' early returns stand for
+    /// interrupted sleeps of threads that resume.
+    pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
         let futex = word.word();
         let mut queue = futex.queue.lock().unwrap();
         // The kernel reads the word after a full barrier, under the bucket lock.
         if futex.value.load(Ordering::SeqCst) != expected {
             drop(queue);
-            return record(word, Outcome::Differed);
+            record(word, Outcome::Differed);
+            return false;
         }
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
@@ -222,7 +225,8 @@ mod model {
                 Outcome::Left
             };
             drop(queue);
-            return record(word, outcome);
+            record(word, outcome);
+            return false;
         }
         while !queue.may_claim(ticket) {
             queue = futex.woken.wait(queue).unwrap();
@@ -230,6 +234,7 @@ mod model {
         assert!(queue.leave(ticket));
         drop(queue);
         record(word, Outcome::Woken);
+        false
     }
 
     pub fn futex_wake(word: &AtomicU32, count: i32) {

@@ -76,6 +76,14 @@ impl Barrier {
     }
 
     /// Waits for all parties; returns this thread's arrival index.
+    ///
+    /// `HILO_EINTR` when a signal handler interrupted the wait of an
+    /// interruptible thread (src/interrupt.rs) before the barrier tripped:
+    /// the thread leaves the barrier, which stays unbroken and counts one
+    /// waiter less, as in CPython, where an exception raised inside
+    /// `Barrier.wait` (a KeyboardInterrupt) only undoes the arrival. A
+    /// later `wait` arrives anew. A thread whose barrier is tripping (the
+    /// action runs) waits on for the trip's end, as a timeout does.
     pub fn wait(&self, wait: BarrierWait) -> Result<u32> {
         let deadline = match wait {
             BarrierWait::Default => self
@@ -91,15 +99,21 @@ impl Barrier {
             state.phase,
             Phase::Draining | Phase::Resetting | Phase::Tripping
         ) {
-            if !self.changed.wait_until(&mut state, deadline)
-                && matches!(
-                    state.phase,
-                    Phase::Draining | Phase::Resetting | Phase::Tripping
-                )
-            {
-                state.phase = Phase::Broken;
-                self.changed.notify_all();
-                return Err(broken("barrier wait timed out; the barrier is now broken"));
+            let woken = self.changed.wait_until(&mut state, deadline);
+            if matches!(
+                state.phase,
+                Phase::Draining | Phase::Resetting | Phase::Tripping
+            ) {
+                match woken {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        state.phase = Phase::Broken;
+                        self.changed.notify_all();
+                        return Err(broken("barrier wait timed out; the barrier is now broken"));
+                    }
+                    // Not counted yet: nothing to undo.
+                    Err(interrupted) => return Err(interrupted.into()),
+                }
             }
         }
         if state.phase == Phase::Broken {
@@ -125,14 +139,23 @@ impl Barrier {
                     Phase::Draining => break Ok(index),
                     Phase::Resetting | Phase::Broken => break Err(self.why_broken(state.phase)),
                     Phase::Filling | Phase::Tripping => {
-                        let timed_out = !self.changed.wait_until(&mut state, deadline);
-                        // A wait that times out while the action runs waits
-                        // on for its end, as in Python, where the action
-                        // holds the barrier's lock.
-                        if timed_out && state.phase == Phase::Filling {
-                            state.phase = Phase::Broken;
-                            self.changed.notify_all();
-                            break Err(broken("barrier wait timed out; the barrier is now broken"));
+                        let woken = self.changed.wait_until(&mut state, deadline);
+                        // A wait that times out (or is interrupted) while
+                        // the action runs waits on for its end, as in
+                        // Python, where the action holds the barrier's lock.
+                        if state.phase == Phase::Filling {
+                            match woken {
+                                Ok(true) => {}
+                                Ok(false) => {
+                                    state.phase = Phase::Broken;
+                                    self.changed.notify_all();
+                                    break Err(broken(
+                                        "barrier wait timed out; the barrier is now broken",
+                                    ));
+                                }
+                                // Leaves unbroken: the count drops below.
+                                Err(interrupted) => break Err(interrupted.into()),
+                            }
                         }
                     }
                 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::futex::{Condvar, Mutex};
+use crate::interrupt;
 
 use super::lock::Saved;
 use super::{Lock, RLock, Wait};
@@ -28,7 +29,7 @@ enum SavedLock {
 impl CondLock {
     fn acquire(&self, wait: Wait) -> Result<bool> {
         match self {
-            CondLock::Lock(lock) => Ok(lock.acquire(wait)),
+            CondLock::Lock(lock) => lock.acquire(wait),
             CondLock::RLock(rlock) => rlock.acquire(wait),
         }
     }
@@ -58,7 +59,9 @@ impl CondLock {
     fn acquire_restore(&self, saved: SavedLock) {
         match (self, saved) {
             (CondLock::Lock(lock), _) => {
-                lock.acquire(Wait::Until(None));
+                // Not interruptible: a wait returns with the lock held,
+                // whatever ended it (an RLock's `acquire_restore` is not).
+                let _ = interrupt::uninterrupted(|| lock.acquire(Wait::Until(None)));
             }
             (CondLock::RLock(rlock), SavedLock::RLock(saved)) => rlock.acquire_restore(saved),
             (CondLock::RLock(_), SavedLock::Lock) => unreachable!("saved from the same lock"),
@@ -96,7 +99,10 @@ impl Condition {
     }
 
     /// Releases the lock, waits for a notify or `deadline` (None: forever),
-    /// and takes the lock again. True when notified.
+    /// and takes the lock again. True when notified. `HILO_EINTR`, with the
+    /// lock taken again and this waiter off the queue, when a signal handler
+    /// interrupted the wait of an interruptible thread before a notify came
+    /// (a notify that came first wins, so none is lost).
     pub fn wait(&self, deadline: Option<Instant>) -> Result<bool> {
         if !self.lock.is_owned() {
             return Err(Error::state("cannot wait on un-acquired lock"));
@@ -119,20 +125,42 @@ impl Condition {
             let mut waiters = self.waiters.lock();
             loop {
                 if me.notified.load(Ordering::Relaxed) {
-                    break true;
+                    break Ok(true);
                 }
-                if !me.wake.wait_until(&mut waiters, deadline)
-                    && !me.notified.load(Ordering::Relaxed)
-                {
-                    // Timed out and still queued: leave the queue, so no
-                    // notify is spent on this waiter.
+                let woken = me.wake.wait_until(&mut waiters, deadline);
+                if woken != Ok(true) && !me.notified.load(Ordering::Relaxed) {
+                    // Timed out or interrupted and still queued: leave the
+                    // queue, so no notify is spent on this waiter.
                     waiters.retain(|waiter| !Arc::ptr_eq(waiter, &me));
-                    break false;
+                    break woken;
                 }
             }
         };
         self.lock.acquire_restore(saved);
-        Ok(notified)
+        Ok(notified?)
+    }
+
+    /// Python's `wait_for`: waits until `predicate` (called with the lock
+    /// held) is true or `deadline` passes, the deadline fixed once. True
+    /// when it is true; false when still false at the deadline, after one
+    /// last call. `HILO_EINTR` from a wait leaves with the lock held.
+    pub fn wait_for(
+        &self,
+        mut predicate: impl FnMut() -> bool,
+        deadline: Option<Instant>,
+    ) -> Result<bool> {
+        if !self.lock.is_owned() {
+            return Err(Error::state("cannot wait on un-acquired lock"));
+        }
+        loop {
+            if predicate() {
+                return Ok(true);
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Ok(false);
+            }
+            self.wait(deadline)?;
+        }
     }
 
     fn forget(&self, me: &Arc<Waiter>) {

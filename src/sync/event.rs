@@ -10,7 +10,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
-use crate::os;
+use crate::error::Result;
+use crate::{interrupt, os};
 
 const SET: u32 = 1;
 const SLEEPERS: u32 = 2;
@@ -61,17 +62,19 @@ impl Event {
 
     /// Waits until the flag is set or `deadline` passes (None: forever).
     /// True when the flag was set, or a `set` woke this waiter.
-    pub fn wait(&self, deadline: Option<Instant>) -> bool {
+    /// `HILO_EINTR` when a signal handler interrupted the wait of an
+    /// interruptible thread (src/interrupt.rs) and no `set` came first.
+    pub fn wait(&self, deadline: Option<Instant>) -> Result<bool> {
         let first = self.word.load(Ordering::Acquire);
         if first & SET != 0 {
-            return true;
+            return Ok(true);
         }
         let sets = first & !(SET | SLEEPERS);
         let done = |word: u32| word & SET != 0 || word & !(SET | SLEEPERS) != sets;
         loop {
             let mut word = self.word.load(Ordering::Acquire);
             if done(word) {
-                return true;
+                return Ok(true);
             }
             if word & SLEEPERS == 0 {
                 match self.word.compare_exchange(
@@ -88,11 +91,18 @@ impl Event {
                 None => None,
                 Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => Some(left),
-                    _ => return done(self.word.load(Ordering::Acquire)),
+                    _ => return Ok(done(self.word.load(Ordering::Acquire))),
                 },
             };
             // Returns at once if the word changed since it was read.
-            os::futex_wait(&self.word, word, timeout);
+            let slept =
+                interrupt::sleep(timeout, |timeout| os::futex_wait(&self.word, word, timeout));
+            if let Err(interrupted) = slept {
+                if done(self.word.load(Ordering::Acquire)) {
+                    return Ok(true);
+                }
+                return Err(interrupted.into());
+            }
         }
     }
 }

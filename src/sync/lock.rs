@@ -11,10 +11,12 @@ use super::{thread_token, Wait};
 use crate::error::{Error, Result};
 use crate::futex::FutexMutex;
 
-fn raw_acquire(raw: &FutexMutex, wait: Wait) -> bool {
+/// `HILO_EINTR` when a signal handler interrupted the wait of an
+/// interruptible thread (src/interrupt.rs) and the lock was still held.
+fn raw_acquire(raw: &FutexMutex, wait: Wait) -> Result<bool> {
     match wait {
-        Wait::No => raw.try_lock(),
-        Wait::Until(deadline) => raw.lock_until(deadline),
+        Wait::No => Ok(raw.try_lock()),
+        Wait::Until(deadline) => Ok(raw.lock_until(deadline)?),
     }
 }
 
@@ -43,9 +45,10 @@ impl Lock {
         }
     }
 
-    /// True when acquired, false when `wait` ran out first.
+    /// True when acquired, false when `wait` ran out first; `HILO_EINTR`
+    /// as `raw_acquire`.
     #[inline]
-    pub fn acquire(&self, wait: Wait) -> bool {
+    pub fn acquire(&self, wait: Wait) -> Result<bool> {
         raw_acquire(&self.raw, wait)
     }
 
@@ -121,7 +124,7 @@ impl RLock {
             self.count.store(count, Ordering::Relaxed);
             return Ok(true);
         }
-        if !raw_acquire(&self.raw, wait) {
+        if !raw_acquire(&self.raw, wait)? {
             return Ok(false);
         }
         self.take(me, 1);

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::Wait;
 use crate::error::{Error, Result};
-use crate::os;
+use crate::{interrupt, os};
 
 pub struct Semaphore {
     value: AtomicU32,
@@ -49,12 +49,14 @@ impl Semaphore {
     }
 
     /// Takes one unit: true when taken, false when `wait` ran out first.
-    pub fn acquire(&self, wait: Wait) -> bool {
+    /// `HILO_EINTR` when a signal handler interrupted the wait of an
+    /// interruptible thread (src/interrupt.rs) and no unit was there.
+    pub fn acquire(&self, wait: Wait) -> Result<bool> {
         if self.try_take() {
-            return true;
+            return Ok(true);
         }
         let Wait::Until(deadline) = wait else {
-            return false;
+            return Ok(false);
         };
         loop {
             // Count this thread as a sleeper before the last look at the
@@ -69,18 +71,22 @@ impl Semaphore {
                     _ => None,
                 },
             };
+            let mut slept = Ok(());
             if let Some(timeout) = timeout {
                 if self.value.load(Ordering::SeqCst) == 0 {
                     // Returns at once if a release came meanwhile.
-                    os::futex_wait(&self.value, 0, timeout);
+                    slept = interrupt::sleep(timeout, |timeout| {
+                        os::futex_wait(&self.value, 0, timeout)
+                    });
                 }
             }
             self.sleepers.fetch_sub(1, Ordering::Relaxed);
             if self.try_take() {
-                return true;
+                return Ok(true);
             }
+            slept?;
             if timeout.is_none() {
-                return false;
+                return Ok(false);
             }
         }
     }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hilo.h"
@@ -43,6 +44,29 @@ static void *foreign(void *arg) {
     printf("created by foreign: daemon %d\n", hilo_is_daemon(t));
     hilo_release(t);
     return (void *)(uintptr_t)me;
+}
+
+static void *wait_for_event(void *arg) {
+    hilo_event_wait((hilo_event *)arg, HILO_FOREVER);
+    return NULL;
+}
+
+/* Whether hilo_enumerate lists `t` now. */
+static int lists(hilo_thread_t t) {
+    hilo_thread_t buf[64];
+    size_t n = hilo_enumerate(buf, 64);
+    for (size_t i = 0; i < n && i < 64; i++) {
+        if (buf[i] == t) return 1;
+    }
+    return 0;
+}
+
+/* Until `t`, released, has ended: it leaves the list. */
+static void wait_unlisted(hilo_thread_t t) {
+    while (lists(t)) {
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
 }
 
 static void comm_of(int64_t tid, char *buf, size_t size) {
@@ -99,6 +123,23 @@ int main(void) {
     CHECK(hilo_create(ends_with_pthread_exit, NULL, NULL, &r) == HILO_OK);
     CHECK(hilo_start(r) == HILO_OK);
     CHECK(hilo_release(r) == HILO_OK);
+    wait_unlisted(r);
+
+    /* A released thread that still runs is counted and listed (as Python
+     * counts a thread whose object was dropped), under its released
+     * handle, which answers HILO_ESRCH. */
+    hilo_event *gate = hilo_event_new();
+    hilo_thread_t g;
+    CHECK(hilo_create(wait_for_event, gate, "Released", &g) == HILO_OK);
+    CHECK(hilo_start(g) == HILO_OK);
+    CHECK(hilo_release(g) == HILO_OK);
+    printf("released and running: active %zu, enumerate %zu, listed %d, alive %d\n",
+           hilo_active_count(), hilo_enumerate(NULL, 0), lists(g), hilo_is_alive(g));
+    hilo_event_set(gate);
+    wait_unlisted(g);
+    printf("after its end: active %zu, enumerate %zu\n", hilo_active_count(),
+           hilo_enumerate(NULL, 0));
+    hilo_event_free(gate);
 
     /* The OS name: set by the thread itself when it starts. */
     hilo_thread_t n;

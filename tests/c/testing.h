@@ -3,6 +3,7 @@
 #ifndef HILO_TESTING_H
 #define HILO_TESTING_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,21 @@ static inline void wait_until_blocked(long tid, const char *what) {
         struct timespec pause = {0, 1000000};
         nanosleep(&pause, NULL);
     }
+}
+
+/* Installs `handler` for SIGUSR1: with SA_RESTART for mode "restart",
+ * without for "norestart". False (nothing installed) for another mode. */
+static inline int handle_sigusr1(const char *mode, void (*handler)(int)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    if (strcmp(mode, "restart") == 0) {
+        sa.sa_flags = SA_RESTART;
+    } else if (strcmp(mode, "norestart") != 0) {
+        return 0;
+    }
+    return sigaction(SIGUSR1, &sa, NULL) == 0;
 }
 
 #endif

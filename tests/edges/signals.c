@@ -140,17 +140,10 @@ int main(int argc, char **argv) {
         fflush(stdout);
         return 0;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (strcmp(mode, "restart") == 0) {
-        sa.sa_flags = SA_RESTART;
-    } else if (strcmp(mode, "norestart") != 0) {
+    if (!handle_sigusr1(mode, on_signal)) {
         fprintf(stderr, "unknown mode '%s'\n", mode);
         return 99;
     }
-    sigaction(SIGUSR1, &sa, NULL);
     main_thread = pthread_self();
     event = hilo_event_new();
     lock = hilo_lock_new();

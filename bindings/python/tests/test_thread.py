@@ -214,8 +214,9 @@ class Names(unittest.TestCase):
         t.join()
         self.assertEqual(t.name, "catorce bytes.áé")
         self.assertEqual(seen["c"], "catorce bytes.áé")
-        # At most 15 bytes, without splitting the two-byte "á".
-        self.assertEqual(seen["comm"], "catorce bytes.")
+        # At most 15 bytes: the start, "..", the end (6 bytes here), cut on
+        # character boundaries.
+        self.assertEqual(seen["comm"], "catorce..s.áé")
 
     def test_cpython_current_thread_sees_the_hilo_thread(self):
         def inside():
