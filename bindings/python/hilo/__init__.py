@@ -277,9 +277,10 @@ def _deprecated(text):
     warnings.warn(text, DeprecationWarning, stacklevel=3)
 
 
-# Waits (hilo._hilo's wait_released) run in the main thread in slices, so
-# that Ctrl-C and other signal handlers run during a long wait, as with
-# CPython's locks; a Barrier's wait cannot be sliced.
+# Ctrl-C: a wait in the main thread (hilo._hilo's wait_released) is
+# interruptible (hilo_set_interruptible): when a signal handler ran, hilo
+# answers HILO_EINTR, Python's handlers run (KeyboardInterrupt), and the wait
+# resumes for what is left of its timeout, as CPython's; no periodic wake-ups.
 
 
 # ---------------------------------------------------------------------------

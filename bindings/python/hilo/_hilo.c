@@ -9,8 +9,8 @@
  * that finds the lock free never hands the GIL to another (which is what
  * made two threads counting under one Lock switch at every acquire).
  *
- * Waits in the main thread run in slices (SLICE_S), Python's signal handlers
- * (Ctrl-C) running between them, as the ctypes binding did. */
+ * Waits in the main thread are interruptible (wait_released): Ctrl-C raises
+ * KeyboardInterrupt in a blocked acquire, wait or join as in CPython. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <pythread.h>
@@ -21,7 +21,6 @@
 
 #include "hilo.h"
 
-#define SLICE_S 0.05
 /* A Python error is set (not a hilo status). */
 #define PY_ERROR INT_MIN
 
@@ -59,11 +58,15 @@ static PyObject *raise_status(int status) {
 /* A blocking hilo call on `obj` with the given timeout (negative: forever). */
 typedef int (*wait_fn)(void *obj, double timeout);
 
-/* Calls `call` with the GIL released until it answers something other than
- * `not_yet` or `timeout` (negative: forever) has passed. In the main thread
- * the wait runs in slices with Python's signal handlers run between them;
- * returns PY_ERROR when one raised. */
-static int wait_released(wait_fn call, void *obj, double timeout, int not_yet) {
+/* Calls `call` with the GIL released and returns its status. In the main
+ * thread (where CPython runs signal handlers) the call is interruptible
+ * (hilo_set_interruptible, for this call only, so that C code's own waits
+ * in this thread keep their setting): when a signal handler ran during it,
+ * hilo answers HILO_EINTR, Python's handlers run here (PyErr_CheckSignals;
+ * KeyboardInterrupt for Ctrl-C), and unless one raised, the wait resumes
+ * for what is left of `timeout`. No periodic wake-ups. PY_ERROR when a
+ * handler raised. */
+static int wait_released(wait_fn call, void *obj, double timeout) {
     int rc;
     if (timeout == 0 || PyThread_get_thread_ident() != main_ident) {
         Py_BEGIN_ALLOW_THREADS
@@ -73,15 +76,22 @@ static int wait_released(wait_fn call, void *obj, double timeout, int not_yet) {
     }
     double deadline = timeout < 0 ? 0 : now_s() + timeout;
     for (;;) {
-        double slice = SLICE_S;
+        double left = -1;
         if (timeout >= 0) {
-            double left = deadline - now_s();
-            slice = left < slice ? (left > 0 ? left : 0) : slice;
+            left = deadline - now_s();
+            left = left > 0 ? left : 0;
         }
         Py_BEGIN_ALLOW_THREADS
-        rc = call(obj, slice);
+        int was = hilo_is_interruptible();
+        if (was != 1) {
+            hilo_set_interruptible(true);
+        }
+        rc = call(obj, left);
+        if (was != 1) {
+            hilo_set_interruptible(false);
+        }
         Py_END_ALLOW_THREADS
-        if (rc != not_yet || (timeout >= 0 && now_s() >= deadline)) {
+        if (rc != HILO_EINTR) {
             return rc;
         }
         if (PyErr_CheckSignals() < 0) {
@@ -135,7 +145,7 @@ static int lock_wait(void *obj, double timeout) {
 static int lock_take(hilo_lock *lock, double timeout) {
     int rc = hilo_lock_acquire(lock, false, -1);
     if (rc == 0 && timeout != 0) {
-        rc = wait_released(lock_wait, lock, timeout, 0);
+        rc = wait_released(lock_wait, lock, timeout);
     }
     if (rc < 0 && rc != PY_ERROR) {
         raise_status(rc);
@@ -261,7 +271,7 @@ static int rlock_take(RLockObject *self, double timeout) {
     unsigned long me = PyThread_get_thread_ident();
     int rc = hilo_rlock_acquire(self->lock, false, -1);
     if (rc == 0 && timeout != 0) {
-        rc = wait_released(rlock_wait, self->lock, timeout, 0);
+        rc = wait_released(rlock_wait, self->lock, timeout);
     }
     if (rc == 1) {
         self->owner = me;
@@ -504,7 +514,7 @@ static PyObject *cond_wait(CondObject *self, PyObject *args, PyObject *kwargs) {
         rlock->owner = 0;
     }
     self->waiting++;
-    int rc = wait_released(cond_wait_call, self->cond, timeout, 0);
+    int rc = wait_released(cond_wait_call, self->cond, timeout);
     self->waiting--;
     if (rlock != NULL && rc != HILO_ESTATE) {
         /* hilo_cond_wait returns with every level held again. */
@@ -652,7 +662,7 @@ static PyObject *event_wait(EventObject *self, PyObject *args, PyObject *kwargs)
     }
     int rc = hilo_event_is_set(self->event);
     if (rc == 0 && timeout != 0) {
-        rc = wait_released(event_wait_call, self->event, timeout, 0);
+        rc = wait_released(event_wait_call, self->event, timeout);
     }
     if (rc == PY_ERROR) {
         return NULL;
@@ -768,7 +778,7 @@ static PyObject *join(PyObject *Py_UNUSED(module), PyObject *args) {
         return NULL;
     }
     hilo_thread_t t = handle;
-    int rc = wait_released(join_call, &t, timeout, HILO_ETIMEDOUT);
+    int rc = wait_released(join_call, &t, timeout);
     return rc == PY_ERROR ? NULL : PyLong_FromLong(rc);
 }
 
@@ -961,14 +971,19 @@ static PyObject *sem_acquire(PyObject *Py_UNUSED(module), PyObject *args) {
     }
     int rc = hilo_sem_acquire(sem, false, -1);
     if (rc == 0 && timeout != 0) {
-        rc = wait_released(sem_wait_call, sem, timeout, 0);
+        rc = wait_released(sem_wait_call, sem, timeout);
     }
     return rc == PY_ERROR ? NULL : PyLong_FromLong(rc);
 }
 
+static int barrier_wait_call(void *obj, double timeout) {
+    return hilo_barrier_wait(obj, timeout);
+}
+
 /* barrier_wait(ptr, timeout) -> status, with the GIL released (the action,
- * Python, runs in the last thread to arrive, which takes the GIL for it). Not
- * cut into slices: a barrier's wait cannot be resumed. */
+ * Python, runs in the last thread to arrive, which takes the GIL for it). An
+ * interrupted waiter leaves the barrier unbroken (hilo_set_interruptible)
+ * and arrives anew when it waits again, as CPython's. */
 static PyObject *barrier_wait(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *ptr_obj;
     double timeout;
@@ -979,11 +994,8 @@ static PyObject *barrier_wait(PyObject *Py_UNUSED(module), PyObject *args) {
     if (barrier == NULL) {
         return NULL;
     }
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = hilo_barrier_wait(barrier, timeout);
-    Py_END_ALLOW_THREADS
-    return PyLong_FromLong(rc);
+    int rc = wait_released(barrier_wait_call, barrier, timeout);
+    return rc == PY_ERROR ? NULL : PyLong_FromLong(rc);
 }
 
 static PyMethodDef module_methods[] = {

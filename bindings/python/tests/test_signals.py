@@ -130,6 +130,78 @@ class CtrlC(unittest.TestCase):
             self.assertLessEqual(wakeups, 2, "%s: the blocked main thread woke up" % name)
 
 
+RESUME = """
+import os, signal, sys, time, hilo
+ran = []
+signal.signal(signal.SIGUSR1, lambda *a: ran.append(hilo.current_thread().name))
+%s
+print("ready", flush=True)
+began = time.monotonic()
+result = %s
+print(repr(result), ran, "%%.3f" %% (time.monotonic() - began), flush=True)
+%s
+"""
+
+
+class HandlerThatReturns(unittest.TestCase):
+    """A handler that does not raise: it runs in the main thread during the
+    wait, and the wait goes on for what is left of its timeout (not anew)."""
+
+    def run_case(self, setup, wait, after=""):
+        proc = support.start_python(["-c", RESUME % (setup, wait, after)])
+        try:
+            self.assertEqual(proc.stdout.readline().strip(), "ready")
+            deadline = time.monotonic() + 30
+            seen = 0
+            while seen < 3:
+                seen = seen + 1 if blocked_in_futex(proc.pid) else 0
+                self.assertLess(time.monotonic(), deadline, "never blocked")
+                time.sleep(0.002)
+            os.kill(proc.pid, signal.SIGUSR1)
+            out = support.finish(proc, 30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout.split("\n")
+
+    def test_lock_timeout_counts_from_the_first_wait(self):
+        line = self.run_case("l = hilo.Lock(); l.acquire()", "l.acquire(timeout=1.0)")[0]
+        result, ran, elapsed = line.split()
+        self.assertEqual((result, ran), ("False", "['MainThread']"), line)
+        # Woken by the handler, it waited for the rest of the second only
+        # (a wait begun anew would take more than 1.0 + the time to block).
+        self.assertGreaterEqual(float(elapsed), 1.0)
+        self.assertLess(float(elapsed), 1.9, line)
+
+    def test_event_set_after_the_handler_is_seen(self):
+        line = self.run_case(
+            "e = hilo.Event()\n"
+            "def later():\n"
+            "    while not ran: time.sleep(0.001)\n"
+            "    e.set()\n"
+            "hilo.Thread(target=later).start()",
+            "e.wait(60)")[0]
+        self.assertTrue(line.startswith("True ['MainThread']"), line)
+
+    def test_barrier_stays_whole_after_an_interrupted_waiter(self):
+        lines = self.run_case(
+            "b = hilo.Barrier(2)\n"
+            "def on_signal(*a):\n"
+            "    raise KeyboardInterrupt\n"
+            "signal.signal(signal.SIGUSR1, on_signal)\n"
+            "def wait_or_stop():\n"
+            "    try:\n"
+            "        return b.wait()\n"
+            "    except KeyboardInterrupt:\n"
+            "        return (b.broken, b.n_waiting)",
+            "wait_or_stop()",
+            "t = hilo.Thread(target=b.wait); t.start(); print(b.wait(30), flush=True); t.join()")
+        self.assertTrue(lines[0].startswith("(False, 0)"), lines)
+        self.assertIn(lines[1], ("0", "1"))
+
+
 def _add(name):
     def test(self):
         if name == "Barrier.wait" and not interruptible():
