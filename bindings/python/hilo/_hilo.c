@@ -129,6 +129,26 @@ static int parse_acquire(PyObject *args, PyObject *kwargs, double *timeout) {
     return 0;
 }
 
+/* Parses wait(timeout=None) as CPython's Event and Condition do: sets
+ * *timeout to the C timeout (None: forever, negative; a negative number: do
+ * not wait, 0). */
+static int parse_wait(PyObject *args, PyObject *kwargs, double *timeout) {
+    static char *kwlist[] = {"timeout", NULL};
+    PyObject *arg = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:wait", kwlist, &arg)) {
+        return -1;
+    }
+    *timeout = -1;
+    if (arg != Py_None) {
+        double t = PyFloat_AsDouble(arg);
+        if (t == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        *timeout = t < 0 ? 0 : t;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- Lock */
 
 typedef struct {
@@ -487,18 +507,9 @@ static int cond_wait_call(void *obj, double timeout) {
 }
 
 static PyObject *cond_wait(CondObject *self, PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {"timeout", NULL};
-    PyObject *arg = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:wait", kwlist, &arg)) {
+    double timeout;
+    if (parse_wait(args, kwargs, &timeout) < 0) {
         return NULL;
-    }
-    double timeout = -1;
-    if (arg != Py_None) {
-        timeout = PyFloat_AsDouble(arg);
-        if (timeout == -1 && PyErr_Occurred()) {
-            return NULL;
-        }
-        timeout = timeout < 0 ? 0 : timeout;
     }
     RLockObject *rlock = NULL;
     unsigned long count = 0, owner = 0;
@@ -531,17 +542,13 @@ static PyObject *cond_wait(CondObject *self, PyObject *args, PyObject *kwargs) {
     return rc < 0 ? raise_status(rc) : PyBool_FromLong(rc);
 }
 
-static PyObject *cond_notify(CondObject *self, PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {"n", NULL};
-    Py_ssize_t n = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|n:notify", kwlist, &n)) {
-        return NULL;
+/* Wakes `n` waiters (all of them when `all`), as the lock's owner only. An
+ * RLock knows its owner here; hilo checks a plain lock is held. */
+static PyObject *cond_notified(CondObject *self, size_t n, bool all) {
+    int rc = HILO_ESTATE;
+    if (!PyObject_TypeCheck(self->lock, &RLock_Type) || rlock_owned((RLockObject *)self->lock)) {
+        rc = all ? hilo_cond_notify_all(self->cond) : hilo_cond_notify(self->cond, n);
     }
-    if (PyObject_TypeCheck(self->lock, &RLock_Type) && !rlock_owned((RLockObject *)self->lock)) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
-        return NULL;
-    }
-    int rc = hilo_cond_notify(self->cond, n < 0 ? 0 : (size_t)n);
     if (rc == HILO_ESTATE) {
         PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
         return NULL;
@@ -552,20 +559,17 @@ static PyObject *cond_notify(CondObject *self, PyObject *args, PyObject *kwargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *cond_notify(CondObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"n", NULL};
+    Py_ssize_t n = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|n:notify", kwlist, &n)) {
+        return NULL;
+    }
+    return cond_notified(self, n < 0 ? 0 : (size_t)n, false);
+}
+
 static PyObject *cond_notify_all(CondObject *self, PyObject *Py_UNUSED(args)) {
-    if (PyObject_TypeCheck(self->lock, &RLock_Type) && !rlock_owned((RLockObject *)self->lock)) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
-        return NULL;
-    }
-    int rc = hilo_cond_notify_all(self->cond);
-    if (rc == HILO_ESTATE) {
-        PyErr_SetString(PyExc_RuntimeError, "cannot notify on un-acquired lock");
-        return NULL;
-    }
-    if (rc < 0) {
-        return raise_status(rc);
-    }
-    Py_RETURN_NONE;
+    return cond_notified(self, 0, true);
 }
 
 static void cond_dealloc(CondObject *self) {
@@ -647,18 +651,9 @@ static int event_wait_call(void *obj, double timeout) {
 }
 
 static PyObject *event_wait(EventObject *self, PyObject *args, PyObject *kwargs) {
-    static char *kwlist[] = {"timeout", NULL};
-    PyObject *arg = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O:wait", kwlist, &arg)) {
+    double timeout;
+    if (parse_wait(args, kwargs, &timeout) < 0) {
         return NULL;
-    }
-    double timeout = -1;
-    if (arg != Py_None) {
-        timeout = PyFloat_AsDouble(arg);
-        if (timeout == -1 && PyErr_Occurred()) {
-            return NULL;
-        }
-        timeout = timeout < 0 ? 0 : timeout;
     }
     int rc = hilo_event_is_set(self->event);
     if (rc == 0 && timeout != 0) {
@@ -712,6 +707,13 @@ static PyTypeObject Event_Type = {
 
 /* ------------------------------------------------------------- Threads */
 
+/* Reads a handle (an int) from Python. */
+static int handle_of(PyObject *arg, hilo_thread_t *out) {
+    *out = PyLong_AsUnsignedLongLong(arg);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+
 /* Every hilo thread started from Python runs this: it takes a thread state
  * for the thread's life and calls _bootstrap(key), which never raises. */
 static void *trampoline(void *arg) {
@@ -759,8 +761,8 @@ static PyObject *create(PyObject *Py_UNUSED(module), PyObject *args) {
 }
 
 static PyObject *start(PyObject *Py_UNUSED(module), PyObject *arg) {
-    hilo_thread_t handle = PyLong_AsUnsignedLongLong(arg);
-    if (PyErr_Occurred()) {
+    hilo_thread_t handle;
+    if (handle_of(arg, &handle) < 0) {
         return NULL;
     }
     return PyLong_FromLong(hilo_start(handle));
@@ -807,17 +809,11 @@ static PyObject *name_of(hilo_thread_t handle) {
 
 /* name(handle) -> bytes, or None when hilo has no such thread. */
 static PyObject *name(PyObject *Py_UNUSED(module), PyObject *arg) {
-    hilo_thread_t handle = PyLong_AsUnsignedLongLong(arg);
-    if (PyErr_Occurred()) {
+    hilo_thread_t handle;
+    if (handle_of(arg, &handle) < 0) {
         return NULL;
     }
     return name_of(handle);
-}
-
-/* Reads a handle (an int) from Python. */
-static int handle_of(PyObject *arg, hilo_thread_t *out) {
-    *out = PyLong_AsUnsignedLongLong(arg);
-    return PyErr_Occurred() ? -1 : 0;
 }
 
 static PyObject *set_current_thread_hooks(PyObject *Py_UNUSED(module), PyObject *args) {
@@ -936,8 +932,8 @@ static PyObject *release(PyObject *Py_UNUSED(module), PyObject *arg) {
 }
 
 static PyObject *is_alive(PyObject *Py_UNUSED(module), PyObject *arg) {
-    hilo_thread_t handle = PyLong_AsUnsignedLongLong(arg);
-    if (PyErr_Occurred()) {
+    hilo_thread_t handle;
+    if (handle_of(arg, &handle) < 0) {
         return NULL;
     }
     return PyLong_FromLong(hilo_is_alive(handle));

@@ -72,6 +72,21 @@ def blocked_in_futex(pid):
     return stat[stat.rindex(")") + 1:].split()[0] == "S" and syscall == support.FUTEX_SYSCALL
 
 
+def wait_until_child_blocks(proc, what, limit=30):
+    """Once the child has printed "ready": waits until its main thread is
+    seen asleep in a futex on three polls in a row; fails after `limit` s."""
+    line = proc.stdout.readline().strip()
+    if line != "ready":
+        raise AssertionError("%s: the child said %r, not ready" % (what, line))
+    deadline = time.monotonic() + limit
+    seen = 0
+    while seen < 3:
+        seen = seen + 1 if blocked_in_futex(proc.pid) else 0
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: the child's main thread never blocked" % what)
+        time.sleep(0.002)
+
+
 def interruptible():
     """Whether the loaded libhilo can end a wait for a signal handler."""
     import ctypes
@@ -91,13 +106,7 @@ class CtrlC(unittest.TestCase):
         setup, wait = CASES[name]
         proc = support.start_python(["-c", CHILD % (setup, wait)])
         try:
-            self.assertEqual(proc.stdout.readline().strip(), "ready")
-            deadline = time.monotonic() + 30
-            seen = 0
-            while seen < 3:
-                seen = seen + 1 if blocked_in_futex(proc.pid) else 0
-                self.assertLess(time.monotonic(), deadline, "%s never blocked" % name)
-                time.sleep(0.002)
+            wait_until_child_blocks(proc, name)
             before = ctxt_switches(proc.pid)
             time.sleep(0.3)
             wakeups = ctxt_switches(proc.pid) - before
@@ -150,13 +159,7 @@ class HandlerThatReturns(unittest.TestCase):
     def run_case(self, setup, wait, after=""):
         proc = support.start_python(["-c", RESUME % (setup, wait, after)])
         try:
-            self.assertEqual(proc.stdout.readline().strip(), "ready")
-            deadline = time.monotonic() + 30
-            seen = 0
-            while seen < 3:
-                seen = seen + 1 if blocked_in_futex(proc.pid) else 0
-                self.assertLess(time.monotonic(), deadline, "never blocked")
-                time.sleep(0.002)
+            wait_until_child_blocks(proc, wait)
             os.kill(proc.pid, signal.SIGUSR1)
             out = support.finish(proc, 30)
         finally:
