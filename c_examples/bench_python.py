@@ -49,10 +49,11 @@ def current_name_ns(n=200_000):
     return (time.perf_counter_ns() - t0) / n
 
 
-def _per_op(fn, n):
-    """Median nanoseconds per call of fn(n) (which does n operations)."""
+def _per_op(fn, n, rounds_wanted=ROUNDS):
+    """Median nanoseconds per operation of fn(n) (which does n operations)
+    over `rounds_wanted` rounds."""
     rounds = []
-    for _ in range(ROUNDS):
+    for _ in range(rounds_wanted):
         t0 = time.perf_counter_ns()
         fn(n)
         rounds.append((time.perf_counter_ns() - t0) / n)
@@ -173,8 +174,13 @@ def compare_binding():
           "median of %d rounds" % (hilo.LIBRARY_PATH, sys.version.split()[0], ROUNDS))
     print("%-40s %12s %12s %7s" % ("operation", "threading", "hilo", "ratio"))
     for (label, n, cpython), (_, _, ours) in zip(binding_rows(threading), binding_rows(hilo)):
-        a = _per_op(cpython, n)
-        b = _per_op(ours, n)
+        # Rounds alternate between the two, so a change in the machine's
+        # load during the run falls on both alike.
+        a, b = [], []
+        for _ in range(ROUNDS):
+            a.append(_per_op(cpython, n, 1))
+            b.append(_per_op(ours, n, 1))
+        a, b = statistics.median(a), statistics.median(b)
         print("%-40s %12.1f %12.1f %6.2fx" % (label, a, b, b / a))
 
 
