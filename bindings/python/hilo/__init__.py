@@ -728,14 +728,50 @@ def excepthook(args, /):
 # Exit
 
 
-def _non_daemon_running():
+def _running_non_daemon():
+    """Handles of the started non-daemon hilo threads alive now, other than
+    the calling thread and the main thread."""
     me = _lib.hilo_current()
+    found = []
     for t in enumerate():
         handle = getattr(t, "_handle", 0)
         if handle and handle != me and t is not _main_thread and \
-                _lib.hilo_is_daemon(handle) == 0 and _lib.hilo_is_alive(handle) == 1:
-            return True
-    return False
+                _hilo.is_daemon(handle) == 0 and _hilo.is_alive(handle) == 1:
+            found.append(handle)
+    return found
+
+
+def _non_daemon_running():
+    return bool(_running_non_daemon())
+
+
+# Set once Ctrl-C (or another exception) ended the exit wait: the later exit
+# hooks then do not wait again (CPython, too, gives up its wait then).
+_exit_wait_interrupted = False
+
+
+def _wait_at_exit():
+    """Waits for the non-daemon threads: hilo_join on each in turn, which in
+    the main thread is interruptible (Ctrl-C raises KeyboardInterrupt here, as
+    in CPython's shutdown), then hilo_shutdown for any left that cannot be
+    joined (released handles of threads C code started)."""
+    global _exit_wait_interrupted
+    if _exit_wait_interrupted:
+        return
+    try:
+        unjoinable = set()
+        while True:
+            pending = [h for h in _running_non_daemon() if h not in unjoinable]
+            if not pending:
+                break
+            for handle in pending:
+                rc = _hilo.join(handle, _FOREVER)
+                if rc < 0:
+                    unjoinable.add(handle)
+        _lib.hilo_shutdown()
+    except BaseException:
+        _exit_wait_interrupted = True
+        raise
 
 
 # Functions _register_atexit was given, run (last first) by _shutdown before
@@ -763,7 +799,7 @@ def _shutdown():
     for call in reversed(_threading_atexits):
         call()
     _threading_atexits.clear()
-    _lib.hilo_shutdown()
+    _wait_at_exit()
 
 
 def _wait_for_non_daemon_threads():
@@ -775,12 +811,15 @@ def _at_exit():
     """atexit hook: the last wait; afterwards no hilo thread may start, so none
     can be running Python when the interpreter finalises unless it is a daemon."""
     global _exiting
-    while True:
-        _lib.hilo_shutdown()
+    try:
+        while not _exit_wait_interrupted:
+            _wait_at_exit()
+            with _start_lock:
+                if not _non_daemon_running():
+                    break
+    finally:
         with _start_lock:
-            if not _non_daemon_running():
-                _exiting = True
-                return
+            _exiting = True
 
 
 try:

@@ -8,8 +8,8 @@ reached it (CLOCK_MONOTONIC is shared by the two processes)."""
 
 import os
 import signal
-import subprocess
 import sys
+import textwrap
 import time
 import unittest
 
@@ -203,6 +203,42 @@ class HandlerThatReturns(unittest.TestCase):
             "t = hilo.Thread(target=b.wait); t.start(); print(b.wait(30), flush=True); t.join()")
         self.assertTrue(lines[0].startswith("(False, 0)"), lines)
         self.assertIn(lines[1], ("0", "1"))
+
+
+class CtrlCAtExit(unittest.TestCase):
+    """Ctrl-C while the exit waits for a non-daemon thread that never ends:
+    KeyboardInterrupt there, as in CPython's shutdown; libhilo's own exit
+    hook then still waits for the thread (C's rule), and a second Ctrl-C,
+    Python's handler gone by then, ends the process. Before, no number of
+    Ctrl-C could end it."""
+
+    def test_exit_wait_is_interrupted(self):
+        import threading as cpython_threading
+        proc = support.start_python(["-c", textwrap.dedent("""
+            import hilo
+            hilo.Thread(target=hilo.Event().wait).start()
+            print("ready", flush=True)
+        """)])
+        errors = []
+        reader = cpython_threading.Thread(target=lambda: errors.append(proc.stderr.read()))
+        try:
+            wait_until_child_blocks(proc, "the exit wait")
+            reader.start()
+            os.kill(proc.pid, signal.SIGINT)
+            deadline = time.monotonic() + 30
+            while proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+                if proc.poll() is None:
+                    os.kill(proc.pid, signal.SIGINT)
+            self.assertIsNotNone(proc.poll(), "Ctrl-C never ended the process")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            reader.join(30)
+        self.assertEqual(proc.returncode, -signal.SIGINT)
+        self.assertIn("KeyboardInterrupt", errors[0])
+        self.assertIn("_wait_at_exit", errors[0])
 
 
 def _add(name):
