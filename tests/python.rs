@@ -1,11 +1,17 @@
-//! The Python binding's unittest suite (`bindings/python/tests`), run with
-//! `python3 -m unittest -v` against the libhilo.so cargo built for this test
-//! run (HILO_LIB). Fails when unittest fails. Every test's outcome is read
-//! from the verbose output: the counts are printed as passed, skipped and
-//! failed, and each skipped test is listed by name with its reason, so a
-//! skip is never counted as a pass. That report goes straight to stderr, so
-//! it shows in every run, not only with `--nocapture`. A hung suite prints
-//! every Python thread's stack (faulthandler) and fails before the limit.
+//! The Python binding's tests, against the libhilo.so cargo built for this
+//! test run (HILO_LIB), with its compiled module hilo._hilo built first
+//! (`bindings/python/build_inplace.sh`, -Werror):
+//!
+//! - its unittest suite (`bindings/python/tests`, `python3 -m unittest -v`).
+//!   Every test's outcome is read from the verbose output: the counts are
+//!   printed as passed, skipped and failed, and each skipped test is listed
+//!   by name with its reason, so a skip is never counted as a pass. That
+//!   report goes straight to stderr, so it shows in every run, not only with
+//!   `--nocapture`. A hung suite prints every Python thread's stack
+//!   (faulthandler) and fails before the limit.
+//! - CPython's own threading tests run against it as a peer
+//!   (`peer_suite.py`), with CPython's count from the same run.
+//! - `pip install ./bindings/python` into a fresh virtual environment.
 
 mod common;
 
