@@ -728,21 +728,16 @@ def excepthook(args, /):
 # Exit
 
 
-def _running_non_daemon():
-    """Handles of the started non-daemon hilo threads alive now, other than
-    the calling thread and the main thread."""
+def _non_daemon_running():
+    """Whether a started non-daemon hilo thread other than the calling thread
+    and the main thread is alive."""
     me = _lib.hilo_current()
-    found = []
     for t in enumerate():
         handle = getattr(t, "_handle", 0)
         if handle and handle != me and t is not _main_thread and \
                 _hilo.is_daemon(handle) == 0 and _hilo.is_alive(handle) == 1:
-            found.append(handle)
-    return found
-
-
-def _non_daemon_running():
-    return bool(_running_non_daemon())
+            return True
+    return False
 
 
 # Set once Ctrl-C (or another exception) ended the exit wait: the later exit
@@ -751,24 +746,14 @@ _exit_wait_interrupted = False
 
 
 def _wait_at_exit():
-    """Waits for the non-daemon threads: hilo_join on each in turn, which in
-    the main thread is interruptible (Ctrl-C raises KeyboardInterrupt here, as
-    in CPython's shutdown), then hilo_shutdown for any left that cannot be
-    joined (released handles of threads C code started)."""
+    """Waits for the non-daemon threads (hilo_shutdown, which also lets joins
+    of the main thread return), interruptibly in the main thread: Ctrl-C
+    raises KeyboardInterrupt here, as in CPython's shutdown."""
     global _exit_wait_interrupted
     if _exit_wait_interrupted:
         return
     try:
-        unjoinable = set()
-        while True:
-            pending = [h for h in _running_non_daemon() if h not in unjoinable]
-            if not pending:
-                break
-            for handle in pending:
-                rc = _hilo.join(handle, _FOREVER)
-                if rc < 0:
-                    unjoinable.add(handle)
-        _lib.hilo_shutdown()
+        _hilo.wait_for_exit()
     except BaseException:
         _exit_wait_interrupted = True
         raise

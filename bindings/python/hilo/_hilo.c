@@ -994,7 +994,56 @@ static PyObject *barrier_wait(PyObject *Py_UNUSED(module), PyObject *args) {
     return rc == PY_ERROR ? NULL : PyLong_FromLong(rc);
 }
 
+/* The exit wait's helper: a daemon hilo thread that runs only C. */
+static void *exit_wait_target(void *event) {
+    hilo_shutdown();
+    hilo_event_set(event);
+    return NULL;
+}
+
+/* wait_for_exit(): hilo_shutdown (the wait for every started non-daemon
+ * thread, C's included; joins of the main thread return from then on), run
+ * in a daemon helper thread while this thread waits for it on an event, so
+ * that the main thread's wait is interruptible like any other: Ctrl-C
+ * raises KeyboardInterrupt here, as in CPython's shutdown. The helper then
+ * goes on alone (and its event is left to it). */
+static PyObject *wait_for_exit(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(args)) {
+    hilo_event *done = hilo_event_new();
+    if (done == NULL) {
+        return PyErr_NoMemory();
+    }
+    hilo_thread_t helper = 0;
+    int rc = hilo_create(exit_wait_target, done, "hilo-exit-wait", &helper);
+    if (rc == HILO_OK) {
+        rc = hilo_set_daemon(helper, true);
+        rc = rc == HILO_OK ? hilo_start(helper) : rc;
+        if (rc != HILO_OK) {
+            hilo_release(helper);
+        }
+    }
+    if (rc != HILO_OK) {
+        /* No helper (out of threads, or starts refused): wait here. */
+        hilo_event_free(done);
+        Py_BEGIN_ALLOW_THREADS
+        hilo_shutdown();
+        Py_END_ALLOW_THREADS
+        Py_RETURN_NONE;
+    }
+    rc = wait_released(event_wait_call, done, -1);
+    if (rc == PY_ERROR) {
+        hilo_release(helper); /* it runs on, a daemon, and sets `done` */
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    hilo_join(helper, -1, NULL);
+    Py_END_ALLOW_THREADS
+    hilo_release(helper);
+    hilo_event_free(done);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"wait_for_exit", wait_for_exit, METH_NOARGS, NULL},
     {"sem_acquire", sem_acquire, METH_VARARGS, NULL},
     {"barrier_wait", barrier_wait, METH_VARARGS, NULL},
     {"allocate_lock", allocate_lock, METH_NOARGS, "A new hilo lock."},
