@@ -53,6 +53,7 @@ endif
 
 INSTALL ?= install
 STRIP   ?= strip --strip-debug
+DOXYGEN ?= doxygen
 
 # The installed files' @...@ values: hilo.pc's absolute paths; the CMake
 # files' paths relative to their own directory, so a staged or moved
@@ -61,8 +62,8 @@ SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(libdir)|g' \
 	    -e 's|@INCLUDEDIR@|$(includedir)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    -e 's|@MAJOR@|$(SOMAJOR)|g' -e 's|@MINOR@|$(MINOR)|g' \
 	    -e 's|@SOMAJOR@|$(SOMAJOR)|g' \
-	    -e "s|@LIBDIR_FROM_CONFIG@|$$(realpath -m --relative-to=$(cmakedir) $(libdir))|g" \
-	    -e "s|@INCLUDE_FROM_CONFIG@|$$(realpath -m --relative-to=$(cmakedir) $(includedir))|g" \
+	    -e "s|@LIBDIR_FROM_CONFIG@|$$(realpath -m -s --relative-to=$(cmakedir) $(libdir))|g" \
+	    -e "s|@INCLUDE_FROM_CONFIG@|$$(realpath -m -s --relative-to=$(cmakedir) $(includedir))|g" \
 	    -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|g"
 
 .PHONY: all build install install-man uninstall docs
@@ -94,7 +95,7 @@ install: $(BUILD)
 # status that points to it (all named hilo* or HILO_*); hilo.3 points to it
 # too, for `man 3 hilo`.
 install-man:
-	@if command -v doxygen >/dev/null 2>&1; then \
+	@if command -v $(DOXYGEN) >/dev/null 2>&1; then \
 	    $(MAKE) --no-print-directory docs && \
 	    $(INSTALL) -d $(DESTDIR)$(mandir)/man3 && \
 	    $(INSTALL) -m 644 $(DOCS_OUT)/man/man3/*.3 $(DESTDIR)$(mandir)/man3/ && \
@@ -109,12 +110,12 @@ docs: $(DOCS_OUT)/done
 # Doxygen's warnings go to a log (docs/Doxyfile); any warning fails the
 # build. So does a man page line that starts with a quote, which troff
 # takes for a request and drops (Doxygen writes a leading "..." that way).
-$(DOCS_OUT)/done: include/hilo.h docs/Doxyfile
-	@command -v doxygen >/dev/null 2>&1 || \
+$(DOCS_OUT)/done: include/hilo.h docs/Doxyfile docs/mainpage.dox
+	@command -v $(DOXYGEN) >/dev/null 2>&1 || \
 	    { echo "make docs needs doxygen (scripts/install-test-deps.sh installs it)"; exit 1; }
 	rm -rf $(DOCS_OUT)
 	mkdir -p $(DOCS_OUT)
-	HILO_DOCS_OUT=$(DOCS_OUT) HILO_VERSION=$(VERSION) doxygen docs/Doxyfile
+	HILO_DOCS_OUT=$(DOCS_OUT) HILO_VERSION=$(VERSION) $(DOXYGEN) docs/Doxyfile
 	@if [ -s $(DOCS_OUT)/warnings.log ]; then \
 	    cat $(DOCS_OUT)/warnings.log; echo "make docs: Doxygen warned (above)"; exit 1; fi
 	@if grep -n "^'" $(DOCS_OUT)/man/man3/*.3; then \

@@ -33,7 +33,8 @@
  *    threads (it stays loaded until the process ends).
  *
  * Every function below says what it does, each status it returns,
- * ownership and NULL handling; docs/api.md groups them by topic.
+ * ownership and NULL handling; docs/api.md in hilo's sources groups them
+ * by topic.
  */
 
 #ifndef HILO_H
@@ -68,10 +69,10 @@
 
 /**
  * The status codes, as a C enum so that tools which read the header
- * without its macros (LuaJIT's `ffi.cdef`, cffi's `cdef`, Zig's
- * `@cImport`) keep them. Functions still return `int` (yes/no answers and
- * counts share the return value with the statuses), so compare the int
- * with these values: `if (hilo_join(t, 1.0, NULL) == HILO_ETIMEDOUT)`.
+ * without its macros (LuaJIT's `ffi.cdef`, cffi's `cdef`) keep them.
+ * Functions still return `int` (yes/no answers and counts share the return
+ * value with the statuses), so compare the int with these values:
+ * `if (hilo_join(t, 1.0, NULL) == HILO_ETIMEDOUT)`.
  */
 typedef enum {
     /**

@@ -2,12 +2,14 @@
 # Installs what `cargo test` needs beyond a fresh machine's Rust toolchain,
 # gcc/g++, make and python3: pkg-config (tests/install.rs), doxygen and man
 # (`make docs`, the man pages: tests/docs.rs, tests/install.rs), cmake
-# (find_package(hilo): tests/install.rs) and luajit (docs/ffi.md's example:
-# tests/ffi.rs); CPython's own test package (test.test_threading, for the
-# Python binding's peer suite in tests/python.rs), which Debian's python3
-# splits off into libpython3.X-testsuite (a python.org or pyenv build has it
-# already). Installs only what is missing; does nothing when all are there.
-# Run as root (CI is) or with sudo.
+# (find_package(hilo): tests/install.rs), luajit and Python's cffi
+# (docs/ffi.md's examples: tests/ffi.rs), and, where Node.js and npm are
+# already there, koffi (npm install -g; not worth installing Node for);
+# CPython's own test package (test.test_threading, for the Python binding's
+# peer suite in tests/python.rs), which Debian's python3 splits off into
+# libpython3.X-testsuite (a python.org or pyenv build has it already).
+# Installs only what is missing; does nothing when all are there. Run as
+# root (CI is) or with sudo.
 set -euo pipefail
 
 # command -> Debian package
@@ -24,21 +26,22 @@ for command in "${!packages[@]}"; do
         missing+=("${packages[$command]}")
     fi
 done
+if ! python3 -c 'import cffi' >/dev/null 2>&1; then
+    missing+=(python3-cffi)
+fi
 testsuite=""
-if command -v python3 >/dev/null 2>&1 &&
-    ! python3 -c "import test.test_threading" >/dev/null 2>&1; then
+if ! python3 -c "import test.test_threading" >/dev/null 2>&1; then
     version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
     testsuite="libpython${version}-testsuite"
-fi
-if [ "${#missing[@]}" = 0 ] && [ -z "$testsuite" ]; then
-    exit 0
 fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then
     SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+if [ "${#missing[@]}" != 0 ] || [ -n "$testsuite" ]; then
+    $SUDO apt-get update -qq
+fi
 if [ "${#missing[@]}" != 0 ]; then
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
@@ -47,4 +50,9 @@ if [ -n "$testsuite" ]; then
     # peer suite prints "skipped" rather than failing.
     $SUDO apt-get install -y -qq --no-install-recommends "$testsuite" ||
         echo "note: $testsuite not installable: the peer suite will print skipped"
+fi
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    if ! NODE_PATH="$(npm root -g)" node -e "require('koffi')" >/dev/null 2>&1; then
+        $SUDO npm install -g --no-audit --no-fund koffi
+    fi
 fi

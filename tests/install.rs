@@ -51,7 +51,7 @@ fn stdout(out: &Output) -> String {
 /// Runs `make` in the repository, one at a time: `make install` also
 /// builds the man pages in the checkout's target/docs (when Doxygen is
 /// installed), which two installs at once would both rewrite.
-fn make(args: &[&str]) {
+fn make(args: &[&str]) -> Output {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let lib_dir = format!("LIBDIR={}", lib_dir().display());
@@ -60,7 +60,7 @@ fn make(args: &[&str]) {
         .arg(root())
         .arg("--no-print-directory")
         .args(args)
-        .arg(lib_dir));
+        .arg(lib_dir))
 }
 
 fn require_pkg_config() {
@@ -537,6 +537,37 @@ fn every_version_number_follows_cargo_toml() {
         "versions disagree with Cargo.toml:\n{}",
         wrong.join("\n")
     );
+}
+
+/// Without Doxygen, `make install` installs everything but the man pages
+/// and says so.
+#[test]
+fn install_without_doxygen_skips_the_man_pages_only() {
+    let dir = scratch("no-doxygen");
+    let prefix = dir.join("usr");
+    let out = make(&[
+        "install",
+        &format!("PREFIX={}", prefix.display()),
+        "DOXYGEN=hilo-test-no-such-doxygen",
+    ]);
+    assert!(
+        stdout(&out).contains("man pages skipped: doxygen is not installed"),
+        "{}",
+        stdout(&out)
+    );
+    for file in [
+        "include/hilo.h",
+        "lib/libhilo.a",
+        "lib/pkgconfig/hilo.pc",
+        "lib/cmake/hilo/hiloConfig.cmake",
+    ] {
+        assert!(prefix.join(file).is_file(), "{file} not installed");
+    }
+    assert!(
+        !prefix.join("share/man").exists(),
+        "man pages without Doxygen?"
+    );
+    make(&["uninstall", &format!("PREFIX={}", prefix.display())]);
 }
 
 /// `man 3 hilo` and `man 3 hilo_join` read the installed pages.

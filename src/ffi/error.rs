@@ -10,10 +10,10 @@ use super::ffi_boundary;
 use crate::error::{Error, Kind};
 
 /// The status codes, as a C enum so that tools which read the header
-/// without its macros (LuaJIT's `ffi.cdef`, cffi's `cdef`, Zig's
-/// `@cImport`) keep them. Functions still return `int` (yes/no answers and
-/// counts share the return value with the statuses), so compare the int
-/// with these values: `if (hilo_join(t, 1.0, NULL) == HILO_ETIMEDOUT)`.
+/// without its macros (LuaJIT's `ffi.cdef`, cffi's `cdef`) keep them.
+/// Functions still return `int` (yes/no answers and counts share the return
+/// value with the statuses), so compare the int with these values:
+/// `if (hilo_join(t, 1.0, NULL) == HILO_ETIMEDOUT)`.
 #[repr(C)]
 #[allow(non_camel_case_types)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
