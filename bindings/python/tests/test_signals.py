@@ -188,6 +188,24 @@ class HandlerThatReturns(unittest.TestCase):
             "e.wait(60)")[0]
         self.assertTrue(line.startswith("True ['MainThread']"), line)
 
+    def test_interrupted_condition_wait_holds_its_rlock_again(self):
+        line = self.run_case(
+            "c = hilo.Condition()\n"
+            "def on_signal(*a):\n"
+            "    raise KeyboardInterrupt\n"
+            "signal.signal(signal.SIGUSR1, on_signal)\n"
+            "def wait_twice_held():\n"
+            "    with c:\n"
+            "        with c:\n"
+            "            try:\n"
+            "                c.wait()\n"
+            "            except KeyboardInterrupt:\n"
+            "                return (c._is_owned(), c._lock._recursion_count())",
+            "wait_twice_held()",
+            "print(c._lock.locked(), c._lock._recursion_count())")
+        self.assertTrue(line[0].startswith("(True, 2)"), line)
+        self.assertEqual(line[1], "False 0")
+
     def test_barrier_stays_whole_after_an_interrupted_waiter(self):
         lines = self.run_case(
             "b = hilo.Barrier(2)\n"
