@@ -113,7 +113,13 @@ def _load():
 
 
 _lib_handle, LIBRARY_PATH = _load()
-from . import _hilo  # noqa: E402  (after the library it links with)
+try:
+    from . import _hilo  # noqa: E402  (after the library it links with)
+except ImportError as _e:
+    raise ImportError(
+        "hilo's compiled module hilo._hilo is missing or does not load (%s): install "
+        "the package with `pip install ./bindings/python`, or build it in place with "
+        "bindings/python/build_inplace.sh" % _e) from _e
 
 _c_int = _ctypes.c_int
 _c_double = _ctypes.c_double
