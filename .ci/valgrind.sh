@@ -76,6 +76,11 @@ for case in $(cases_of tests/c/exit_cases.c); do
 done
 
 check semantics 0 300 "$out/semantics"
+# hilo_set_interruptible: every kind of wait interrupted, with and without
+# SA_RESTART (under 2 s each under memcheck here).
+for mode in norestart restart; do
+    check "interruptible-$mode" 0 300 "$out/interruptible" "$mode"
+done
 check installed 0 300 "$out/installed"
 
 # The fork cases: memory errors count, leaks do not. valgrind also checks the

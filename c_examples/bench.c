@@ -15,6 +15,8 @@
 #include <hilo.h>
 
 #include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,6 +416,98 @@ static void event_row(int python) {
     hilo_event_free(ping);
 }
 
+/* ---- a signal ending a wait (hilo_set_interruptible) ---- */
+
+/* From pthread_kill to the wait's return in the waiter: hilo_event_wait
+ * with hilo_set_interruptible(true) returning HILO_EINTR, against sem_wait
+ * returning EINTR (POSIX's own, for a handler without SA_RESTART). */
+
+static void on_sigusr1(int sig) { (void)sig; }
+
+static hilo_event *never_set;
+static sem_t never_posted;
+static atomic_int waiter_tid;
+static atomic_int interrupts_wanted; /* rounds the waiter still waits for */
+static atomic_int which_wait;        /* 0 hilo, 1 sem_wait */
+static atomic_int in_wait;           /* 1 from just before the wait */
+static _Atomic double returned_at;
+
+static void *interrupted_waiter(void *arg) {
+    (void)arg;
+    hilo_set_interruptible(true);
+    atomic_store(&waiter_tid, (int)hilo_native_id(hilo_current()));
+    while (atomic_load(&interrupts_wanted) > 0) {
+        if (atomic_load(&in_wait)) continue;
+        atomic_store(&in_wait, 1);
+        int rc = atomic_load(&which_wait) == 0 ? hilo_event_wait(never_set, 10.0)
+                                               : sem_wait(&never_posted);
+        (void)rc;
+        atomic_store(&returned_at, now_ns());
+        atomic_store(&in_wait, 0);
+        while (atomic_load(&returned_at) != 0 && atomic_load(&interrupts_wanted) > 0) {
+        }
+    }
+    return NULL;
+}
+
+/* True once thread `tid` sleeps (state S): in its wait, as it does nothing
+ * else while `in_wait` is 1. */
+static int sleeping(int tid) {
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *end = strrchr(buf, ')');
+    return end && end[1] == ' ' && end[2] == 'S';
+}
+
+static double interrupt_once(pthread_t waiter, int which) {
+    atomic_store(&which_wait, which);
+    atomic_store(&returned_at, 0);
+    while (!atomic_load(&in_wait) || !sleeping(atomic_load(&waiter_tid))) {
+    }
+    double t0 = now_ns();
+    pthread_kill(waiter, SIGUSR1);
+    while (atomic_load(&returned_at) == 0) {
+    }
+    double took = atomic_load(&returned_at) - t0;
+    while (atomic_load(&in_wait)) {
+    }
+    return took;
+}
+
+static void interrupt_row(int python) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigusr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    never_set = hilo_event_new();
+    sem_init(&never_posted, 0, 0);
+    atomic_store(&interrupts_wanted, 1);
+    pthread_t waiter;
+    int rc = pthread_create(&waiter, NULL, interrupted_waiter, NULL);
+    if (rc) die("pthread_create", rc);
+    while (atomic_load(&waiter_tid) == 0) {
+    }
+    double h[ROUNDS], a[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        h[r] = interrupt_once(waiter, 0);
+        a[r] = interrupt_once(waiter, 1);
+    }
+    atomic_store(&interrupts_wanted, 0);
+    atomic_store(&returned_at, 0);
+    pthread_kill(waiter, SIGUSR1);
+    pthread_join(waiter, NULL);
+    row("signal to HILO_EINTR vs sem_wait EINTR", median(h, ROUNDS) / 1000,
+        median(a, ROUNDS) / 1000, "us", "1.10", python, NOVALUE);
+    sem_destroy(&never_posted);
+    hilo_event_free(never_set);
+    signal(SIGUSR1, SIG_DFL);
+}
+
 /* ---- memory per record ---- */
 
 static long rss_bytes(void) {
@@ -507,6 +601,7 @@ int main(int argc, char **argv) {
     per_call_rows(py.ok, py.name_ns);
     lock_row(py.ok);
     event_row(py.ok);
+    interrupt_row(py.ok);
 
     row("bytes per record (100,000 unstarted)", record, NOVALUE, "B", "256 B",
         py.ok, py.record_bytes);

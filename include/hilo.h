@@ -177,6 +177,18 @@ typedef struct hilo_sem hilo_sem;
  * A thread's target: the same shape as a pthread start routine. Its return
  * value is what `hilo_join` gives; a target may also end its thread with
  * `pthread_exit(value)`, which counts as a normal end.
+ *
+ * `pthread_cancel` of a hilo thread (its `pthread_t` is `pthread_self()`
+ * in the target) is an end too: deferred cancellation acts at the target's
+ * next cancellation point (`nanosleep`, `read`, `write`, ...), the thread's
+ * `hilo_local` destructors run, it is no longer alive, every `hilo_join`
+ * returns `HILO_OK` with `PTHREAD_CANCELED` as the result, and the exit
+ * wait does not wait for it. No hilo call is a cancellation point: a
+ * cancel that comes while the thread waits in one (a join, a lock, an
+ * event) stays pending until the call has returned, so no hilo object is
+ * left half-changed. Asynchronous cancellation
+ * (`PTHREAD_CANCEL_ASYNCHRONOUS`) must not be enabled around hilo calls,
+ * as for nearly every libc call.
  */
 typedef void *(*hilo_fn)(void *arg);
 
@@ -212,8 +224,13 @@ const char *hilo_strerror(int status);
  * @return a message about the last failing hilo call made by the calling
  * thread, as specific as Python's text where Python has one (for example
  * "threads can only be started once"), or "" when no call has failed yet on
- * this thread. Never NULL; owned by hilo and valid until the calling thread's
- * next hilo call or its end.
+ * this thread. Never NULL; owned by hilo. The pointer is the same for the
+ * whole life of the calling thread and stays valid until the thread ends:
+ * each failing call overwrites the text in place, so, as with `errno`, it
+ * always reads the latest error, and `printf("%d %s", hilo_join(t, 0,
+ * NULL), hilo_last_error())` prints the join's message whichever argument
+ * C evaluates first. Messages longer than 511 bytes are cut on a character
+ * boundary and end with "...". No allocation; no lock.
  */
 const char *hilo_last_error(void);
 
@@ -472,7 +489,8 @@ int hilo_shutdown(void);
  * Makes the calling thread's blocking waits interruptible (`on` true) or
  * not (false, the default of every thread). An interruptible thread's
  * `hilo_join`, lock, re-entrant lock, condition and semaphore acquires,
- * `hilo_cond_wait`, `hilo_event_wait` and `hilo_barrier_wait` return
+ * `hilo_cond_wait`, `hilo_cond_wait_for`, `hilo_event_wait` and
+ * `hilo_barrier_wait` return
  * `HILO_EINTR` when a signal handler ran while the thread slept in them,
  * with or without `SA_RESTART` (last error "interrupted: a signal handler
  * ran while this thread waited"), as POSIX calls without `SA_RESTART` do:
@@ -492,9 +510,11 @@ int hilo_shutdown(void);
  * timeout.
  *
  * Only a signal that arrives while the thread sleeps in the kernel
- * interrupts it: one that comes just before (or while the thread spins
- * briefly on a lock) is seen by the host's next check, not by this wait,
- * as for `read(2)`. hilo's internal locks are never interrupted, nor is a
+ * interrupts it: one that comes just before the sleep (or while the thread
+ * spins briefly on a lock) does not end this wait, which then ends as it
+ * otherwise would, the window `read(2)` has too. A host that must react
+ * within a bound checks its flags, then waits with a timeout of that bound
+ * and checks again between waits. hilo's internal locks are never interrupted, nor is a
  * thread's setting changed by anything but this call. Cost: a
  * thread-local flag read before each sleep; an interruptible thread's
  * untimed sleeps wake once a day (so that the kernel reports handlers with

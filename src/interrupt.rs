@@ -18,8 +18,9 @@
 //!
 //! A signal that arrives while the thread is not asleep in the kernel (just
 //! before it sleeps, or while it spins on a lock) interrupts nothing, as
-//! for any system call: a host that must not miss one checks its flags
-//! before it waits (and waits with a timeout when a lost wake-up matters).
+//! for any system call: the wait ends as it otherwise would. A host that
+//! must react within a bound waits with a timeout of that bound and checks
+//! its flags between waits.
 
 use std::cell::Cell;
 use std::time::Duration;

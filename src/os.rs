@@ -2,7 +2,7 @@
 //! the kernel shows, process-exit and fork hooks, thread-specific keys,
 //! futexes. Every libc call of hilo lives here.
 
-use std::ffi::{c_void, CStr};
+use std::ffi::{c_int, c_void, CStr};
 use std::io::Write;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
@@ -114,12 +114,48 @@ pub unsafe fn detach(thread: libc::pthread_t) {
 /// # Safety
 /// `thread` must be a joinable pthread that was neither joined nor detached.
 pub unsafe fn join(thread: libc::pthread_t) -> *mut c_void {
+    let _no_cancel = NoCancel::new();
     let mut value: *mut c_void = std::ptr::null_mut();
     // SAFETY: guaranteed by the caller; `value` is a valid out-pointer.
     unsafe {
         libc::pthread_join(thread, &mut value);
     }
     value
+}
+
+extern "C" {
+    // The libc crate does not declare it for glibc.
+    fn pthread_setcancelstate(state: c_int, old: *mut c_int) -> c_int;
+}
+
+/// glibc's `PTHREAD_CANCEL_DISABLE`.
+const PTHREAD_CANCEL_DISABLE: c_int = 1;
+
+/// While it lives, `pthread_cancel` of the calling thread waits (is
+/// pending): no hilo call is a cancellation point, so a cancelled thread
+/// never unwinds out of the middle of one, leaving a record half-reaped or
+/// a lock held. Around the few libc calls of hilo that are cancellation
+/// points (pthread_join, open/write/close); hilo's futex waits are not.
+pub struct NoCancel {
+    old: c_int,
+}
+
+impl NoCancel {
+    pub fn new() -> NoCancel {
+        let mut old = PTHREAD_CANCEL_DISABLE;
+        // SAFETY: `old` is a valid out-pointer; the state is the thread's own.
+        unsafe { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &mut old) };
+        NoCancel { old }
+    }
+}
+
+impl Drop for NoCancel {
+    fn drop(&mut self) {
+        let mut ignored = 0;
+        // SAFETY: as in `new`; restores the state found there (a pending
+        // cancel then acts at the caller's next cancellation point).
+        unsafe { pthread_setcancelstate(self.old, &mut ignored) };
+    }
 }
 
 extern "C" {
@@ -164,6 +200,7 @@ pub unsafe fn join_until(
         tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
     };
     let mut value: *mut c_void = std::ptr::null_mut();
+    let _no_cancel = NoCancel::new();
     loop {
         // SAFETY: guaranteed by the caller; `value` and `abstime` are valid.
         match unsafe { pthread_clockjoin_np(thread, &mut value, libc::CLOCK_MONOTONIC, &abstime) } {
@@ -290,6 +327,7 @@ pub fn set_thread_name(tid: i64, name: &CStr) {
     let short = os_name(name.to_bytes());
     let len = short.iter().position(|&b| b == 0).unwrap_or(15);
     let path = format!("/proc/self/task/{tid}/comm");
+    let _no_cancel = NoCancel::new();
     if let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(path) {
         // One write, also of zero bytes: the kernel sets the name to what a
         // write gives, and an empty write gives "" (`write_all` would skip
@@ -336,6 +374,7 @@ pub fn is_open_fd(fd: i32) -> bool {
 
 /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
 pub fn write_all(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
+    let _no_cancel = NoCancel::new();
     while !bytes.is_empty() {
         // SAFETY: `bytes` is a valid buffer of `bytes.len()` bytes.
         let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };

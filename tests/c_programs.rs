@@ -95,6 +95,24 @@ fn underscore_exit_waits_for_nothing() {
     assert_eq!(out, "main calls _exit\n");
 }
 
+/// `pthread_cancel` of a hilo thread is a documented end: destructors,
+/// `HILO_OK` with `PTHREAD_CANCELED` to every join, and the exit wait does
+/// not wait for a cancelled non-daemon thread (the 30 s limit would end a
+/// process whose exit hung).
+#[test]
+fn pthread_cancel_ends_a_hilo_thread_and_joins_give_pthread_canceled() {
+    let (code, out) = exit_case("cancel");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "local destructor ran: Cancelled\n\
+         event wait with a cancel pending: 1\n\
+         join: 0, PTHREAD_CANCELED: yes, alive: 0\n\
+         joined again: 0, PTHREAD_CANCELED: yes\n\
+         main returns\n"
+    );
+}
+
 #[test]
 fn shutdown_waits_now_and_is_idempotent() {
     let (code, out) = exit_case("shutdown");
@@ -123,6 +141,9 @@ released and running: active 2, enumerate 2, listed 1, alive -2
 after its end: active 1, enumerate 1
 in thread: Servicio-de-nombres-largos
 active at the end: 1
+read before the call: -2 no such thread: the handle was never issued or has been released
+read after the call: -3 cannot set daemon status of active thread
+same pointer: yes, now: cannot set daemon status of active thread
 main's OS name unchanged: yes
 ";
 
@@ -174,7 +195,7 @@ fn interruptible_case(mode: &str) {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout_of(&out), "cases: 32, failures: 0\n", "{mode}");
+    assert_eq!(stdout_of(&out), "cases: 34, failures: 0\n", "{mode}");
 }
 
 /// The harness itself: a program that hangs, with a child that hangs and

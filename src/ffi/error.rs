@@ -3,8 +3,8 @@
 //! code and text in one place); the per-thread "last error" message; and
 //! `hilo_strerror` and `hilo_last_error`.
 
-use std::cell::RefCell;
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::cell::UnsafeCell;
+use std::ffi::{c_char, c_int, CStr};
 
 use super::ffi_boundary;
 use crate::error::{Error, Kind};
@@ -155,21 +155,54 @@ fn text(code: c_int) -> &'static CStr {
         .map_or(c"unknown status code", |status| status.text)
 }
 
+/// The longest message `hilo_last_error` gives, in bytes, without its NUL.
+/// A longer one (a cycle of joins between threads with long names) is cut
+/// on a UTF-8 character boundary and ends with "...".
+const LAST_ERROR_MAX: usize = 511;
+const CUT_MARK: &[u8] = b"...";
+
 thread_local! {
-    // No value until the thread's first failing call, so threads that never
-    // fail never touch it (no allocation, no destructor registration).
-    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+    // One fixed buffer per thread, overwritten in place by every failing
+    // call: its address never changes while the thread lives, so a pointer
+    // that `hilo_last_error` gave stays valid and shows the latest message,
+    // whichever order C evaluates `printf("%d %s", hilo_join(...),
+    // hilo_last_error())` in. Const-initialised with no destructor: no
+    // allocation, no TLS destructor, readable during TLS teardown. Zeroed:
+    // "" until the first failure.
+    static LAST_ERROR: UnsafeCell<[u8; LAST_ERROR_MAX + 1]> =
+        const { UnsafeCell::new([0; LAST_ERROR_MAX + 1]) };
 }
 
 /// Records `err` as the calling thread's last error and returns its status.
 pub(crate) fn record(err: &Error) -> c_int {
     // Interior NUL bytes cannot come from our own texts; names quoted in a
     // message come from C strings, which have none.
-    let text = CString::new(err.message.as_bytes().to_vec())
-        .unwrap_or_else(|_| CString::from(c"(message with a NUL byte)"));
-    // `try_with` fails only while the thread's TLS is being torn down; the
-    // status code still reaches the caller then.
-    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(text));
+    let mut text = err.message.as_bytes();
+    if text.contains(&0) {
+        text = b"(message with a NUL byte)";
+    }
+    let (kept, mark) = if text.len() <= LAST_ERROR_MAX {
+        (text, &b""[..])
+    } else {
+        let mut cut = LAST_ERROR_MAX - CUT_MARK.len();
+        // Back to a character's start (continuation bytes are 10xxxxxx).
+        while cut > 0 && text[cut] & 0xC0 == 0x80 {
+            cut -= 1;
+        }
+        (&text[..cut], CUT_MARK)
+    };
+    let _ = LAST_ERROR.try_with(|buffer| {
+        let at = buffer.get().cast::<u8>();
+        // SAFETY: the buffer is this thread's and holds LAST_ERROR_MAX + 1
+        // bytes; `kept` and `mark` fit in LAST_ERROR_MAX together and the
+        // NUL after them. No reference to the buffer exists (C holds at most
+        // a raw pointer, which reads it only between calls on this thread).
+        unsafe {
+            std::ptr::copy_nonoverlapping(kept.as_ptr(), at, kept.len());
+            std::ptr::copy_nonoverlapping(mark.as_ptr(), at.add(kept.len()), mark.len());
+            at.add(kept.len() + mark.len()).write(0);
+        }
+    });
     code(err.kind)
 }
 
@@ -202,16 +235,18 @@ pub extern "C" fn hilo_strerror(status: c_int) -> *const c_char {
 /// @return a message about the last failing hilo call made by the calling
 /// thread, as specific as Python's text where Python has one (for example
 /// "threads can only be started once"), or "" when no call has failed yet on
-/// this thread. Never NULL; owned by hilo and valid until the calling thread's
-/// next hilo call or its end.
+/// this thread. Never NULL; owned by hilo. The pointer is the same for the
+/// whole life of the calling thread and stays valid until the thread ends:
+/// each failing call overwrites the text in place, so, as with `errno`, it
+/// always reads the latest error, and `printf("%d %s", hilo_join(t, 0,
+/// NULL), hilo_last_error())` prints the join's message whichever argument
+/// C evaluates first. Messages longer than 511 bytes are cut on a character
+/// boundary and end with "...". No allocation; no lock.
 #[no_mangle]
 pub extern "C" fn hilo_last_error() -> *const c_char {
     ffi_boundary!({
         LAST_ERROR
-            .try_with(|slot| match &*slot.borrow() {
-                Some(text) => text.as_ptr(),
-                None => c"".as_ptr(),
-            })
+            .try_with(|buffer| buffer.get().cast::<c_char>().cast_const())
             .unwrap_or(c"".as_ptr())
     })
 }
@@ -244,5 +279,42 @@ mod tests {
             assert_eq!(rows, 1, "{kind:?} has {rows} rows");
         }
         assert_eq!(text(12345), c"unknown status code");
+    }
+
+    fn last() -> String {
+        // SAFETY: never NULL, NUL-terminated, this thread's buffer.
+        unsafe { CStr::from_ptr(hilo_last_error()) }
+            .to_str()
+            .expect("whole characters")
+            .to_string()
+    }
+
+    #[test]
+    fn the_last_error_is_one_buffer_overwritten_in_place_and_cut_when_long() {
+        std::thread::spawn(|| {
+            let buffer = hilo_last_error();
+            assert_eq!(last(), "");
+            assert_eq!(record(&Error::state("first")), HILO_ESTATE);
+            assert_eq!(last(), "first");
+            assert_eq!(record(&Error::timed_out()), HILO_ETIMEDOUT);
+            // The pointer read before both calls shows the latest text.
+            // SAFETY: the thread's buffer, valid while it lives.
+            assert_eq!(unsafe { CStr::from_ptr(buffer) }, c"timed out");
+            assert_eq!(hilo_last_error(), buffer);
+            // Two-byte characters: a cut at 508 bytes falls on one's start.
+            let long = "é".repeat(600);
+            record(&Error::invalid(long.clone()));
+            assert_eq!(last(), format!("{}...", "é".repeat(254)));
+            let odd = format!("a{long}");
+            record(&Error::invalid(odd));
+            assert_eq!(last(), format!("a{}...", "é".repeat(253)));
+            let exact = "x".repeat(LAST_ERROR_MAX);
+            record(&Error::invalid(exact.clone()));
+            assert_eq!(last(), exact);
+            record(&Error::invalid("with a \0 inside"));
+            assert_eq!(last(), "(message with a NUL byte)");
+        })
+        .join()
+        .unwrap();
     }
 }

@@ -18,6 +18,18 @@ pub type hilo_thread_t = u64;
 /// A thread's target: the same shape as a pthread start routine. Its return
 /// value is what `hilo_join` gives; a target may also end its thread with
 /// `pthread_exit(value)`, which counts as a normal end.
+///
+/// `pthread_cancel` of a hilo thread (its `pthread_t` is `pthread_self()`
+/// in the target) is an end too: deferred cancellation acts at the target's
+/// next cancellation point (`nanosleep`, `read`, `write`, ...), the thread's
+/// `hilo_local` destructors run, it is no longer alive, every `hilo_join`
+/// returns `HILO_OK` with `PTHREAD_CANCELED` as the result, and the exit
+/// wait does not wait for it. No hilo call is a cancellation point: a
+/// cancel that comes while the thread waits in one (a join, a lock, an
+/// event) stays pending until the call has returned, so no hilo object is
+/// left half-changed. Asynchronous cancellation
+/// (`PTHREAD_CANCEL_ASYNCHRONOUS`) must not be enabled around hilo calls,
+/// as for nearly every libc call.
 #[allow(non_camel_case_types)]
 pub type hilo_fn = Option<unsafe extern "C-unwind" fn(arg: *mut c_void) -> *mut c_void>;
 
@@ -362,7 +374,8 @@ pub extern "C" fn hilo_shutdown() -> c_int {
 /// Makes the calling thread's blocking waits interruptible (`on` true) or
 /// not (false, the default of every thread). An interruptible thread's
 /// `hilo_join`, lock, re-entrant lock, condition and semaphore acquires,
-/// `hilo_cond_wait`, `hilo_event_wait` and `hilo_barrier_wait` return
+/// `hilo_cond_wait`, `hilo_cond_wait_for`, `hilo_event_wait` and
+/// `hilo_barrier_wait` return
 /// `HILO_EINTR` when a signal handler ran while the thread slept in them,
 /// with or without `SA_RESTART` (last error "interrupted: a signal handler
 /// ran while this thread waited"), as POSIX calls without `SA_RESTART` do:
@@ -382,9 +395,11 @@ pub extern "C" fn hilo_shutdown() -> c_int {
 /// timeout.
 ///
 /// Only a signal that arrives while the thread sleeps in the kernel
-/// interrupts it: one that comes just before (or while the thread spins
-/// briefly on a lock) is seen by the host's next check, not by this wait,
-/// as for `read(2)`. hilo's internal locks are never interrupted, nor is a
+/// interrupts it: one that comes just before the sleep (or while the thread
+/// spins briefly on a lock) does not end this wait, which then ends as it
+/// otherwise would, the window `read(2)` has too. A host that must react
+/// within a bound checks its flags, then waits with a timeout of that bound
+/// and checks again between waits. hilo's internal locks are never interrupted, nor is a
 /// thread's setting changed by anything but this call. Cost: a
 /// thread-local flag read before each sleep; an interruptible thread's
 /// untimed sleeps wake once a day (so that the kernel reports handlers with

@@ -64,6 +64,42 @@ static void *busy(void *arg) {
     return NULL;
 }
 
+/* A thread that waits at cancellation points (nanosleep) until cancelled. */
+struct cancellable {
+    pthread_t self;
+    hilo_event *ready;
+    hilo_local *local;
+    hilo_event *go; /* NULL, or waited for before the sleeps */
+    int go_rc;      /* what that wait returned (no print: write(2) is a
+                       cancellation point) */
+};
+
+static void say_destroyed(void *value) {
+    char line[64];
+    snprintf(line, sizeof line, "local destructor ran: %s", (const char *)value);
+    say(line);
+}
+
+static void *sleep_until_cancelled(void *arg) {
+    struct cancellable *c = arg;
+    c->self = pthread_self();
+    if (c->local != NULL) {
+        hilo_local_set(c->local, (void *)hilo_current_name());
+    }
+    hilo_event_set(c->ready);
+    if (c->go != NULL) {
+        /* hilo's calls are not cancellation points: a cancel that comes
+         * while it waits here acts at the next nanosleep. */
+        c->go_rc = hilo_event_wait(c->go, HILO_FOREVER);
+    }
+    for (;;) {
+        sleep_ms(60 * 1000);
+    }
+    return NULL;
+}
+
+static struct cancellable joined_one, released_one;
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
     if (strcmp(which, "nondaemon") == 0) {
@@ -123,6 +159,37 @@ int main(int argc, char **argv) {
          * the caller itself. */
         spawn(exit_three, NULL, "Exiter", 0);
         sleep_ms(60 * 1000);
+        return 0;
+    }
+    if (strcmp(which, "cancel") == 0) {
+        /* pthread_cancel of a hilo thread: its hilo_local destructors run,
+         * a join returns HILO_OK with PTHREAD_CANCELED, it is no longer
+         * alive, and a released non-daemon one does not hold the exit. */
+        joined_one.ready = hilo_event_new();
+        joined_one.local = hilo_local_new(say_destroyed);
+        joined_one.go = hilo_event_new();
+        released_one.ready = hilo_event_new();
+        hilo_thread_t j = spawn(sleep_until_cancelled, &joined_one, "Cancelled", 0);
+        hilo_thread_t r = spawn(sleep_until_cancelled, &released_one, "Released", 0);
+        hilo_event_wait(joined_one.ready, HILO_FOREVER);
+        hilo_event_wait(released_one.ready, HILO_FOREVER);
+        wait_until_blocked((long)hilo_native_id(j), "Cancelled blocked in its event wait");
+        pthread_cancel(joined_one.self);
+        hilo_event_set(joined_one.go);
+        void *result = NULL;
+        int rc = hilo_join(j, HILO_FOREVER, &result);
+        printf("event wait with a cancel pending: %d\n", joined_one.go_rc);
+        printf("join: %d, PTHREAD_CANCELED: %s, alive: %d\n", rc,
+               result == PTHREAD_CANCELED ? "yes" : "no", hilo_is_alive(j));
+        result = NULL;
+        rc = hilo_join(j, 0.0, &result);
+        printf("joined again: %d, PTHREAD_CANCELED: %s\n", rc,
+               result == PTHREAD_CANCELED ? "yes" : "no");
+        fflush(stdout);
+        hilo_release(j);
+        hilo_release(r);
+        pthread_cancel(released_one.self);
+        say("main returns");
         return 0;
     }
     fprintf(stderr, "unknown case '%s'\n", which);

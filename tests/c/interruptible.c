@@ -234,6 +234,56 @@ static void run_case(enum kind kind, double timeout, bool interruptible) {
     hilo_event_free(gate);
 }
 
+/* A condition on a plain Lock, whose re-acquire after the wait is a lock
+ * acquire of its own: the waiter's HILO_EINTR comes with the lock held
+ * again even when the main thread holds the lock at the signal and a
+ * second signal comes while the waiter waits for it. */
+static hilo_lock *plain;
+static hilo_cond *on_plain;
+
+static void *plain_cond_waiter(void *arg) {
+    struct job *job = arg;
+    hilo_set_interruptible(true);
+    job->self = pthread_self();
+    job->tid = hilo_native_id(hilo_current());
+    hilo_cond_acquire(on_plain, true, HILO_FOREVER);
+    hilo_event_set(job->ready);
+    int rc = hilo_cond_wait(on_plain, job->timeout);
+    snprintf(job->error, sizeof job->error, "%s", rc == HILO_EINTR ? hilo_last_error() : "");
+    /* Held by this thread (the main thread released it): the release works. */
+    job->after = hilo_lock_locked(plain) == 1 ? hilo_cond_release(on_plain) : -100;
+    job->rc = rc;
+    __atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void run_plain_lock_case(double timeout) {
+    cases++;
+    plain = hilo_lock_new();
+    on_plain = hilo_cond_new_with_lock(plain);
+    struct job job = {.kind = COND_WAIT, .timeout = timeout, .interruptible = true};
+    job.ready = hilo_event_new();
+    hilo_thread_t w = spawn(plain_cond_waiter, &job, "waiter", -1);
+    hilo_event_wait(job.ready, HILO_FOREVER);
+    wait_until_blocked((long)job.tid, "the condition wait");
+    hilo_lock_acquire(plain, true, HILO_FOREVER);
+    for (int signal = 0; signal < 2; signal++) {
+        int before = handled;
+        pthread_kill(job.self, SIGUSR1);
+        wait_handled(before + 1);
+        if (!asleep_again(&job)) fail(&job, "plain lock: returned without the lock");
+    }
+    hilo_lock_release(plain);
+    hilo_join(w, HILO_FOREVER, NULL);
+    if (job.rc != HILO_EINTR) fail(&job, "plain lock: not HILO_EINTR");
+    if (strcmp(job.error, eintr_text) != 0) fail(&job, "plain lock: wrong last error");
+    if (job.after != HILO_OK) fail(&job, "plain lock: not held with HILO_EINTR");
+    hilo_release(w);
+    hilo_event_free(job.ready);
+    hilo_cond_free(on_plain);
+    hilo_lock_free(plain);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     if (!handle_sigusr1(mode, on_signal)) {
@@ -256,6 +306,8 @@ int main(int argc, char **argv) {
             run_case((enum kind)kind, 60.0, interruptible);
         }
     }
+    run_plain_lock_case(HILO_FOREVER);
+    run_plain_lock_case(60.0);
     printf("cases: %d, failures: %d\n", cases, failures);
     return 0;
 }

@@ -154,6 +154,16 @@ int main(void) {
     hilo_release(named);
     hilo_release(q);
     hilo_release(n);
+    /* hilo_last_error: one buffer for the thread's life, overwritten in
+     * place, so the text is the latest error's whatever order C evaluates
+     * printf's arguments in. Here both orders, spelled out. */
+    const char *early = hilo_last_error();
+    int rc = hilo_join(n, 0, NULL); /* released: HILO_ESRCH */
+    printf("read before the call: %d %s\n", rc, early);
+    rc = hilo_set_daemon(hilo_main_thread(), true);
+    printf("read after the call: %d %s\n", rc, hilo_last_error());
+    printf("same pointer: %s, now: %s\n", early == hilo_last_error() ? "yes" : "no", early);
+
     char comm[32];
     comm_of(getpid(), comm, sizeof comm);
     printf("main's OS name unchanged: %s\n", strcmp(comm, "MainThread") != 0 ? "yes" : "no");
