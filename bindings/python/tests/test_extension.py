@@ -8,7 +8,7 @@ import tempfile
 import threading
 import unittest
 
-import support
+import support  # noqa: F401  (the import path of the binding)
 import hilo
 
 

@@ -2,7 +2,6 @@
 against CPython's own behaviour in the same run where it can be."""
 
 import os
-import re
 import threading
 import unittest
 
