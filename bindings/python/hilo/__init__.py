@@ -153,6 +153,8 @@ _SIGNATURES = {
     "hilo_set_stack_size": (_c_int, [_c_size_t]),
     "hilo_get_stack_size": (_c_size_t, []),
     "hilo_version": (_c_char_p, []),
+    "hilo_dump": (_c_int, [_c_int]),
+    "hilo_dump_on_signal": (_c_int, [_c_int, _c_int]),
     # Section 5: the sync objects (opaque pointers).
     "hilo_event_new": (_c_void_p, []),
     "hilo_event_free": (None, [_c_void_p]),
@@ -203,7 +205,9 @@ _SIGNATURES = {
 # interleave compared with CPython's threading.
 def _may_wait(name):
     # Barriers run their action (Python) while other threads wait inside.
-    return (name in ("hilo_join", "hilo_shutdown") or name.startswith("hilo_barrier_")
+    # A dump reads every thread's stack: released, as for a wait.
+    return (name in ("hilo_join", "hilo_shutdown")
+            or name.startswith(("hilo_barrier_", "hilo_dump"))
             or name.endswith(("_wait", "_acquire")))
 
 
@@ -243,7 +247,8 @@ def _require(*symbols):
 
 _missing_sections_1_4 = [s for s in _MISSING if not s.startswith(("hilo_event", "hilo_lock",
                                                                    "hilo_rlock", "hilo_cond",
-                                                                   "hilo_sem", "hilo_barrier"))]
+                                                                   "hilo_sem", "hilo_barrier",
+                                                                   "hilo_dump"))]
 if _missing_sections_1_4:
     raise ImportError("%s lacks %s" % (LIBRARY_PATH, ", ".join(sorted(_missing_sections_1_4))))
 
@@ -1168,3 +1173,30 @@ class Timer(Thread):
 # CPython's test_threading runs its RLock tests against both of its RLocks.
 _PyRLock = _CRLock = RLock
 
+
+# ---------------------------------------------------------------------------
+# Thread dumps (hilo_dump, hilo_dump_on_signal)
+
+
+def _fileno(fd):
+    return fd.fileno() if hasattr(fd, "fileno") else int(fd)
+
+
+def dump(fd=2):
+    """Writes hilo's thread dump to `fd` (a file descriptor or a file): every
+    thread hilo knows, what it waits for in a hilo wait (a Lock and its
+    holder, an Event, a join...) and for how long, its native stack, and
+    every deadlock. A Python thread that blocks in a hilo wait shows in it
+    (a threading.Thread as Dummy-N). Stacks are the interpreter's C frames.
+    The GIL is released meanwhile."""
+    _require("hilo_dump")
+    _check(_lib.hilo_dump(_fileno(fd)))
+
+
+def dump_on_signal(signo, fd=2):
+    """From now on signal `signo` (signal.SIGUSR2, ...; 0 turns it off) makes
+    hilo write a dump to `fd`, from a thread of hilo's: the signal handler is
+    hilo's C one, not a Python handler. Refused (RuntimeError) for a signal
+    that already has a handler, such as SIGINT's in Python."""
+    _require("hilo_dump_on_signal")
+    _check(_lib.hilo_dump_on_signal(int(signo), _fileno(fd)))
