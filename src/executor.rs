@@ -199,11 +199,11 @@ impl Future {
         &self.executor.prefix
     }
 
-    /// Runs it on a worker unless it was cancelled first; `runner` is the
-    /// worker's `RUNNER_SHIFT` bits. When the function ends its thread with
+    /// Runs it on a worker unless it was cancelled first; `worker` is the
+    /// worker's handle and `runner` its `RUNNER_SHIFT` bits. When the function ends its thread with
     /// `pthread_exit`, this returns by a forced unwind, never normally, and
     /// the future ends later with the exit's value (`TaskExit`).
-    fn run(self: &Arc<Self>, runner: u32) {
+    fn run(self: &Arc<Self>, worker: Handle, runner: u32) {
         if self.claim(RUNNING, runner).is_err() {
             return;
         }
@@ -216,7 +216,7 @@ impl Future {
         // rethrown"), so the call is bare here as in threads.rs.
         let exit = TaskExit {
             future: self,
-            worker: current::handle_if_registered(),
+            worker,
         };
         // SAFETY: the C function and argument given to submit, called once
         // (this thread won the claim), as a thread target is.
@@ -744,9 +744,10 @@ impl Drop for Shared {
 extern "C-unwind" fn worker_main(arg: *mut c_void) -> *mut c_void {
     // SAFETY: the reference that `start_worker` made for this thread.
     let shared = unsafe { Arc::from_raw(arg.cast_const().cast::<Shared>()) };
-    let runner = (registry::index_of(current::handle_if_registered()) + 1) << RUNNER_SHIFT;
+    let worker = current::handle_if_registered();
+    let runner = (registry::index_of(worker) + 1) << RUNNER_SHIFT;
     while let Ok(Some(future)) = catch_unwind(AssertUnwindSafe(|| shared.next_work())) {
-        future.run(runner);
+        future.run(worker, runner);
     }
     ptr::null_mut()
 }
