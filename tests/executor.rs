@@ -135,7 +135,8 @@ fn an_interruptible_thread_s_waits_end_with_eintr() {
 #[test]
 fn a_task_that_calls_pthread_exit_ends_its_future_with_the_value() {
     // Three workers ended by their tasks, each replaced for the next work
-    // (Quit_3); the exit then runs a queued one without hanging.
+    // (Quit_3); an executor freed with one queued, and the exit with one
+    // queued, run it without hanging.
     assert_eq!(
         case("pthread_exit"),
         "result: ok 0x77, done 1, cancelled 0
@@ -143,6 +144,7 @@ callbacks: 1
 again: ok 0x80
 again: ok 0x81
 next work: ran on Quit_3
+after free: ok 0x99
 main returns
 "
     );

@@ -534,6 +534,14 @@ static int pthread_exit_case(void) {
     printf("next work: %s on %s\n", rc == HILO_OK ? "ran" : "?", (char *)name);
     free(name);
     hilo_future_free(next);
+    /* Freed (shutdown with wait) with such a task queued: it runs, the
+     * free returns, its future still gives the value. */
+    hilo_executor *freed = hilo_executor_new(1, "Freed");
+    hilo_future *last = submit(freed, exits_with_its_arg, (void *)0x99);
+    hilo_executor_free(freed);
+    rc = hilo_future_result(last, HILO_FOREVER, &value);
+    printf("after free: %s %p\n", rc == HILO_OK ? "ok" : "?", value);
+    hilo_future_free(last);
     /* Left to the exit: a queued task that exits its worker too. */
     hilo_future_free(submit(ex, exits_with_its_arg, NULL));
     printf("main returns\n");
