@@ -101,5 +101,9 @@ cc -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -g -Iincl
 for case in $(cases_of tests/edges/destructors.c); do
     check "destructors-$case" 0 300 "$out/destructors" "$case"
 done
+# Dumps (tests/c/dumps.c): stacks taken by signal while threads start and
+# end, and the dump of a deadlock (two daemon threads left blocked).
+check dumps-churn 0 300 "$out/dumps" churn 20
+check dumps-locks 0 300 "$out/dumps" locks
 echo "valgrind: $ran runs in $((SECONDS - started))s"
 exit "$failed"

@@ -355,6 +355,96 @@ static void lock_row(int python) {
     hilo_lock_free(l);
 }
 
+/* A contended hand-off: two threads take turns on one lock, each
+ * acquiring and releasing it HANDOFFS times with a little work inside, so
+ * that most acquires find it held and sleep or spin (the slow path, where
+ * hilo also records what the thread waits on). Time per acquire. */
+#define HANDOFFS 200000
+static hilo_lock *handoff_lock;
+static pthread_mutex_t handoff_mutex = PTHREAD_MUTEX_INITIALIZER;
+static volatile unsigned long handoff_count;
+
+static void *hilo_taker(void *arg) {
+    for (int i = 0; i < HANDOFFS; i++) {
+        hilo_lock_acquire(handoff_lock, true, HILO_FOREVER);
+        handoff_count++;
+        hilo_lock_release(handoff_lock);
+    }
+    return arg;
+}
+
+static void *pthread_taker(void *arg) {
+    for (int i = 0; i < HANDOFFS; i++) {
+        pthread_mutex_lock(&handoff_mutex);
+        handoff_count++;
+        pthread_mutex_unlock(&handoff_mutex);
+    }
+    return arg;
+}
+
+static double handoff_ns(void *(*taker)(void *)) {
+    pthread_t t[2];
+    double t0 = now_ns();
+    for (int i = 0; i < 2; i++) {
+        int rc = pthread_create(&t[i], NULL, taker, NULL);
+        if (rc) die("pthread_create", rc);
+    }
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    return (now_ns() - t0) / (2.0 * HANDOFFS);
+}
+
+static void handoff_row(int python) {
+    handoff_lock = hilo_lock_new();
+    double h[ROUNDS], a[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        if (r % 2 == 0) {
+            h[r] = handoff_ns(hilo_taker);
+            a[r] = handoff_ns(pthread_taker);
+        } else {
+            a[r] = handoff_ns(pthread_taker);
+            h[r] = handoff_ns(hilo_taker);
+        }
+    }
+    row("hilo_lock contended, 2 threads vs pthread", median(h, ROUNDS), median(a, ROUNDS),
+        "ns", "-", python, NOVALUE);
+    hilo_lock_free(handoff_lock);
+}
+
+/* What one hilo_dump costs with 100 threads blocked in hilo waits (each
+ * stack taken and symbolized), after a first dump has read the symbols. */
+#define DUMP_THREADS 100
+static hilo_event *dump_gate;
+
+static void *wait_at_dump_gate(void *arg) {
+    hilo_event_wait(dump_gate, HILO_FOREVER);
+    return arg;
+}
+
+static void dump_row(int python) {
+    dump_gate = hilo_event_new();
+    hilo_thread_t t[DUMP_THREADS];
+    for (int i = 0; i < DUMP_THREADS; i++) {
+        int rc = hilo_create(wait_at_dump_gate, NULL, NULL, &t[i]);
+        if (!rc) rc = hilo_start(t[i]);
+        if (rc) die("hilo_start", rc);
+    }
+    FILE *null = fopen("/dev/null", "w");
+    if (!null) die("fopen /dev/null", 1);
+    hilo_dump(fileno(null));
+    double d[5];
+    for (int r = 0; r < 5; r++) {
+        double t0 = now_ns();
+        hilo_dump(fileno(null));
+        d[r] = now_ns() - t0;
+    }
+    fclose(null);
+    hilo_event_set(dump_gate);
+    for (int i = 0; i < DUMP_THREADS; i++) hilo_join(t[i], HILO_FOREVER, NULL);
+    hilo_event_free(dump_gate);
+    row("hilo_dump, 100 threads blocked", median(d, 5) / 1e6, NOVALUE, "ms", "-", python,
+        NOVALUE);
+}
+
 /* A round trip between two threads: the pinger sets ping and waits for
  * pong, the ponger the other way round. Both sides use a pthread for the
  * ponger, so only the sync objects differ. */
@@ -620,8 +710,10 @@ int main(int argc, char **argv) {
 
     per_call_rows(py.ok, py.name_ns);
     lock_row(py.ok);
+    handoff_row(py.ok);
     event_row(py.ok);
     interrupt_row(py.ok);
+    dump_row(py.ok);
 
     row("bytes per record (100,000 unstarted)", record, NOVALUE, "B", "256 B",
         py.ok, py.record_bytes);

@@ -30,7 +30,7 @@ use crate::os::{self, Key};
 use crate::registry::{
     default_name, index_of, registry, Handle, Slot, Word, DAEMON, DUMMY, MAIN, RELEASED, RUNNING,
 };
-use crate::{exit, fork};
+use crate::{exit, fork, watch};
 
 static MAIN_HANDLE: AtomicU64 = AtomicU64::new(0);
 static INIT: Once = Once::new();
@@ -67,6 +67,7 @@ pub fn init() {
             .expect("the first slot is always available");
         MAIN_HANDLE.store(handle, Ordering::Release);
         exit::install();
+        watch::from_environment();
         os::at_fork(
             fork::before_fork,
             fork::after_fork_in_parent,
@@ -249,6 +250,40 @@ pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>, name_version:
         replace_name(current, name);
         set_cache(Some(slot), name_version, cached_name(current));
     });
+    slot.thread_pointer
+        .store(os::thread_pointer(), Ordering::Release);
+    // A thread that drew its token before it had a record.
+    let token = crate::sync::drawn_token();
+    if token != 0 {
+        slot.token.store(token, Ordering::Release);
+    }
+}
+
+/// The calling thread's record, for a wait about to block (src/waits.rs):
+/// a thread hilo did not create is registered as a dummy first, so that a
+/// dump shows what it waits for. None once its identity has ended.
+pub fn wait_slot() -> Option<&'static Slot> {
+    handle();
+    let slot = CURRENT
+        .try_with(|current| (!current.torn_down.get()).then(|| current.slot.get()))
+        .ok()
+        .flatten()?;
+    // SAFETY: a non-null slot pointer came from the registry, whose slots
+    // are never freed; the identity has not ended, so it is this thread's.
+    unsafe { slot.as_ref() }
+}
+
+/// The calling thread has just drawn `token` (`sync::thread_token`): its
+/// record, if it has one, learns it.
+pub fn publish_token(token: u64) {
+    let slot = CURRENT
+        .try_with(|current| (!current.torn_down.get()).then(|| current.slot.get()))
+        .ok()
+        .flatten();
+    // SAFETY: as in `wait_slot`.
+    if let Some(slot) = slot.and_then(|slot| unsafe { slot.as_ref() }) {
+        slot.token.store(token, Ordering::Release);
+    }
 }
 
 fn replace_name(current: &Current, name: Arc<CStr>) {

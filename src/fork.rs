@@ -5,8 +5,8 @@
 //!
 //! This file is the orchestrator: it states the lock order once and calls
 //! each module's fix-up of the state it owns. What a lock does across a fork
-//! is `futex::ForkLock`. The process-wide locks (timer map, allocator, join
-//! graph, exit flag) are held across the fork by the forking thread, so the
+//! is `futex::ForkLock`. The process-wide locks (symbolizer, timer map,
+//! allocator, join graph, exit flag) are held across the fork by the forking thread, so the
 //! child sees their data whole. A slot's lock may be held by a thread that
 //! does not exist in the child: the registry's fix-up releases it. A slot's
 //! critical sections only swap a few fields, so what the child finds there
@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::futex::{self, ForkLock};
 use crate::registry::registry;
 use crate::sync::local;
-use crate::{current, exit, joins, os, timer};
+use crate::{current, exit, joins, os, stacks, timer, watch};
 
 /// The forking thread's handle, noted before the fork (in the child,
 /// `gettid() == getpid()` no longer tells the parent's main thread apart).
@@ -33,8 +33,10 @@ static FORKING: AtomicU64 = AtomicU64::new(0);
 
 /// The process-wide locks, in the one order in which they are taken: no
 /// code path holds one of these while taking one earlier in the list.
-fn locks() -> [&'static dyn ForkLock; 4] {
+fn locks() -> [&'static dyn ForkLock; 5] {
     [
+        // Held while nothing else is (src/stacks.rs): first.
+        stacks::fork_lock(),
         timer::fork_lock(),
         local::fork_lock(),
         registry().allocator_lock(),
@@ -86,5 +88,6 @@ pub extern "C" fn after_fork_in_child() {
         joins::after_fork_in_child();
         exit::after_fork_in_child();
         current::become_main_after_fork(me, os::gettid());
+        watch::after_fork_in_child();
     });
 }

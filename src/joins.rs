@@ -6,10 +6,11 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::futex::{ForkLock, Mutex};
+use crate::futex::{ForkLock, Mutex, MutexGuard};
 
 use crate::error::{Error, Kind, Result};
 use crate::registry::{registry, Handle, Slot, RUNNING};
+use crate::waits::{self, Edge};
 
 /// Serialises cycle checks with the edges they add, so two joins that close
 /// a cycle together cannot both miss it.
@@ -25,6 +26,7 @@ impl Drop for Waiting {
         // No lock: removing an edge can only make a later check find fewer
         // cycles, and a check that still saw it ran while this join waited.
         self.slot.joining.store(0, Ordering::Release);
+        waits::end(&self.slot.wait);
     }
 }
 
@@ -40,17 +42,12 @@ pub fn begin(me: Handle, target: Handle) -> Result<Option<Waiting>> {
         return Ok(None);
     };
     let _graph = GRAPH.lock();
-    // Every join that would close a cycle is refused, so the graph has none
-    // and the walk ends; the bound only guards against a broken invariant.
-    let mut at = target;
-    for _ in 0..=registry().capacity() {
-        match blocked_on(at) {
-            Some(next) if next == me => return Err(cycle_error(me, target)),
-            Some(next) => at = next,
-            None => break,
-        }
+    // Through joins and RLock waits (src/waits.rs).
+    if let Some(chain) = waits::path_to(target, me) {
+        return Err(cycle_error(me, target, chain));
     }
     my_slot.joining.store(target, Ordering::Release);
+    waits::record(&my_slot.wait, waits::JOIN, target);
     Ok(Some(Waiting { slot: my_slot }))
 }
 
@@ -67,6 +64,12 @@ pub fn blocked_on(handle: Handle) -> Option<Handle> {
     }
 }
 
+/// Holds the graph's lock: cycle checks of RLock acquires (src/waits.rs)
+/// take it too.
+pub fn graph_lock() -> MutexGuard<'static, ()> {
+    GRAPH.lock()
+}
+
 /// The graph's lock, which fork handling holds across `fork()`.
 pub fn fork_lock() -> &'static dyn ForkLock {
     &GRAPH
@@ -74,7 +77,10 @@ pub fn fork_lock() -> &'static dyn ForkLock {
 
 /// In a forked child: no thread of the child is joining, so every edge goes.
 pub fn after_fork_in_child() {
-    registry().for_each(|_, slot, _| slot.joining.store(0, Ordering::Relaxed));
+    registry().for_each(|_, slot, _| {
+        slot.joining.store(0, Ordering::Relaxed);
+        waits::after_fork_in_child(slot);
+    });
 }
 
 /// A thread's name for messages, without waiting long on a busy record.
@@ -88,27 +94,22 @@ pub fn name_for_message(handle: Handle) -> String {
     }
 }
 
-/// The error for `me` joining `target` while `target` waits, through a chain
-/// of joins, for `me`; the graph's lock is held, so the chain is as found.
-fn cycle_error(me: Handle, target: Handle) -> Error {
-    let mut chain = vec![me, target];
-    let mut at = target;
-    while let Some(next) = blocked_on(at).filter(|&next| next != me) {
-        chain.push(next);
-        at = next;
-    }
-    let names: Vec<String> = chain.iter().map(|&h| name_for_message(h)).collect();
-    let mut edges: Vec<String> = names
-        .windows(2)
-        .map(|pair| format!("{} joins {}", pair[0], pair[1]))
-        .collect();
-    edges.push(format!("{} joins {}", names[names.len() - 1], names[0]));
+/// The error for `me` joining `target` while `target` waits, through
+/// `chain`, for `me`; the graph's lock is held, so the chain is as found.
+fn cycle_error(me: Handle, target: Handle, chain: Vec<(Handle, Edge)>) -> Error {
+    let mut cycle = vec![(me, Edge::Join)];
+    cycle.extend(chain);
+    let what = if cycle.iter().all(|&(_, edge)| edge == Edge::Join) {
+        "joins"
+    } else {
+        "waits"
+    };
     Error::new(
         Kind::Deadlock,
         format!(
-            "cannot join {}: it would close a cycle of joins ({})",
-            names[1],
-            edges.join(", ")
+            "cannot join {}: it would close a cycle of {what} ({})",
+            name_for_message(target),
+            waits::describe_cycle(&cycle)
         ),
     )
 }

@@ -9,14 +9,19 @@
 //! - `sync`: Event, Lock, RLock, Condition, Semaphore, Barrier, Local;
 //! - `registry`: thread records, handles, state words, scans and waits;
 //! - `current`: who is calling, and the main and dummy records;
-//! - `joins` (the join graph) and `exit` (the exit wait);
+//! - `joins` (the join graph), `waits` (what each thread is blocked on, and
+//!   the wait graph) and `exit` (the exit wait);
 //! - `threads`: the life of the threads hilo starts;
-//! - `timer`, `fork` (the orchestrator of fork handling) and `dump`;
+//! - `timer`, `fork` (the orchestrator of fork handling), `dump` (with
+//!   `stacks`, other threads' stacks) and `watch` (dumps on a signal and
+//!   from the watchdog);
 //! - `ffi`: the C API, a thin layer that checks arguments, converts C's
 //!   seconds into deadlines, maps errors to status codes and catches panics.
 //!
 //! The only calls upward are the two process hooks that `current::init`
-//! installs: `atexit` (exit.rs) and `pthread_atfork` (fork.rs).
+//! installs: `atexit` (exit.rs) and `pthread_atfork` (fork.rs); and, from
+//! `sync`, the slow paths' `waits::begin` (a thread about to block records
+//! what it waits on) and `current::publish_token` (once per thread).
 //! `include/hilo.h` is generated from `ffi` by cbindgen (see build.rs).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -42,9 +47,12 @@ mod interrupt;
 mod joins;
 mod os;
 mod registry;
+mod stacks;
 mod sync;
 mod threads;
 mod timer;
+mod waits;
+mod watch;
 
 pub use ffi::*;
 

@@ -436,6 +436,207 @@ pub fn futex_wake(word: &AtomicU32, count: i32) {
     }
 }
 
+// ---- signals, for stack capture and dump-on-signal (src/stacks.rs,
+// src/watch.rs) -------------------------------------------------------------
+
+/// A signal handler's shape.
+pub type SignalHandler = extern "C" fn(libc::c_int);
+
+/// The handler installed for `signo` now: None for SIG_DFL or SIG_IGN,
+/// else its address. Err for a signal number the kernel refuses.
+pub fn signal_handler(signo: i32) -> Result<Option<usize>, ()> {
+    // SAFETY: a zeroed sigaction is a valid out-parameter; a NULL new
+    // action only queries.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::sigaction(signo, std::ptr::null(), &mut old) } != 0 {
+        return Err(());
+    }
+    Ok(match old.sa_sigaction {
+        libc::SIG_DFL | libc::SIG_IGN => None,
+        handler => Some(handler),
+    })
+}
+
+/// Installs `handler` for `signo` (SA_RESTART, so that most interrupted
+/// system calls resume), or SIG_DFL for None. False when refused.
+pub fn set_signal_handler(signo: i32, handler: Option<SignalHandler>) -> bool {
+    // SAFETY: a zeroed sigaction is valid; every field set below.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler.map_or(libc::SIG_DFL, |h| h as usize);
+    action.sa_flags = libc::SA_RESTART;
+    // SAFETY: `sa_mask` is a valid sigset; `action` is fully initialised.
+    unsafe {
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(signo, &action, std::ptr::null_mut()) == 0
+    }
+}
+
+/// Sends `signo` to the thread `tid` of this process. False when it is gone.
+pub fn signal_thread(tid: i64, signo: i32) -> bool {
+    // SAFETY: tgkill only sends a signal; a wrong tid fails with ESRCH.
+    unsafe { libc::syscall(libc::SYS_tgkill, getpid(), tid, signo) == 0 }
+}
+
+/// The calling thread's errno (a signal handler saves and restores it).
+pub fn errno() -> i32 {
+    // SAFETY: __errno_location always returns the thread's errno.
+    unsafe { *libc::__errno_location() }
+}
+
+pub fn set_errno(value: i32) {
+    // SAFETY: as in `errno`.
+    unsafe { *libc::__errno_location() = value };
+}
+
+/// The signal number of a name: "QUIT", "SIGUSR2", "usr1", or a number.
+pub fn signal_number(name: &str) -> Option<i32> {
+    let name = name.trim();
+    if let Ok(n) = name.parse::<i32>() {
+        return Some(n);
+    }
+    let upper = name.to_ascii_uppercase();
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    let known = [
+        ("HUP", libc::SIGHUP),
+        ("INT", libc::SIGINT),
+        ("QUIT", libc::SIGQUIT),
+        ("USR1", libc::SIGUSR1),
+        ("USR2", libc::SIGUSR2),
+        ("TERM", libc::SIGTERM),
+        ("PWR", libc::SIGPWR),
+        ("WINCH", libc::SIGWINCH),
+        ("URG", libc::SIGURG),
+        ("TTIN", libc::SIGTTIN),
+        ("TTOU", libc::SIGTTOU),
+    ];
+    known.iter().find(|(n, _)| *n == bare).map(|&(_, s)| s)
+}
+
+/// The real-time signal hilo captures other threads' stacks with.
+pub fn stack_signal() -> i32 {
+    libc::SIGRTMAX() - 3
+}
+
+/// The kernel thread ids of this process's threads now.
+pub fn thread_ids() -> Vec<i64> {
+    let Ok(entries) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut ids: Vec<i64> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The name the kernel shows for thread `tid` (its `comm`).
+pub fn thread_comm(tid: i64) -> String {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
+        .map(|s| s.trim_end().to_string())
+        .unwrap_or_default()
+}
+
+/// The file of the loaded object that holds `address`, and its exported
+/// symbol, if `dladdr` knows (the fallback where no symbol table names it).
+pub fn object_of(address: usize) -> (Option<String>, Option<String>) {
+    // SAFETY: a zeroed Dl_info is a valid out-parameter.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only reads the loader's tables for any address.
+    if unsafe { libc::dladdr(address as *const c_void, &mut info) } == 0 {
+        return (None, None);
+    }
+    let text = |p: *const libc::c_char| {
+        // SAFETY: non-null strings from dladdr are NUL-terminated and live
+        // while the object stays loaded.
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    };
+    (text(info.dli_fname), text(info.dli_sname))
+}
+
+/// A number that names the calling thread while it lives (its thread
+/// pointer: the TCB address the kernel keeps in fs on x86_64, tpidr_el0 on
+/// aarch64), read without a call or a thread-local lookup: a Lock's acquire
+/// stores it as the holder (src/sync/lock.rs), so it must cost next to
+/// nothing. Reused by a later thread once this one has ended.
+#[inline(always)]
+pub fn thread_pointer() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let tp: usize;
+        // SAFETY: reads the first word of the calling thread's TCB, which
+        // glibc and musl keep pointing at itself; no memory is written.
+        unsafe {
+            std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags))
+        };
+        tp
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let tp: usize;
+        // SAFETY: reads the thread-pointer register; nothing else is touched.
+        unsafe {
+            std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nomem, nostack, preserves_flags))
+        };
+        tp
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        pthread_self() as usize
+    }
+}
+
+/// The system calls that a signal handler ends early whatever SA_RESTART
+/// says (signal(7)), by number on this architecture: a sleep cut short, a
+/// poll that returns EINTR. A dump takes no stack of a thread inside one.
+#[cfg(target_arch = "x86_64")]
+const UNRESTARTED: &[(i64, &str)] = &[
+    (35, "nanosleep"),
+    (230, "clock_nanosleep"),
+    (7, "poll"),
+    (271, "ppoll"),
+    (23, "select"),
+    (270, "pselect6"),
+    (232, "epoll_wait"),
+    (281, "epoll_pwait"),
+    (441, "epoll_pwait2"),
+    (34, "pause"),
+    (128, "rt_sigtimedwait"),
+    (130, "rt_sigsuspend"),
+    (208, "io_getevents"),
+    (220, "semtimedop"),
+    (65, "semop"),
+    (70, "msgrcv"),
+];
+#[cfg(target_arch = "aarch64")]
+const UNRESTARTED: &[(i64, &str)] = &[
+    (101, "nanosleep"),
+    (115, "clock_nanosleep"),
+    (73, "ppoll"),
+    (72, "pselect6"),
+    (22, "epoll_pwait"),
+    (441, "epoll_pwait2"),
+    (137, "rt_sigtimedwait"),
+    (133, "rt_sigsuspend"),
+    (4, "io_getevents"),
+    (192, "semtimedop"),
+    (193, "semop"),
+    (188, "msgrcv"),
+];
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const UNRESTARTED: &[(i64, &str)] = &[];
+
+/// The name of the system call thread `tid` is blocked in, when it is one
+/// that a signal would end early (`UNRESTARTED`).
+pub fn in_unrestarted_call(tid: i64) -> Option<&'static str> {
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
+    let number: i64 = text.split_whitespace().next()?.parse().ok()?;
+    UNRESTARTED
+        .iter()
+        .find(|&&(n, _)| n == number)
+        .map(|&(_, name)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::os_name;

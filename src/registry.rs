@@ -18,7 +18,9 @@
 
 use std::ffi::{c_void, CStr};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -138,6 +140,31 @@ pub struct Slot {
     /// `NOT_LEAVING`, `IN_SHUTDOWN` or `EXITING`; changed under the
     /// slot's mutex, with `ended` notified, by `set_exit_mark`.
     pub exit_mark: AtomicU64,
+    /// What this record's thread is blocked on in a hilo wait (src/waits.rs).
+    pub wait: WaitCell,
+    /// The thread's `sync::thread_token` once it has drawn one, else 0: how
+    /// a lock's holder (a token) is named in dumps and cycle checks.
+    pub token: AtomicU64,
+    /// The thread's `os::thread_pointer` while it runs, else 0: how a Lock's
+    /// last acquirer is named.
+    pub thread_pointer: AtomicUsize,
+}
+
+/// One thread's current hilo wait, written only by that thread (src/waits.rs
+/// reads it from others, pinning it through `readers`).
+#[derive(Default)]
+pub struct WaitCell {
+    /// `waits::NONE` when not waiting, else the kind of object waited on.
+    pub kind: AtomicU32,
+    /// The object's address (a join's: the joined handle).
+    pub object: AtomicU64,
+    /// When the wait began, in nanoseconds of the monotonic clock.
+    pub since: AtomicU64,
+    /// Bumped by every wait, so a watchdog can tell one stall from the next.
+    pub seq: AtomicU64,
+    /// Readers that may dereference `object`; a wait ends only once none
+    /// remain, so the object outlives every read.
+    pub readers: AtomicU32,
 }
 
 impl Slot {
@@ -158,6 +185,9 @@ impl Slot {
             ended: Condvar::new(),
             joining: AtomicU64::new(0),
             exit_mark: AtomicU64::new(NOT_LEAVING),
+            wait: WaitCell::default(),
+            token: AtomicU64::new(0),
+            thread_pointer: AtomicUsize::new(0),
         }
     }
 
@@ -407,6 +437,8 @@ impl Registry {
         record.stack_size = 0;
         slot.native_id.store(0, Ordering::Relaxed);
         slot.exit_mark.store(NOT_LEAVING, Ordering::Relaxed);
+        slot.token.store(0, Ordering::Relaxed);
+        slot.thread_pointer.store(0, Ordering::Relaxed);
         slot.name_version.fetch_add(1, Ordering::Release);
         if generation >= MAX_GEN {
             slot.store(Word(generation << GEN_SHIFT | RETIRED));

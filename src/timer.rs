@@ -116,3 +116,8 @@ extern "C-unwind" fn timer_main(_: *mut c_void) -> *mut c_void {
 pub fn fork_lock() -> &'static dyn ForkLock {
     timers()
 }
+
+/// True when `handle` is a timer's thread (for the dump and the watchdog).
+pub fn is_timer(handle: Handle) -> bool {
+    timers().lock().by_handle.contains_key(&handle)
+}

@@ -183,7 +183,17 @@ fn every_thread_function_survives_null_pointers_and_odd_sizes() {
         expect(i32::from(hilo_enumerate(ptr::null_mut(), 100) >= 1), &[1]);
         for fd in [-1, -100, i32::MAX, 1 << 20] {
             expect(hilo_dump(fd), &[HILO_EINVAL]);
+            expect(hilo_dump_on_signal(libc::SIGUSR2, fd), &[HILO_EINVAL]);
+            expect(hilo_watchdog(1.0, fd), &[HILO_EINVAL]);
         }
+        for signo in [-1, i32::MIN, i32::MAX, 65, libc::SIGKILL, libc::SIGSEGV] {
+            expect(hilo_dump_on_signal(signo, 2), &[HILO_EINVAL]);
+        }
+        expect(hilo_watchdog(f64::NAN, 2), &[HILO_EINVAL]);
+        // Off, whatever the fd.
+        expect(hilo_watchdog(0.0, -1), &[HILO_OK]);
+        expect(hilo_watchdog(-1.0, -1), &[HILO_OK]);
+        expect(hilo_dump_on_signal(0, -1), &[HILO_OK]);
         for status in [i32::MIN, -11, -1000, 1, 2, i32::MAX] {
             // SAFETY: never NULL.
             let text = unsafe { CStr::from_ptr(hilo_strerror(status)) };

@@ -192,3 +192,28 @@ fn cxx_raii_wrapper() {
          moved keeps the name: Greeter\nalive at the end: 1\n"
     );
 }
+
+#[test]
+fn stuck() {
+    let out = run_example("10_stuck");
+    // The watchdog's dump, copied by main: both threads, what each waits
+    // for and who holds it, their stacks, the deadlock.
+    assert!(out.starts_with("hilo thread dump: pid "), "{out}");
+    for (name, other, function) in [
+        ("transfer", "audit", "transfer"),
+        ("audit", "transfer", "audit"),
+    ] {
+        let at = out.find(&format!("\n\"{name}\" 0x")).expect(&out);
+        let block = &out[at..at + out[at..].find("\n\n").expect(&out)];
+        assert!(
+            block.contains(&format!(", held by \"{other}\" 0x")),
+            "{block}"
+        );
+        assert!(
+            block.contains(&format!(" {function} (10_stuck.c:")),
+            "{block}"
+        );
+    }
+    assert!(out.contains("\nFound one deadlock:\n"), "{out}");
+    assert!(out.ends_with("the program can still exit.\n"), "{out}");
+}

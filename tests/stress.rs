@@ -101,7 +101,8 @@ fn chaos(stop: &AtomicBool, tally: &Tally) {
     }
 }
 
-/// Rows in hilo_dump: every record hilo holds, released ones included.
+/// Rows in hilo_dump's table (its first block: a title, a header, a row per
+/// record): every record hilo holds, released ones included.
 fn records() -> usize {
     let path = std::env::temp_dir().join(format!("hilo-stress-{}", std::process::id()));
     let file = std::fs::File::create(&path).unwrap();
@@ -110,7 +111,10 @@ fn records() -> usize {
     drop(file);
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
-    text.lines().count() - 2
+    text.lines()
+        .skip(2)
+        .take_while(|line| !line.is_empty())
+        .count()
 }
 
 fn rss_bytes() -> u64 {

@@ -1140,3 +1140,33 @@ class Timer(Thread):
         if not self.finished.is_set():
             self.function(*self.args, **self.kwargs)
         self.finished.set()
+
+
+# ---- Thread dumps (hilo_dump, hilo_dump_on_signal): self-contained here ----
+
+def _dump_call(name):
+    fn = getattr(_lib_handle, name)  # CDLL: the GIL is released meanwhile
+    fn.restype = _ctypes.c_int
+    fn.argtypes = [_ctypes.c_int, _ctypes.c_int] if name != "hilo_dump" else [_ctypes.c_int]
+    return fn
+
+
+def _fileno(fd):
+    return fd.fileno() if hasattr(fd, "fileno") else int(fd)
+
+
+def dump(fd=2):
+    """Writes hilo's thread dump to `fd` (a file descriptor or a file): every
+    thread hilo knows, what it waits for in a hilo wait (a Lock and its
+    holder, an Event, a join...) and for how long, its native stack, and
+    every deadlock. A Python thread that blocks in a hilo wait shows in it
+    (a threading.Thread as Dummy-N). Stacks are the interpreter's C frames."""
+    _check(_dump_call("hilo_dump")(_fileno(fd)))
+
+
+def dump_on_signal(signo, fd=2):
+    """From now on signal `signo` (signal.SIGUSR2, ...; 0 turns it off) makes
+    hilo write a dump to `fd`, from a thread of hilo's: the signal handler is
+    hilo's C one, not a Python handler. Refused (RuntimeError) for a signal
+    that already has a handler, such as SIGINT's in Python."""
+    _check(_dump_call("hilo_dump_on_signal")(int(signo), _fileno(fd)))

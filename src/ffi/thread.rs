@@ -8,7 +8,7 @@ use super::error::record;
 use super::{
     answer, ffi_boundary, handle_out, null_argument, required_str, status, timeout, HILO_OK,
 };
-use crate::{current, dump, exit, interrupt, threads};
+use crate::{current, dump, exit, interrupt, threads, watch};
 
 /// A thread handle. 0 is never a valid handle, and a handle is never reused
 /// within a process: a released or random handle answers `HILO_ESRCH`.
@@ -479,12 +479,28 @@ pub extern "C" fn hilo_version() -> *const c_char {
     ffi_boundary!({ concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast() })
 }
 
-/// Writes a readable table of every thread hilo knows to the file descriptor
-/// `fd`: handle, name, daemon, state (unstarted, running, finished; main,
-/// dummy, released), native id, and the thread it is blocked joining. For a
-/// stuck program: call it from a signal-free context such as a watchdog
-/// thread or a debugger (`call hilo_dump(2)` in gdb). It does not close `fd`.
-/// Writing to a pipe whose reader is gone raises SIGPIPE, as any write does.
+/// Writes a thread dump (a `jstack` for C) to the file descriptor `fd`: a
+/// table of every thread hilo knows (handle, name, daemon, state, native id,
+/// the thread it is blocked joining); then each thread with its state
+/// ("timer" for a Timer's thread), what it waits for in a hilo wait and for
+/// how long (the thread it joins; a Lock and its last acquirer; an RLock and
+/// its owner; the event, condition, semaphore or barrier with its state),
+/// and its stack, innermost first, with function names as far as symbols
+/// allow; threads hilo did not create are listed with their kernel name and
+/// stack; last, every cycle of waits as a deadlock ("Found one deadlock:"),
+/// or "No deadlock found.". Other threads' stacks are taken by a real-time
+/// signal (SIGRTMAX-3) whose handler only copies return addresses: each
+/// thread stops for microseconds; a thread inside a system call that a
+/// signal would end early (`sleep`, `nanosleep`, `poll`, `epoll_wait`, ...)
+/// is left alone (the dump names the call instead of a stack), others
+/// resume (SA_RESTART), and hilo's own waits go on, interruptible ones too
+/// (no `HILO_EINTR` for a dump's signal).
+/// Symbolization runs in the calling thread, and the first dump of
+/// a process reads symbol tables (tens to hundreds of milliseconds). For a
+/// stuck program: call it from a watchdog thread, `hilo_watchdog`,
+/// `hilo_dump_on_signal`, or a debugger (`call hilo_dump(2)` in gdb). It
+/// does not close `fd`. Writing to a pipe whose reader is gone raises
+/// SIGPIPE, as any write does.
 ///
 /// @param fd an open file descriptor, written to and left open
 /// @return `HILO_OK`; `HILO_EINVAL` when `fd` is not an open descriptor or
@@ -492,4 +508,47 @@ pub extern "C" fn hilo_version() -> *const c_char {
 #[no_mangle]
 pub extern "C" fn hilo_dump(fd: c_int) -> c_int {
     ffi_boundary!({ status(dump::dump(fd)) })
+}
+
+/// From now on, signal `signo` makes hilo write a dump (`hilo_dump`) to
+/// `fd`: `kill -QUIT <pid>` then shows where every thread is, and the
+/// program goes on. The handler only wakes a thread of hilo's
+/// ("hilo-watch", started on first use) that writes the dump; nothing
+/// unsafe runs in the handler. `signo` 0 turns it off (the signal's
+/// default action is back). A signal the program already handles is left
+/// alone and refused; hilo's own handler may be moved to another `fd` or
+/// signal (the old signal gets its default action back). An ignored signal
+/// (SIG_IGN, as a shell leaves SIGQUIT for a background job) is taken over.
+/// The environment variable `HILO_DUMP_SIGNAL` (`QUIT`, `USR2`, a number)
+/// does the same, writing to stderr, when hilo initialises. In a forked
+/// child, call it again: hilo's thread does not survive `fork()`.
+///
+/// @param signo the signal (SIGQUIT, SIGUSR2, ...), or 0 to turn it off
+/// @param fd the file descriptor the dumps go to; hilo does not close it
+/// @return `HILO_OK`; `HILO_EINVAL` when `signo` is not a signal, cannot be
+/// caught, is a fault signal (SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS) or hilo's
+/// stack signal, or `fd` is not open; `HILO_ESTATE` when the program already
+/// has a handler for `signo` ("signal N already has a handler of the
+/// program's"); `HILO_EAGAIN` when hilo's thread cannot start.
+#[no_mangle]
+pub extern "C" fn hilo_dump_on_signal(signo: c_int, fd: c_int) -> c_int {
+    ffi_boundary!({ status(watch::dump_on_signal(signo, fd)) })
+}
+
+/// Watches every hilo wait: when a thread has been blocked in one wait
+/// (join, lock, rlock, condition, semaphore, event, barrier; a Timer's wait
+/// for its delay does not count) for longer than `seconds`, hilo writes one
+/// dump (`hilo_dump`) to `fd`, once per stall: a dump covers every wait in
+/// progress then, and none of those makes another. Checked by a thread of
+/// hilo's ("hilo-watch") that sleeps until the first moment a wait could
+/// pass the limit, so a stall is reported between `seconds` and twice
+/// `seconds` after it began, and nothing polls while no watchdog is set.
+///
+/// @param seconds the limit; 0 or negative turns the watchdog off
+/// @param fd the file descriptor the dumps go to; hilo does not close it
+/// @return `HILO_OK`; `HILO_EINVAL` when `seconds` is NaN or `fd` is not
+/// open; `HILO_EAGAIN` when hilo's thread cannot start.
+#[no_mangle]
+pub extern "C" fn hilo_watchdog(seconds: f64, fd: c_int) -> c_int {
+    ffi_boundary!({ status(watch::watchdog(seconds, fd)) })
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Kind, Result};
 use crate::futex::{Condvar, Mutex, MutexGuard};
+use crate::waits::{self, On};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
@@ -134,6 +135,7 @@ impl Barrier {
                 Err(self.why_broken(state.phase))
             }
         } else {
+            let _waiting = waits::begin(On::Barrier(self));
             loop {
                 match state.phase {
                     Phase::Draining => break Ok(index),
@@ -211,6 +213,13 @@ impl Barrier {
             Phase::Filling | Phase::Tripping => state.count,
             _ => 0,
         }
+    }
+
+    /// (threads waiting, parties) without waiting for the barrier's
+    /// mutex (for dumps); None when it is busy.
+    pub fn arrivals(&self) -> Option<(u32, u32)> {
+        let state = self.state.try_lock()?;
+        Some((state.count, self.parties))
     }
 
     pub fn broken(&self) -> bool {

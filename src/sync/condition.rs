@@ -13,6 +13,7 @@ use crate::interrupt;
 use super::lock::Saved;
 use super::{Lock, RLock, Wait};
 use crate::error::{Error, Result};
+use crate::waits::{self, On};
 
 /// The lock a Condition is bound to. Shared, so the caller's lock object may
 /// go away before the condition does.
@@ -121,6 +122,7 @@ impl Condition {
                 return Err(err);
             }
         };
+        let waiting = waits::begin(On::Condition(self));
         let notified = {
             let mut waiters = self.waiters.lock();
             loop {
@@ -136,6 +138,7 @@ impl Condition {
                 }
             }
         };
+        drop(waiting);
         self.lock.acquire_restore(saved);
         Ok(notified?)
     }
@@ -190,6 +193,14 @@ impl Condition {
             waiter.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// The address of its lock (for dumps).
+    pub fn lock_address(&self) -> usize {
+        match &self.lock {
+            CondLock::Lock(lock) => Arc::as_ptr(lock) as usize,
+            CondLock::RLock(rlock) => Arc::as_ptr(rlock) as usize,
+        }
     }
 
     pub fn notify_all(&self) -> Result<()> {

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use crate::error::Result;
+use crate::waits::{self, On};
 use crate::{interrupt, os};
 
 const SET: u32 = 1;
@@ -70,6 +71,7 @@ impl Event {
             return Ok(true);
         }
         let sets = first & !(SET | SLEEPERS);
+        let _waiting = waits::begin(On::Event(self));
         let done = |word: u32| word & SET != 0 || word & !(SET | SLEEPERS) != sets;
         loop {
             let mut word = self.word.load(Ordering::Acquire);

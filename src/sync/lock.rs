@@ -3,22 +3,15 @@
 //! different threads. Both are a futex mutex (src/futex.rs); an RLock adds
 //! its owner and count.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::lock_api::RawMutex as _;
 
 use super::{thread_token, Wait};
 use crate::error::{Error, Result};
 use crate::futex::FutexMutex;
-
-/// `HILO_EINTR` when a signal handler interrupted the wait of an
-/// interruptible thread (src/interrupt.rs) and the lock was still held.
-fn raw_acquire(raw: &FutexMutex, wait: Wait) -> Result<bool> {
-    match wait {
-        Wait::No => Ok(raw.try_lock()),
-        Wait::Until(deadline) => Ok(raw.lock_until(deadline)?),
-    }
-}
+use crate::os;
+use crate::waits::{self, On};
 
 /// A lock that no thread owns: any thread may release it.
 ///
@@ -30,6 +23,10 @@ fn raw_acquire(raw: &FutexMutex, wait: Wait) -> Result<bool> {
 /// pthread mutex).
 pub struct Lock {
     raw: FutexMutex,
+    /// The thread pointer (`os::thread_pointer`) of the last thread that
+    /// acquired it, for dumps (a register read and a relaxed store per
+    /// acquire; never cleared).
+    holder: AtomicUsize,
 }
 
 impl Default for Lock {
@@ -42,6 +39,7 @@ impl Lock {
     pub fn new() -> Lock {
         Lock {
             raw: FutexMutex::INIT,
+            holder: AtomicUsize::new(0),
         }
     }
 
@@ -49,14 +47,34 @@ impl Lock {
     /// as `raw_acquire`.
     #[inline]
     pub fn acquire(&self, wait: Wait) -> Result<bool> {
-        raw_acquire(&self.raw, wait)
+        let taken = self.raw.try_lock()
+            || match wait {
+                Wait::No => false,
+                Wait::Until(deadline) => {
+                    let _waiting = waits::begin(On::Lock(self));
+                    self.raw.lock_until(deadline)?
+                }
+            };
+        if taken {
+            self.holder.store(os::thread_pointer(), Ordering::Relaxed);
+        }
+        Ok(taken)
     }
 
     /// Takes it when it is free (the uncontended case, one
     /// compare-exchange); false when it is locked.
     #[inline]
     pub fn try_acquire_free(&self) -> bool {
-        self.raw.try_lock()
+        let taken = self.raw.try_lock();
+        if taken {
+            self.holder.store(os::thread_pointer(), Ordering::Relaxed);
+        }
+        taken
+    }
+
+    /// The thread pointer of its last acquirer (0: never acquired).
+    pub fn holder(&self) -> usize {
+        self.holder.load(Ordering::Relaxed)
     }
 
     /// Unlocks it; `HILO_ESTATE` "release unlocked lock" when it is not
@@ -124,8 +142,15 @@ impl RLock {
             self.count.store(count, Ordering::Relaxed);
             return Ok(true);
         }
-        if !raw_acquire(&self.raw, wait)? {
-            return Ok(false);
+        if !self.raw.try_lock() {
+            let Wait::Until(deadline) = wait else {
+                return Ok(false);
+            };
+            // Refused at once when it would close a cycle of waits.
+            let _waiting = waits::begin_rlock(self)?;
+            if !self.raw.lock_until(deadline)? {
+                return Ok(false);
+            }
         }
         self.take(me, 1);
         Ok(true)
@@ -165,6 +190,16 @@ impl RLock {
         self.raw.is_locked()
     }
 
+    /// The `thread_token` of its owner, 0 when unowned.
+    pub fn owner_token(&self) -> u64 {
+        self.owner.load(Ordering::Relaxed)
+    }
+
+    /// How many times its owner holds it (read racily, for dumps).
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
     /// Releases it completely, however often the owner holds it (for a
     /// Condition's wait). The caller has checked `is_owned`.
     pub(crate) fn release_save(&self) -> Saved {
@@ -177,7 +212,10 @@ impl RLock {
 
     /// Takes it again as often as `release_save` found it held.
     pub(crate) fn acquire_restore(&self, saved: Saved) {
-        self.raw.lock();
+        if !self.raw.try_lock() {
+            let _waiting = waits::begin(On::RLock(self));
+            self.raw.lock();
+        }
         self.take(thread_token(), saved.count);
     }
 }

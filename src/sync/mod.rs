@@ -21,6 +21,11 @@ pub use local::Local;
 pub use lock::{Lock, RLock};
 pub use semaphore::Semaphore;
 
+thread_local! {
+    // A const cell without a destructor stays readable during TLS teardown.
+    static TOKEN: Cell<u64> = const { Cell::new(0) };
+}
+
 /// How long an acquire may block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wait {
@@ -35,16 +40,20 @@ pub enum Wait {
 /// never draw one. Works on any thread, hilo's or not, and registers nothing.
 pub fn thread_token() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    thread_local! {
-        // A const cell without a destructor stays readable during TLS teardown.
-        static TOKEN: Cell<u64> = const { Cell::new(0) };
-    }
     TOKEN.with(|token| match token.get() {
         0 => {
             let fresh = NEXT.fetch_add(1, Ordering::Relaxed);
             token.set(fresh);
+            // Once per thread: its record learns it, so that dumps and cycle
+            // checks can name the holder of a lock.
+            crate::current::publish_token(fresh);
             fresh
         }
         known => known,
     })
+}
+
+/// The calling thread's token if it has drawn one, else 0.
+pub fn drawn_token() -> u64 {
+    TOKEN.try_with(Cell::get).unwrap_or(0)
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::Wait;
 use crate::error::{Error, Result};
+use crate::waits::{self, On};
 use crate::{interrupt, os};
 
 pub struct Semaphore {
@@ -58,6 +59,7 @@ impl Semaphore {
         let Wait::Until(deadline) = wait else {
             return Ok(false);
         };
+        let _waiting = waits::begin(On::Semaphore(self));
         loop {
             // Count this thread as a sleeper before the last look at the
             // value (SeqCst, against `release`'s add then look at sleepers):

@@ -140,6 +140,21 @@ pub fn run_command_with_limit(mut command: Command, limit_secs: u64) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn program");
+    // Read both pipes while it runs: a program that writes more than a
+    // pipe holds (64 KiB) would otherwise block, and look hung.
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let deadline = Instant::now() + Duration::from_secs(limit_secs);
     let mut killed = false;
     loop {
@@ -156,7 +171,12 @@ pub fn run_command_with_limit(mut command: Command, limit_secs: u64) -> Output {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let out = child.wait_with_output().expect("collect output");
+    let status = child.wait().expect("wait for program");
+    let out = Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    };
     if killed {
         panic!(
             "{shown} still ran after {limit_secs}s and was killed with its process group:\nstdout:\n{}\nstderr:\n{}",
