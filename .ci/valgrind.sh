@@ -93,6 +93,15 @@ for case in $(cases_of tests/c/reliability.c); do
         *) check "reliability-$case" 0 300 "$out/reliability" "$case" ;;
     esac
 done
+# The executor's cases (tests/c/executor.c), the stress among them (a few
+# seconds here): every future, callback and worker freed. The fork case, as
+# above, for memory errors only: the child leaks what the parent's queue held.
+for case in $(cases_of tests/c/executor.c); do
+    case "$case" in
+        fork) LEAK_KINDS=none check "executor-$case" 0 300 "$out/executor" "$case" ;;
+        *) check "executor-$case" 0 300 "$out/executor" "$case" ;;
+    esac
+done
 # The thread-end destructor cases of the adversarial suite (tests/edges): a
 # thread's identity, dummy records and cached names must all be freed with
 # the thread, whatever its destructors ask of hilo.

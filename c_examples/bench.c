@@ -4,16 +4,20 @@
  * anchor, ...) measured side by side in this run, so that a noisy machine
  * slows both sides alike. It prints one table and never fails on timing.
  *
- *   bench [--calls] [--label TEXT] [--python PATH/bench_python.py]
+ *   bench [--calls | --pools] [--label TEXT] [--python PATH/bench_python.py]
  *
  * --calls runs only the per-call rows (current_name, is_alive, is_daemon,
  * the uncontended lock), which is what differs between the shared and the
  * static library.
+ * --pools runs only the thread pool rows (hilo's executor against GLib's
+ * GThreadPool, libuv's uv_queue_work, a mutex+condvar queue written here,
+ * a thread per task and CPython's ThreadPoolExecutor).
  * --python runs the CPython reference with that script when python3 exists.
  */
 #define _GNU_SOURCE /* pthread_getname_np, the anchor of hilo_current_name */
 #include <hilo.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -23,6 +27,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The other thread pools, when the Makefile found them with pkg-config. */
+#ifdef HAVE_GLIB
+#include <glib.h>
+#endif
+#ifdef HAVE_LIBUV
+#include <uv.h>
+#endif
 
 #define ROUNDS 15
 #define CYCLES 400          /* create+start+join+release per round */
@@ -618,6 +630,347 @@ static void interrupt_row(int python) {
     signal(SIGUSR1, SIG_DFL);
 }
 
+/* ---- thread pools: hilo's executor against GThreadPool, libuv's
+ * uv_queue_work, a mutex+condvar queue written here, and a thread per task.
+ * Latency: submit one empty task to a pool of 1 worker and wait for its
+ * end, round trip. Throughput: POOL_TASKS empty tasks through 2 workers,
+ * submitted all, then waited for all, per task. Each side waits for the
+ * end in the way its API offers: hilo's futures (hilo_future_result,
+ * hilo_wait, then hilo_future_free each), libuv's after_work callbacks on
+ * its loop, and for GThreadPool and the queue a counter of ended tasks
+ * with a condition variable, the way a careful C programmer does it. ---- */
+
+#define POOL_ROUNDS 5
+#define POOL_TASKS 1000000
+#define POOL_TRIPS 20000     /* latency round trips per round */
+#define THREAD_TASKS 20000   /* tasks of the thread-per-task throughput */
+
+static void *empty_task(void *arg) { return arg; }
+
+static hilo_future **pool_futures;
+
+static double hilo_pool_latency(void) {
+    hilo_executor *ex = hilo_executor_new(1, "BenchLatency");
+    hilo_future *f;
+    int rc;
+    double t0 = 0;
+    for (int i = -100; i < POOL_TRIPS; i++) { /* 100 to start and warm up */
+        if (i == 0) t0 = now_ns();
+        if ((rc = hilo_executor_submit(ex, empty_task, NULL, &f))) die("hilo_executor_submit", rc);
+        if ((rc = hilo_future_result(f, HILO_FOREVER, NULL))) die("hilo_future_result", rc);
+        hilo_future_free(f);
+    }
+    double ns = (now_ns() - t0) / POOL_TRIPS;
+    hilo_executor_free(ex);
+    return ns;
+}
+
+static double hilo_pool_throughput(void) {
+    hilo_executor *ex = hilo_executor_new(2, "BenchThroughput");
+    int rc;
+    double t0 = now_ns();
+    for (int i = 0; i < POOL_TASKS; i++) {
+        if ((rc = hilo_executor_submit(ex, empty_task, NULL, &pool_futures[i]))) {
+            die("hilo_executor_submit", rc);
+        }
+    }
+    if ((rc = hilo_wait(pool_futures, POOL_TASKS, HILO_FOREVER, HILO_ALL_COMPLETED))) die("hilo_wait", rc);
+    for (int i = 0; i < POOL_TASKS; i++) hilo_future_free(pool_futures[i]);
+    double ns = (now_ns() - t0) / POOL_TASKS;
+    hilo_executor_free(ex);
+    return ns;
+}
+
+/* A thread per task: create+start+join+release. */
+static double thread_per_task_latency(void) { return hilo_cycle(); }
+
+static hilo_thread_t task_threads[THREAD_TASKS];
+
+static double thread_per_task_throughput(void) {
+    int rc;
+    double t0 = now_ns();
+    for (int i = 0; i < THREAD_TASKS; i++) {
+        if ((rc = hilo_create(empty_task, NULL, NULL, &task_threads[i]))) die("hilo_create", rc);
+        if ((rc = hilo_start(task_threads[i]))) die("hilo_start", rc);
+    }
+    for (int i = 0; i < THREAD_TASKS; i++) {
+        if ((rc = hilo_join(task_threads[i], HILO_FOREVER, NULL))) die("hilo_join", rc);
+        hilo_release(task_threads[i]);
+    }
+    return (now_ns() - t0) / THREAD_TASKS;
+}
+
+/* Tasks ended, for the pools without futures: the worker that ends the
+ * last one wakes the waiter. */
+static pthread_mutex_t ended_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ended_cond = PTHREAD_COND_INITIALIZER;
+static long ended, ended_goal;
+
+static void start_counting(long goal) {
+    pthread_mutex_lock(&ended_mutex);
+    ended = 0;
+    ended_goal = goal;
+    pthread_mutex_unlock(&ended_mutex);
+}
+
+static void task_ended(void) {
+    pthread_mutex_lock(&ended_mutex);
+    if (++ended == ended_goal) pthread_cond_signal(&ended_cond);
+    pthread_mutex_unlock(&ended_mutex);
+}
+
+static void wait_all_ended(void) {
+    pthread_mutex_lock(&ended_mutex);
+    while (ended < ended_goal) pthread_cond_wait(&ended_cond, &ended_mutex);
+    pthread_mutex_unlock(&ended_mutex);
+}
+
+/* The hand-written pool: one mutex, a linked list of caller-owned jobs, a
+ * condvar for idle workers, and per job a done flag waited for on a second
+ * condvar (signalled only when someone waits). */
+struct job {
+    void *(*fn)(void *);
+    void *arg;
+    void *result;
+    int done;
+    struct job *next;
+};
+
+struct queue {
+    pthread_mutex_t mutex;
+    pthread_cond_t work;     /* idle workers wait here */
+    pthread_cond_t finished; /* a submitter waiting for a job */
+    struct job *head, *tail;
+    int idle, waiting, stop;
+    pthread_t workers[2];
+    int nworkers;
+};
+
+static void *queue_worker(void *arg) {
+    struct queue *q = arg;
+    pthread_mutex_lock(&q->mutex);
+    for (;;) {
+        while (!q->head && !q->stop) {
+            q->idle++;
+            pthread_cond_wait(&q->work, &q->mutex);
+            q->idle--;
+        }
+        if (!q->head) break;
+        struct job *j = q->head;
+        q->head = j->next;
+        if (!q->head) q->tail = NULL;
+        pthread_mutex_unlock(&q->mutex);
+        void *result = j->fn(j->arg);
+        pthread_mutex_lock(&q->mutex);
+        j->result = result;
+        j->done = 1;
+        if (q->waiting) pthread_cond_broadcast(&q->finished);
+    }
+    pthread_mutex_unlock(&q->mutex);
+    return NULL;
+}
+
+static void queue_start(struct queue *q, int workers) {
+    memset(q, 0, sizeof *q);
+    pthread_mutex_init(&q->mutex, NULL);
+    pthread_cond_init(&q->work, NULL);
+    pthread_cond_init(&q->finished, NULL);
+    q->nworkers = workers;
+    for (int i = 0; i < workers; i++) {
+        int rc = pthread_create(&q->workers[i], NULL, queue_worker, q);
+        if (rc) die("pthread_create", rc);
+    }
+}
+
+static void queue_submit(struct queue *q, struct job *j) {
+    j->done = 0;
+    j->next = NULL;
+    pthread_mutex_lock(&q->mutex);
+    if (q->tail) q->tail->next = j; else q->head = j;
+    q->tail = j;
+    if (q->idle) pthread_cond_signal(&q->work);
+    pthread_mutex_unlock(&q->mutex);
+}
+
+static void *queue_result(struct queue *q, struct job *j) {
+    pthread_mutex_lock(&q->mutex);
+    q->waiting++;
+    while (!j->done) pthread_cond_wait(&q->finished, &q->mutex);
+    q->waiting--;
+    pthread_mutex_unlock(&q->mutex);
+    return j->result;
+}
+
+static void queue_stop(struct queue *q) {
+    pthread_mutex_lock(&q->mutex);
+    q->stop = 1;
+    pthread_cond_broadcast(&q->work);
+    pthread_mutex_unlock(&q->mutex);
+    for (int i = 0; i < q->nworkers; i++) pthread_join(q->workers[i], NULL);
+    pthread_mutex_destroy(&q->mutex);
+    pthread_cond_destroy(&q->work);
+    pthread_cond_destroy(&q->finished);
+}
+
+static struct job *pool_jobs; /* POOL_TASKS of them, reused by every side */
+
+static double queue_latency(void) {
+    struct queue q;
+    queue_start(&q, 1);
+    struct job j = {empty_task, NULL, NULL, 0, NULL};
+    double t0 = 0;
+    for (int i = -100; i < POOL_TRIPS; i++) {
+        if (i == 0) t0 = now_ns();
+        queue_submit(&q, &j);
+        queue_result(&q, &j);
+    }
+    double ns = (now_ns() - t0) / POOL_TRIPS;
+    queue_stop(&q);
+    return ns;
+}
+
+/* The throughput's jobs count their end, as GThreadPool's do. */
+static void *counted_task(void *arg) {
+    task_ended();
+    return arg;
+}
+
+static double queue_throughput(void) {
+    struct queue q;
+    queue_start(&q, 2);
+    start_counting(POOL_TASKS);
+    double t0 = now_ns();
+    for (int i = 0; i < POOL_TASKS; i++) {
+        pool_jobs[i].fn = counted_task;
+        pool_jobs[i].arg = NULL;
+        queue_submit(&q, &pool_jobs[i]);
+    }
+    wait_all_ended();
+    double ns = (now_ns() - t0) / POOL_TASKS;
+    queue_stop(&q);
+    return ns;
+}
+
+#ifdef HAVE_GLIB
+static void glib_task(gpointer data, gpointer user_data) {
+    (void)data;
+    (void)user_data;
+    task_ended();
+}
+
+static double glib_latency(void) {
+    GThreadPool *pool = g_thread_pool_new(glib_task, NULL, 1, TRUE, NULL);
+    double t0 = 0;
+    for (int i = -100; i < POOL_TRIPS; i++) {
+        if (i == 0) t0 = now_ns();
+        start_counting(1);
+        g_thread_pool_push(pool, GINT_TO_POINTER(1), NULL);
+        wait_all_ended();
+    }
+    double ns = (now_ns() - t0) / POOL_TRIPS;
+    g_thread_pool_free(pool, FALSE, TRUE);
+    return ns;
+}
+
+static double glib_throughput(void) {
+    GThreadPool *pool = g_thread_pool_new(glib_task, NULL, 2, TRUE, NULL);
+    start_counting(POOL_TASKS);
+    double t0 = now_ns();
+    for (int i = 0; i < POOL_TASKS; i++) g_thread_pool_push(pool, GINT_TO_POINTER(1), NULL);
+    wait_all_ended();
+    double ns = (now_ns() - t0) / POOL_TASKS;
+    g_thread_pool_free(pool, FALSE, TRUE);
+    return ns;
+}
+#else
+static double glib_latency(void) { return NOVALUE; }
+static double glib_throughput(void) { return NOVALUE; }
+#endif
+
+#ifdef HAVE_LIBUV
+static uv_work_t *uv_reqs;
+static long uv_after;
+
+static void uv_task(uv_work_t *req) { (void)req; }
+static void uv_after_task(uv_work_t *req, int status) {
+    (void)req;
+    (void)status;
+    uv_after++;
+}
+
+static double uv_latency(void) {
+    uv_loop_t *loop = uv_default_loop();
+    double t0 = 0;
+    for (int i = -100; i < POOL_TRIPS; i++) {
+        if (i == 0) t0 = now_ns();
+        uv_queue_work(loop, &uv_reqs[0], uv_task, uv_after_task);
+        uv_run(loop, UV_RUN_DEFAULT); /* returns once the after callback ran */
+    }
+    return (now_ns() - t0) / POOL_TRIPS;
+}
+
+static double uv_throughput(void) {
+    uv_loop_t *loop = uv_default_loop();
+    uv_after = 0;
+    double t0 = now_ns();
+    for (int i = 0; i < POOL_TASKS; i++) uv_queue_work(loop, &uv_reqs[i], uv_task, uv_after_task);
+    uv_run(loop, UV_RUN_DEFAULT);
+    double ns = (now_ns() - t0) / POOL_TASKS;
+    if (uv_after != POOL_TASKS) die("uv_run", -1);
+    return ns;
+}
+#else
+static double uv_latency(void) { return NOVALUE; }
+static double uv_throughput(void) { return NOVALUE; }
+#endif
+
+static void pool_rows(int python, double py_latency_ns, double py_task_ns) {
+    pool_futures = malloc(POOL_TASKS * sizeof *pool_futures);
+    pool_jobs = calloc(POOL_TASKS, sizeof *pool_jobs);
+#ifdef HAVE_LIBUV
+    uv_reqs = calloc(POOL_TASKS, sizeof *uv_reqs);
+#endif
+    if (!pool_futures || !pool_jobs) die("malloc", ENOMEM);
+    double h[POOL_ROUNDS], q[POOL_ROUNDS], g[POOL_ROUNDS], u[POOL_ROUNDS], t[POOL_ROUNDS];
+    for (int r = 0; r < POOL_ROUNDS; r++) {
+        h[r] = hilo_pool_latency();
+        q[r] = queue_latency();
+        g[r] = glib_latency();
+        u[r] = uv_latency();
+        t[r] = thread_per_task_latency();
+    }
+    double hl = median(h, POOL_ROUNDS) / 1000;
+    row("executor submit+result, 1 worker vs queue", hl, median(q, POOL_ROUNDS) / 1000, "us", "1.10",
+        python, py_latency_ns / 1000);
+    row("  the same vs GThreadPool", hl, median(g, POOL_ROUNDS) / 1000, "us", "-", python, NOVALUE);
+    row("  the same vs libuv uv_queue_work", hl, median(u, POOL_ROUNDS) / 1000, "us", "-", python, NOVALUE);
+    row("  the same vs a thread per task (hilo)", hl, median(t, POOL_ROUNDS) / 1000, "us", "-", python,
+        NOVALUE);
+    row("  the same vs CPython ThreadPoolExecutor", hl, python ? py_latency_ns / 1000 : NOVALUE, "us", "-",
+        python, NOVALUE);
+
+    for (int r = 0; r < POOL_ROUNDS; r++) {
+        h[r] = hilo_pool_throughput();
+        q[r] = queue_throughput();
+        g[r] = glib_throughput();
+        u[r] = uv_throughput();
+        t[r] = r < 2 ? thread_per_task_throughput() : NOVALUE;
+    }
+    double ht = median(h, POOL_ROUNDS);
+    row("executor 1M empty tasks, 2 workers vs queue", ht, median(q, POOL_ROUNDS), "ns", "1.00", python,
+        py_task_ns);
+    row("  the same vs GThreadPool", ht, median(g, POOL_ROUNDS), "ns", "1.00", python, NOVALUE);
+    row("  the same vs libuv uv_queue_work", ht, median(u, POOL_ROUNDS), "ns", "1.00", python, NOVALUE);
+    row("  the same vs a thread per task (20,000)", ht, median(t, 2), "ns", "-", python, NOVALUE);
+    row("  the same vs CPython ThreadPoolExecutor", ht, python ? py_task_ns : NOVALUE, "ns", "0.05", python,
+        NOVALUE);
+    free(pool_futures);
+    free(pool_jobs);
+#ifdef HAVE_LIBUV
+    free(uv_reqs);
+#endif
+}
+
 /* ---- memory per record ---- */
 
 static long rss_bytes(void) {
@@ -647,11 +1000,11 @@ static double bytes_per_record(void) {
 
 struct python_figures {
     int ok;
-    double cycle_ns, name_ns, record_bytes;
+    double cycle_ns, name_ns, record_bytes, pool_latency_ns, pool_task_ns;
 };
 
 static struct python_figures run_python(const char *script) {
-    struct python_figures py = {0, NOVALUE, NOVALUE, NOVALUE};
+    struct python_figures py = {0, NOVALUE, NOVALUE, NOVALUE, NOVALUE, NOVALUE};
     if (!script || system("command -v python3 >/dev/null 2>&1") != 0) return py;
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "python3 '%s'", script);
@@ -663,6 +1016,8 @@ static struct python_figures run_python(const char *script) {
         if (!strcmp(key, "cycle_ns")) py.cycle_ns = value;
         if (!strcmp(key, "current_name_ns")) py.name_ns = value;
         if (!strcmp(key, "record_bytes")) py.record_bytes = value;
+        if (!strcmp(key, "pool_latency_ns")) py.pool_latency_ns = value;
+        if (!strcmp(key, "pool_task_ns")) py.pool_task_ns = value;
         py.ok = 1;
     }
     pclose(p);
@@ -673,7 +1028,11 @@ int main(int argc, char **argv) {
     int calls_only = 0;
     const char *label = "shared library";
     const char *script = NULL;
+    /* libuv's pool: 2 threads, as the others' (read at its first use). */
+    setenv("UV_THREADPOOL_SIZE", "2", 1);
+    int pools_only = 0;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--pools")) pools_only = 1;
         if (!strcmp(argv[i], "--calls")) calls_only = 1;
         else if (!strcmp(argv[i], "--label") && i + 1 < argc) label = argv[++i];
         else if (!strcmp(argv[i], "--python") && i + 1 < argc) script = argv[++i];
@@ -683,6 +1042,13 @@ int main(int argc, char **argv) {
         header(label, 0);
         per_call_rows(0, NOVALUE);
         lock_row(0);
+        return 0;
+    }
+
+    if (pools_only) {
+        struct python_figures py = run_python(script);
+        header(label, py.ok);
+        pool_rows(py.ok, py.pool_latency_ns, py.pool_task_ns);
         return 0;
     }
 
@@ -732,5 +1098,7 @@ int main(int argc, char **argv) {
     pthread_attr_destroy(&attr);
     row("10,000 alive at once, 64 KiB (per thread)", median(mh, MANY_ROUNDS) / 1000,
         median(ma, MANY_ROUNDS) / 1000, "us", "1.10", py.ok, NOVALUE);
+
+    pool_rows(py.ok, py.pool_latency_ns, py.pool_task_ns);
     return 0;
 }

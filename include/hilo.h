@@ -68,6 +68,17 @@
 #define HILO_FOREVER -1.0
 
 /**
+ * `hilo_wait`: return as soon as one of the futures is done (finished or
+ * cancelled).
+ */
+#define HILO_FIRST_COMPLETED 1
+
+/**
+ * `hilo_wait`: return once every one of the futures is done.
+ */
+#define HILO_ALL_COMPLETED 2
+
+/**
  * The status codes, as a C enum so that tools which read the header
  * without its macros (LuaJIT's `ffi.cdef`, cffi's `cdef`) keep them.
  * Functions still return `int` (yes/no answers and counts share the return
@@ -144,6 +155,18 @@ typedef struct hilo_cond hilo_cond;
  * Opaque; made by `hilo_event_new`, freed by `hilo_event_free`.
  */
 typedef struct hilo_event hilo_event;
+
+/**
+ * A thread pool (Python's `concurrent.futures.ThreadPoolExecutor`). Opaque;
+ * made by `hilo_executor_new`, freed by `hilo_executor_free`.
+ */
+typedef struct hilo_executor hilo_executor;
+
+/**
+ * The outcome of one `hilo_executor_submit`. Opaque; the caller frees it
+ * with `hilo_future_free`.
+ */
+typedef struct hilo_future hilo_future;
 
 /**
  * A thread-local value: one pointer per thread (Python's
@@ -1156,6 +1179,176 @@ int hilo_timer_create(double interval, hilo_fn fn, void *arg, hilo_thread_t *out
  * ...").
  */
 int hilo_timer_cancel(hilo_thread_t t);
+
+/**
+ * Makes a thread pool of at most `max_workers` worker threads (0: Python's
+ * default, `min(32, CPUs + 4)`). Workers start lazily as work arrives, one
+ * at a time, and only when no worker is idle; they are daemon hilo threads
+ * named `<name_prefix>_<i>` (i from 0), visible to `hilo_enumerate` and
+ * `hilo_dump`. `name_prefix` is copied; NULL or "" gives
+ * "ThreadPoolExecutor-<n>", n from a process-wide counter starting at 0.
+ *
+ * Workers being daemons, an idle pool never holds up `hilo_shutdown()`.
+ * Instead the process's exit (its first `exit()`, or the return from
+ * `main`) shuts down every executor not yet freed and waits for the work
+ * already submitted, as Python's interpreter does; `hilo_executor_submit`
+ * then answers `HILO_ESTATE`.
+ *
+ * After `fork()`, an executor made before it has no workers in the child
+ * and its queue is dropped there; it starts new workers for new work.
+ * Futures that had not ended at the fork report cancelled in the child,
+ * and their done callbacks never run there.
+ *
+ * The caller owns the executor and frees it with `hilo_executor_free`.
+ * Never NULL (hilo aborts if memory runs out, as Rust does).
+ *
+ * @param max_workers the most worker threads it runs at once; 0 for the default
+ * @param name_prefix the workers' name prefix (copied), or NULL
+ * @return the executor
+ */
+hilo_executor *hilo_executor_new(size_t max_workers, const char *name_prefix);
+
+/**
+ * Queues `fn(arg)` to run on one of the executor's workers, and writes its
+ * future to `*out`. Cost: one CAS to queue it, plus one futex wake when a
+ * worker sleeps (or a thread start, when none is idle and fewer than
+ * `max_workers` run).
+ *
+ * The caller owns the future and frees it with `hilo_future_free`; a future
+ * freed before its work ran still runs it (the result is dropped). `fn` may
+ * itself submit more work, also from a done callback.
+ *
+ * @param ex the executor
+ * @param fn the function to run; its return value is the future's result
+ * @param arg its argument, handed over as is
+ * @param out where the new future is written (only on success)
+ * @return `HILO_OK`; `HILO_EINVAL` when `ex`, `fn` or `out` is NULL;
+ * `HILO_ESTATE` after `hilo_executor_shutdown` ("cannot schedule new futures
+ * after shutdown") or once the process's exit has begun ("cannot schedule
+ * new futures after interpreter shutdown"); `HILO_EAGAIN` when no worker
+ * runs and the operating system refuses to start one (nothing is queued).
+ */
+int hilo_executor_submit(hilo_executor *ex, hilo_fn fn, void *arg, hilo_future **out);
+
+/**
+ * Shuts the executor down, as Python's `shutdown(wait, cancel_futures)`:
+ * no new work is accepted; with `cancel_futures`, work still queued is
+ * cancelled (its done callbacks run here); work queued and not cancelled
+ * still runs. With `wait`, returns once every worker has ended (a worker
+ * that calls this does not wait for itself). A second call is fine, as in
+ * Python, and waits again when asked to.
+ *
+ * @param ex the executor
+ * @param wait whether to wait for the workers to end
+ * @param cancel_futures whether to cancel the work not yet begun
+ * @return `HILO_OK`; `HILO_EINVAL` when `ex` is NULL
+ */
+int hilo_executor_shutdown(hilo_executor *ex, bool wait, bool cancel_futures);
+
+/**
+ * Shuts the executor down with `wait` (queued work runs first), then frees
+ * it. NULL is fine. Its futures stay valid until each is freed. Using the
+ * executor afterwards is undefined behaviour.
+ *
+ * @param ex the executor, or NULL
+ */
+void hilo_executor_free(hilo_executor *ex);
+
+/**
+ * Waits at most `timeout` seconds (negative or +infinity: forever; 0: do
+ * not wait) for the future's work to end, and writes its return value to
+ * `*result` (when `result` is not NULL).
+ *
+ * @param f the future
+ * @param timeout seconds to wait at most
+ * @param result where `fn`'s return value is written (only on `HILO_OK`), or NULL
+ * @return `HILO_OK`; `HILO_ETIMEDOUT` when the work has not ended in time;
+ * `HILO_ECANCELED` when it was cancelled; `HILO_EINTR` when the calling
+ * thread is interruptible (`hilo_set_interruptible`), a signal handler ran
+ * while it slept, and the work has not ended; `HILO_EINVAL` when `f` is
+ * NULL or `timeout` is NaN
+ */
+int hilo_future_result(hilo_future *f, double timeout, void **result);
+
+/**
+ * Whether the future's work has ended: finished or cancelled. Lock-free.
+ *
+ * @param f the future
+ * @return 1 when done, 0 when not; `HILO_EINVAL` when `f` is NULL
+ */
+int hilo_future_done(const hilo_future *f);
+
+/**
+ * Whether the future's work is running now. Lock-free.
+ *
+ * @param f the future
+ * @return 1 when running, 0 when not; `HILO_EINVAL` when `f` is NULL
+ */
+int hilo_future_running(const hilo_future *f);
+
+/**
+ * Whether the future was cancelled. Lock-free.
+ *
+ * @param f the future
+ * @return 1 when cancelled, 0 when not; `HILO_EINVAL` when `f` is NULL
+ */
+int hilo_future_cancelled(const hilo_future *f);
+
+/**
+ * Cancels the future's work if it has not begun to run. Its done callbacks
+ * then run here, in the caller, and its waiters wake.
+ *
+ * @param f the future
+ * @return 1 when it is cancelled (also when it already was, as Python's
+ * `cancel` answers True); 0 when its work runs or has finished;
+ * `HILO_EINVAL` when `f` is NULL
+ */
+int hilo_future_cancel(hilo_future *f);
+
+/**
+ * Calls `fn(f, arg)` once the future is done (finished or cancelled): on
+ * the worker that finished it, in the thread that cancelled it, or at once
+ * in the caller when it is done already. Each callback runs once, in the
+ * order added. A callback may free the future (its own reference: the
+ * caller's pointer is then gone), submit more work, or cancel others; it
+ * must not wait for work of its executor that is queued behind it when the
+ * executor has one worker (that never ends, as in Python).
+ *
+ * @param f the future
+ * @param fn the callback
+ * @param arg its second argument, handed over as is
+ * @return `HILO_OK`; `HILO_EINVAL` when `f` or `fn` is NULL
+ */
+int hilo_future_add_done_callback(hilo_future *f, void (*fn)(hilo_future *f, void *arg), void *arg);
+
+/**
+ * Gives up the caller's future. NULL is fine. Work not yet run still runs
+ * (its result is dropped); cancel it first to stop it. Using the future
+ * afterwards is undefined behaviour, as for any freed object.
+ *
+ * @param f the future, or NULL
+ */
+void hilo_future_free(hilo_future *f);
+
+/**
+ * Waits at most `timeout` seconds (negative or +infinity: forever; 0: do
+ * not wait) until one (`HILO_FIRST_COMPLETED`) or every
+ * (`HILO_ALL_COMPLETED`) of the `n` futures of `fs` is done, as Python's
+ * `concurrent.futures.wait`; the caller then asks each which are done. The
+ * futures must come from one executor. `n` 0 returns at once.
+ *
+ * @param fs the futures (NULL only when `n` is 0)
+ * @param n how many
+ * @param timeout seconds to wait at most
+ * @param return_when `HILO_FIRST_COMPLETED` or `HILO_ALL_COMPLETED`
+ * @return `HILO_OK` once that holds; `HILO_ETIMEDOUT` when it does not in
+ * time; `HILO_EINTR` when the calling thread is interruptible
+ * (`hilo_set_interruptible`), a signal handler ran while it slept, and it
+ * does not hold yet; `HILO_EINVAL` when `fs` or one of its futures is NULL, they come
+ * from different executors, `return_when` is neither constant or `timeout`
+ * is NaN
+ */
+int hilo_wait(hilo_future *const *fs, size_t n, double timeout, int return_when);
 
 /**
  * Makes a thread-local value: each thread sees its own pointer, NULL until

@@ -86,6 +86,12 @@ enum Leaving {
 /// started non-daemon thread other than the caller that it must not skip,
 /// including threads started while it waits.
 fn wait(leaving: Leaving) {
+    if leaving == Leaving::Exit {
+        // Executors first, as CPython's threading._shutdown runs
+        // concurrent.futures' hook before it joins threads: queued work
+        // runs, new work is refused.
+        crate::executor::at_exit();
+    }
     let me = current::handle_if_known();
     let main = current::main_handle();
     // Joins of the main thread return once the process begins to exit.

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::futex::{self, ForkLock};
 use crate::registry::registry;
 use crate::sync::local;
-use crate::{current, exit, joins, os, stacks, timer, watch};
+use crate::{current, executor, exit, joins, os, stacks, timer, watch};
 
 /// The forking thread's handle, noted before the fork (in the child,
 /// `gettid() == getpid()` no longer tells the parent's main thread apart).
@@ -33,7 +33,7 @@ static FORKING: AtomicU64 = AtomicU64::new(0);
 
 /// The process-wide locks, in the one order in which they are taken: no
 /// code path holds one of these while taking one earlier in the list.
-fn locks() -> [&'static dyn ForkLock; 5] {
+fn locks() -> [&'static dyn ForkLock; 6] {
     [
         // Held while nothing else is (src/stacks.rs): first.
         stacks::fork_lock(),
@@ -41,6 +41,7 @@ fn locks() -> [&'static dyn ForkLock; 5] {
         local::fork_lock(),
         registry().allocator_lock(),
         joins::fork_lock(),
+        executor::fork_lock(),
     ]
 }
 
@@ -76,6 +77,7 @@ pub extern "C" fn after_fork_in_child() {
     let _ = catch_unwind(|| {
         // First: every lock held now was taken before the fork.
         futex::new_fork_generation();
+        executor::after_fork_in_child();
         let me = FORKING.load(Ordering::Relaxed);
         // SAFETY: the child has one thread, this one, and it holds no guard
         // of any of hilo's locks (`before_fork` forgot its guards).

@@ -12,9 +12,9 @@
 //! - `joins` (the join graph), `waits` (what each thread is blocked on, and
 //!   the wait graph) and `exit` (the exit wait);
 //! - `threads`: the life of the threads hilo starts;
-//! - `timer`, `fork` (the orchestrator of fork handling), `dump` (with
-//!   `stacks`, other threads' stacks) and `watch` (dumps on a signal and
-//!   from the watchdog);
+//! - `timer`, `executor` (the thread pool with futures), `fork` (the
+//!   orchestrator of fork handling), `dump` (with `stacks`, other threads'
+//!   stacks) and `watch` (dumps on a signal and from the watchdog);
 //! - `ffi`: the C API, a thin layer that checks arguments, converts C's
 //!   seconds into deadlines, maps errors to status codes and catches panics.
 //!
@@ -39,6 +39,7 @@ compile_error!(
 mod current;
 mod dump;
 mod error;
+mod executor;
 mod exit;
 pub mod ffi;
 mod fork;

@@ -456,3 +456,93 @@ fn every_sync_function_survives_bad_arguments_on_live_objects() {
         hilo_local_free(local);
     })
 }
+
+unsafe extern "C-unwind" fn ignore_future(_: *mut hilo_future, _: *mut c_void) {}
+
+#[test]
+fn every_executor_function_survives_bad_input() {
+    common::limited(120, "its waits and the workers to end", || {
+        let null_ok = [HILO_EINVAL];
+        let mut f: *mut hilo_future = ptr::null_mut();
+        let mut value = ptr::null_mut();
+        expect(
+            hilo_executor_submit(ptr::null_mut(), Some(echo), ptr::null_mut(), &mut f),
+            &null_ok,
+        );
+        assert!(f.is_null());
+        expect(
+            hilo_executor_shutdown(ptr::null_mut(), true, true),
+            &null_ok,
+        );
+        hilo_executor_free(ptr::null_mut());
+        expect(
+            hilo_future_result(ptr::null_mut(), 0.0, &mut value),
+            &null_ok,
+        );
+        expect(hilo_future_done(ptr::null()), &null_ok);
+        expect(hilo_future_running(ptr::null()), &null_ok);
+        expect(hilo_future_cancelled(ptr::null()), &null_ok);
+        expect(hilo_future_cancel(ptr::null_mut()), &null_ok);
+        expect(
+            hilo_future_add_done_callback(ptr::null_mut(), Some(ignore_future), ptr::null_mut()),
+            &null_ok,
+        );
+        hilo_future_free(ptr::null_mut());
+        expect(hilo_wait(ptr::null(), 3, 0.0, HILO_ALL_COMPLETED), &null_ok);
+
+        // A 100,000-byte prefix, an empty one, the default; a huge limit.
+        let long = CString::new("x".repeat(100_000)).unwrap();
+        let empty = CString::new("").unwrap();
+        for (prefix, limit) in [
+            (long.as_ptr(), 2),
+            (empty.as_ptr(), 0),
+            (ptr::null(), usize::MAX),
+        ] {
+            let ex = hilo_executor_new(limit, prefix);
+            assert!(!ex.is_null());
+            expect(
+                hilo_executor_submit(ex, None, ptr::null_mut(), &mut f),
+                &null_ok,
+            );
+            expect(
+                hilo_executor_submit(ex, Some(echo), ptr::null_mut(), ptr::null_mut()),
+                &null_ok,
+            );
+            expect(
+                hilo_executor_submit(ex, Some(echo), 7 as *mut c_void, &mut f),
+                &[HILO_OK],
+            );
+            for timeout in TIMEOUTS {
+                let rc = hilo_future_result(f, timeout, &mut value);
+                if timeout.is_nan() {
+                    expect(rc, &null_ok);
+                } else {
+                    expect(rc, &[HILO_OK, HILO_ETIMEDOUT]);
+                }
+                let fs = [f];
+                for when in [HILO_FIRST_COMPLETED, HILO_ALL_COMPLETED, 0, -1, 3] {
+                    let rc = hilo_wait(fs.as_ptr(), 1, timeout, when);
+                    if timeout.is_nan() || !(1..=2).contains(&when) {
+                        expect(rc, &null_ok);
+                    } else {
+                        expect(rc, &[HILO_OK, HILO_ETIMEDOUT]);
+                    }
+                }
+            }
+            expect(hilo_future_result(f, -1.0, ptr::null_mut()), &[HILO_OK]);
+            expect(
+                hilo_future_add_done_callback(f, None, ptr::null_mut()),
+                &null_ok,
+            );
+            expect(hilo_future_cancel(f), &[0]);
+            hilo_future_free(f);
+            expect(hilo_executor_shutdown(ex, false, true), &[HILO_OK]);
+            expect(hilo_executor_shutdown(ex, true, false), &[HILO_OK]);
+            expect(
+                hilo_executor_submit(ex, Some(echo), ptr::null_mut(), &mut f),
+                &[HILO_ESTATE],
+            );
+            hilo_executor_free(ex);
+        }
+    })
+}

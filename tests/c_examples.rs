@@ -32,6 +32,14 @@ fn workers() {
 }
 
 #[test]
+fn pool() {
+    assert_eq!(
+        run_example("11_pool"),
+        "Worker: 0\nWorker: 1\nWorker: 2\nWorker: 3\nWorker: 4\ndone callbacks run: 1\n"
+    );
+}
+
+#[test]
 fn names() {
     let out = run_example("02_names");
     // The order between threads varies; each thread's own order does not.

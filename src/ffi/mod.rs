@@ -3,7 +3,8 @@
 //! around every exported function. No thread logic lives here. One file per
 //! object family, mirroring the core: `thread` (src/threads.rs, with the
 //! process-wide calls), `event`, `lock`, `condition`, `semaphore`, `barrier`
-//! and `local` (src/sync/), `timer` (src/timer.rs).
+//! and `local` (src/sync/), `timer` (src/timer.rs), `executor`
+//! (src/executor.rs).
 //!
 //! The exported functions take raw pointers from C and check them for NULL;
 //! they are entry points for C, where Rust's `unsafe fn` means nothing, so
@@ -33,12 +34,15 @@ mod semaphore;
 mod barrier;
 mod timer;
 
+mod executor;
+
 mod local;
 
 pub use barrier::*;
 pub use condition::*;
 pub use error::*;
 pub use event::*;
+pub use executor::*;
 pub use local::*;
 pub use lock::*;
 pub use semaphore::*;

@@ -5,13 +5,17 @@ threads (named, joinable with a timeout, daemon or not, visible to C code and
 to ``ps``/``gdb`` under their names), and the locks, events, conditions,
 semaphores and barriers are hilo's.
 
-The library is loaded with ctypes from, in this order: the path in the
-``HILO_LIB`` environment variable; ``libhilo.so`` next to this file; the
-repository's ``target/release/libhilo.so``; the system (``libhilo.so.0``).
+The library is loaded from, in this order: the path in the ``HILO_LIB``
+environment variable; the ``libhilo.so.0`` bundled in this package (``pip
+install``); the repository's ``target/release/libhilo.so``; the system
+(``libhilo.so.0``). The compiled module ``hilo._hilo`` (locks, events,
+conditions, thread start and join) links with that same library by its soname,
+so C code, ctypes and the extension share one hilo in the process; the rest of
+the API goes through ctypes.
 
-How a hilo thread runs Python: every hilo thread started from here runs one
-ctypes callback, which takes a fresh Python thread state for the thread's
-life. While ``run()`` runs, the ``Thread`` object is registered in CPython's
+How a hilo thread runs Python: every hilo thread started from here runs one C
+function of ``hilo._hilo``, which takes a fresh Python thread state for the
+thread's life. While ``run()`` runs, the ``Thread`` object is registered in CPython's
 ``threading._active`` under the thread's ident, so ``threading.current_thread()``
 (and so ``logging``'s ``%(threadName)s``) sees the hilo thread and its name.
 
@@ -33,15 +37,16 @@ import os as _os
 import sys as _sys
 import threading as _threading
 import weakref as _weakref
+from collections import deque as _deque
 from time import monotonic as _time
 
+# CPython 3.11's: the deprecated camelCase aliases exist but are not exported.
 __all__ = [
-    "get_ident", "get_native_id", "active_count", "activeCount", "Condition",
-    "current_thread", "currentThread", "enumerate", "main_thread",
-    "TIMEOUT_MAX", "Event", "Lock", "RLock", "Semaphore", "BoundedSemaphore",
-    "Thread", "Barrier", "BrokenBarrierError", "Timer", "ThreadError",
-    "ExceptHookArgs", "setprofile", "settrace", "local", "stack_size",
-    "excepthook", "gettrace", "getprofile",
+    "get_ident", "active_count", "Condition", "current_thread", "enumerate",
+    "main_thread", "TIMEOUT_MAX", "Event", "Lock", "RLock", "Semaphore",
+    "BoundedSemaphore", "Thread", "Barrier", "BrokenBarrierError", "Timer",
+    "ThreadError", "ExceptHookArgs", "setprofile", "settrace", "local",
+    "stack_size", "excepthook", "get_native_id", "getprofile", "gettrace",
 ]
 
 get_ident = _thread.get_ident
@@ -78,25 +83,27 @@ _FOREVER = -1.0
 
 def _candidates():
     here = _os.path.dirname(_os.path.abspath(__file__))
-    yield _os.path.join(here, "libhilo.so")
-    yield _os.path.join(here, "..", "..", "target", "release", "libhilo.so")
+    yield _os.path.join(here, "libhilo.so.0")
+    yield _os.path.join(here, "..", "..", "..", "target", "release", "libhilo.so")
 
 
 def _load():
+    # Loaded before hilo._hilo: the extension's own need for libhilo.so.0 is
+    # then met by this library (the loader matches it by its soname).
     env = _os.environ.get("HILO_LIB")
     if env:
         path = _os.path.join(env, "libhilo.so") if _os.path.isdir(env) else env
         try:
-            return _ctypes.CDLL(path), path
+            return _ctypes.CDLL(path, _os.RTLD_GLOBAL), path
         except OSError as e:
             raise ImportError("HILO_LIB=%s: cannot load it: %s" % (env, e)) from e
     for path in _candidates():
         if _os.path.exists(path):
-            return _ctypes.CDLL(path), _os.path.normpath(path)
+            return _ctypes.CDLL(path, _os.RTLD_GLOBAL), _os.path.normpath(path)
     for name in (_ctypes_util.find_library("hilo"), "libhilo.so.0", "libhilo.so"):
         if name:
             try:
-                return _ctypes.CDLL(name), name
+                return _ctypes.CDLL(name, _os.RTLD_GLOBAL), name
             except OSError:
                 pass
     raise ImportError(
@@ -106,6 +113,13 @@ def _load():
 
 
 _lib_handle, LIBRARY_PATH = _load()
+try:
+    from . import _hilo  # noqa: E402  (after the library it links with)
+except ImportError as _e:
+    raise ImportError(
+        "hilo's compiled module hilo._hilo is missing or does not load (%s): install "
+        "the package with `pip install ./bindings/python`, or build it in place with "
+        "bindings/python/build_inplace.sh" % _e) from _e
 
 _c_int = _ctypes.c_int
 _c_double = _ctypes.c_double
@@ -139,6 +153,8 @@ _SIGNATURES = {
     "hilo_set_stack_size": (_c_int, [_c_size_t]),
     "hilo_get_stack_size": (_c_size_t, []),
     "hilo_version": (_c_char_p, []),
+    "hilo_dump": (_c_int, [_c_int]),
+    "hilo_dump_on_signal": (_c_int, [_c_int, _c_int]),
     # Section 5: the sync objects (opaque pointers).
     "hilo_event_new": (_c_void_p, []),
     "hilo_event_free": (None, [_c_void_p]),
@@ -170,6 +186,7 @@ _SIGNATURES = {
     "hilo_sem_free": (None, [_c_void_p]),
     "hilo_sem_acquire": (_c_int, [_c_void_p, _c_bool, _c_double]),
     "hilo_sem_release": (_c_int, [_c_void_p, _ctypes.c_uint]),
+    "hilo_sem_value": (_ctypes.c_int64, [_c_void_p]),
     "hilo_barrier_new": (_c_void_p, [_ctypes.c_uint, _HILO_FN, _c_void_p, _c_double]),
     "hilo_barrier_free": (None, [_c_void_p]),
     "hilo_barrier_wait": (_c_int, [_c_void_p, _c_double]),
@@ -188,7 +205,9 @@ _SIGNATURES = {
 # interleave compared with CPython's threading.
 def _may_wait(name):
     # Barriers run their action (Python) while other threads wait inside.
-    return (name in ("hilo_join", "hilo_shutdown") or name.startswith("hilo_barrier_")
+    # A dump reads every thread's stack: released, as for a wait.
+    return (name in ("hilo_join", "hilo_shutdown")
+            or name.startswith(("hilo_barrier_", "hilo_dump"))
             or name.endswith(("_wait", "_acquire")))
 
 
@@ -228,7 +247,8 @@ def _require(*symbols):
 
 _missing_sections_1_4 = [s for s in _MISSING if not s.startswith(("hilo_event", "hilo_lock",
                                                                    "hilo_rlock", "hilo_cond",
-                                                                   "hilo_sem", "hilo_barrier"))]
+                                                                   "hilo_sem", "hilo_barrier",
+                                                                   "hilo_dump"))]
 if _missing_sections_1_4:
     raise ImportError("%s lacks %s" % (LIBRARY_PATH, ", ".join(sorted(_missing_sections_1_4))))
 
@@ -268,26 +288,10 @@ def _deprecated(text):
     warnings.warn(text, DeprecationWarning, stacklevel=3)
 
 
-def _in_main_thread():
-    return _thread.get_ident() == _main_ident
-
-
-# A wait in the main thread is cut into slices, so that Ctrl-C (and any other
-# signal handler) runs during a long wait, as with CPython's locks.
-_SLICE = 0.05
-
-
-def _wait(call, timeout, not_yet):
-    """Calls `call(t)` until it answers something other than `not_yet` or
-    `timeout` (C seconds, negative: forever) has passed."""
-    if timeout == 0 or not _in_main_thread():
-        return call(timeout)
-    deadline = None if timeout < 0 else _time() + timeout
-    while True:
-        remaining = _SLICE if deadline is None else min(_SLICE, deadline - _time())
-        rc = call(max(remaining, 0.0))
-        if rc != not_yet or (deadline is not None and _time() >= deadline):
-            return rc
+# Ctrl-C: a wait in the main thread (hilo._hilo's wait_released) is
+# interruptible (hilo_set_interruptible): when a signal handler ran, hilo
+# answers HILO_EINTR, Python's handlers run (KeyboardInterrupt), and the wait
+# resumes for what is left of its timeout, as CPython's; no periodic wake-ups.
 
 
 # ---------------------------------------------------------------------------
@@ -306,6 +310,9 @@ _main_ident = _threading.main_thread().ident
 
 _trace_hook = None
 _profile_hook = None
+# Every Thread object made here, weakly: test.support's threading_helper
+# reads CPython's (threading._dangling) to find threads a test left behind.
+_dangling = _weakref.WeakSet()
 
 
 def _bootstrap(key):
@@ -320,10 +327,9 @@ def _bootstrap(key):
     return None
 
 
-_TRAMPOLINE = _HILO_FN(_bootstrap)
-# Keep the callback alive past module teardown: a daemon thread may still be
-# inside it while the interpreter finalises.
-_ctypes.pythonapi.Py_IncRef(_ctypes.py_object(_TRAMPOLINE))
+# hilo._hilo keeps its own reference: a daemon thread may still be inside it
+# while the interpreter finalises.
+_hilo.set_bootstrap(_bootstrap)
 
 
 def _encode_name(name):
@@ -331,14 +337,7 @@ def _encode_name(name):
     return data.split(b"\0", 1)[0]
 
 
-def _hilo_name(handle):
-    size = _lib.hilo_get_name(handle, None, 0)
-    if size < 0:
-        return None
-    buf = _ctypes.create_string_buffer(size + 1)
-    if _lib.hilo_get_name(handle, buf, size + 1) < 0:
-        return None
-    return buf.raw[:size]
+_hilo_name = _hilo.name
 
 
 class Thread:
@@ -366,11 +365,10 @@ class Thread:
         self._handle = 0
         if name:
             name = str(name)
-        handle = _thread_t()
         encoded = _encode_name(name) if name else None
-        _check(_lib.hilo_create(_TRAMPOLINE, self._key, encoded or None,
-                                _ctypes.byref(handle)))
-        self._handle = handle.value
+        rc, handle = _hilo.create(self._key, encoded or None)
+        _check(rc)
+        self._handle = handle
         if name:
             self._name, self._name_bytes = name, encoded
         else:
@@ -384,18 +382,19 @@ class Thread:
                     pass
             self._name, self._name_bytes = name, _encode_name(name)
             if name != base:
-                _check(_lib.hilo_set_name(self._handle, self._name_bytes))
+                _check(_hilo.set_name(self._handle, self._name_bytes))
         if daemon is None:
             daemon = current_thread().daemon
-        _check(_lib.hilo_set_daemon(self._handle, bool(daemon)))
+        _check(_hilo.set_daemon(self._handle, bool(daemon)))
         _by_handle[self._handle] = self
+        _dangling.add(self)
         self._initialized = True
 
     def __del__(self):
         handle = self.__dict__.get("_handle")
         if handle and self.__dict__.get("_owned"):
             try:
-                _lib.hilo_release(handle)
+                _hilo.release(handle)
             except Exception:
                 pass
 
@@ -428,7 +427,7 @@ class Thread:
             with _threading._active_limbo_lock:
                 _threading._limbo[self] = self
             _starting[self._key] = self
-            rc = _lib.hilo_start(self._handle)
+            rc = _hilo.start(self._handle)
             if rc < 0:
                 text = _last_error()
                 _starting.pop(self._key, None)
@@ -503,28 +502,20 @@ class Thread:
             raise RuntimeError("cannot join thread before it is started")
         if self is current_thread():
             raise RuntimeError("cannot join current thread")
-        handle = self._handle
-        rc = _wait(lambda t: _lib.hilo_join(handle, t, None), _timeout_arg(timeout),
-                   HILO_ETIMEDOUT)
+        rc = _hilo.join(self._handle, _timeout_arg(timeout))
         if rc < 0 and rc != HILO_ETIMEDOUT:
             _raise(rc)
 
-    @property
-    def name(self):
-        assert self._initialized, "Thread.__init__() not called"
-        current = _hilo_name(self._handle)
-        if current is None or current == self._name_bytes:
-            return self._name
-        # Renamed from C.
-        return current.decode("utf-8", "replace")
-
-    @name.setter
-    def name(self, name):
+    def _set_name(self, name):
         assert self._initialized, "Thread.__init__() not called"
         name = str(name)
         encoded = _encode_name(name)
-        _check(_lib.hilo_set_name(self._handle, encoded))
+        _check(_hilo.set_name(self._handle, encoded))
         self._name, self._name_bytes = name, encoded
+
+    # The getter is C (hilo._hilo.thread_name): the name hilo holds, which C
+    # code may have changed, as the str set here when it is the same.
+    name = property(_hilo.thread_name, _set_name)
 
     @property
     def ident(self):
@@ -540,12 +531,12 @@ class Thread:
         assert self._initialized, "Thread.__init__() not called"
         if not self._started or self._is_stopped:
             return False
-        return _lib.hilo_is_alive(self._handle) == 1
+        return _hilo.is_alive(self._handle) == 1
 
     @property
     def daemon(self):
         assert self._initialized, "Thread.__init__() not called"
-        return _lib.hilo_is_daemon(self._handle) == 1
+        return _hilo.is_daemon(self._handle) == 1
 
     @daemon.setter
     def daemon(self, daemonic):
@@ -553,7 +544,7 @@ class Thread:
             raise RuntimeError("Thread.__init__() not called")
         if self._started:
             raise RuntimeError("cannot set daemon status of active thread")
-        _check(_lib.hilo_set_daemon(self._handle, bool(daemonic)))
+        _check(_hilo.set_daemon(self._handle, bool(daemonic)))
 
     def isDaemon(self):
         _deprecated("isDaemon() is deprecated, get the daemon attribute instead")
@@ -634,16 +625,19 @@ _main_thread = _MainThread(_lib.hilo_main_thread(), _main_ident)
 _by_handle[_main_thread._handle] = _main_thread
 
 
-def current_thread():
-    """The Thread object of the calling thread."""
-    ident = _thread.get_ident()
-    thread = _running.get(ident)
-    if thread is not None:
-        return thread
-    if ident == _main_ident:
+def _current_thread_slow():
+    """current_thread() for a thread not in _running: the main thread's
+    object, or CPython's for a thread its threading (or foreign code) started."""
+    if _thread.get_ident() == _main_ident:
         return _main_thread
-    # A thread started by CPython's threading (or a foreign one).
     return _threading.current_thread()
+
+
+# The Thread object of the calling thread: one dict lookup in C (_running,
+# which holds the main thread too), _current_thread_slow otherwise.
+current_thread = _hilo.current_thread
+_running[_main_ident] = _main_thread
+_hilo.set_current_thread_hooks(_running, _current_thread_slow)
 
 
 def currentThread():
@@ -746,30 +740,82 @@ def excepthook(args, /):
 
 
 def _non_daemon_running():
+    """Whether a started non-daemon hilo thread other than the calling thread
+    and the main thread is alive."""
     me = _lib.hilo_current()
     for t in enumerate():
         handle = getattr(t, "_handle", 0)
         if handle and handle != me and t is not _main_thread and \
-                _lib.hilo_is_daemon(handle) == 0 and _lib.hilo_is_alive(handle) == 1:
+                _hilo.is_daemon(handle) == 0 and _hilo.is_alive(handle) == 1:
             return True
     return False
 
 
+# Set once Ctrl-C (or another exception) ended the exit wait: the later exit
+# hooks then do not wait again (CPython, too, gives up its wait then).
+_exit_wait_interrupted = False
+
+
+def _wait_at_exit():
+    """Waits for the non-daemon threads (hilo_shutdown, which also lets joins
+    of the main thread return), interruptibly in the main thread: Ctrl-C
+    raises KeyboardInterrupt here, as in CPython's shutdown."""
+    global _exit_wait_interrupted
+    if _exit_wait_interrupted:
+        return
+    try:
+        _hilo.wait_for_exit()
+    except BaseException:
+        _exit_wait_interrupted = True
+        raise
+
+
+# Functions _register_atexit was given, run (last first) by _shutdown before
+# it waits for the non-daemon threads, as CPython's threading does.
+_threading_atexits = []
+_SHUTTING_DOWN = False
+
+
+def _register_atexit(func, *arg, **kwargs):
+    """Calls `func(*arg, **kwargs)` at exit, before the non-daemon threads are
+    waited for (concurrent.futures stops its workers so). RuntimeError once
+    shutdown has begun, as CPython's."""
+    if _SHUTTING_DOWN:
+        raise RuntimeError("can't register atexit after shutdown")
+    import functools
+    _threading_atexits.append(functools.partial(func, *arg, **kwargs))
+
+
+def _shutdown():
+    """Runs the _register_atexit functions, then waits for every non-daemon
+    hilo thread (hilo_shutdown). Called at exit; CPython's _shutdown names
+    the same step."""
+    global _SHUTTING_DOWN
+    _SHUTTING_DOWN = True
+    for call in reversed(_threading_atexits):
+        call()
+    _threading_atexits.clear()
+    _wait_at_exit()
+
+
 def _wait_for_non_daemon_threads():
     """threading._register_atexit hook: before CPython joins its own threads."""
-    _lib.hilo_shutdown()
+    _shutdown()
 
 
 def _at_exit():
     """atexit hook: the last wait; afterwards no hilo thread may start, so none
     can be running Python when the interpreter finalises unless it is a daemon."""
     global _exiting
-    while True:
-        _lib.hilo_shutdown()
+    try:
+        while not _exit_wait_interrupted:
+            _wait_at_exit()
+            with _start_lock:
+                if not _non_daemon_running():
+                    break
+    finally:
         with _start_lock:
-            if not _non_daemon_running():
-                _exiting = True
-                return
+            _exiting = True
 
 
 try:
@@ -780,12 +826,23 @@ _atexit.register(_at_exit)
 
 
 def _after_fork_in_child():
-    global _main_ident, _running
+    """The forking thread is the child's only thread, so its main thread (as
+    in CPython, and as hilo_main_thread() answers in the child)."""
+    global _main_ident, _main_thread
     ident = _thread.get_ident()
     current = _running.get(ident)
-    _running = {ident: current} if current is not None else {}
+    # In place: hilo._hilo.current_thread holds this dict.
+    _running.clear()
+    if ident != _main_ident:
+        _main_ident = ident
+        if current is not None:
+            _main_thread = current
+        else:
+            _main_thread = _MainThread(_lib.hilo_main_thread(), ident)
+        _by_handle[_main_thread._handle] = _main_thread
+    _running[ident] = _main_thread
     _starting.clear()
-    _main_ident = ident if current is None else _main_ident
+    _hilo.set_main_thread()
 
 
 _os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -793,30 +850,6 @@ _os.register_at_fork(after_in_child=_after_fork_in_child)
 
 # ---------------------------------------------------------------------------
 # Sync objects (Event, Lock, RLock, Condition, Semaphore, Barrier, Timer, local)
-
-_NEGATIVE_TIMEOUT_TEXT = "timeout value must be a non-negative number"
-try:
-    _probe = _thread.allocate_lock()
-    _probe.acquire(True, -2)
-except ValueError as _e:
-    _NEGATIVE_TIMEOUT_TEXT = str(_e)
-finally:
-    del _probe
-
-
-def _lock_timeout(blocking, timeout):
-    """Checks a Lock-style (blocking, timeout) pair as CPython's locks do and
-    returns the C timeout."""
-    if not blocking:
-        if timeout != -1:
-            raise ValueError("can't specify a timeout for a non-blocking call")
-        return _FOREVER
-    if timeout < 0 and timeout != -1:
-        raise ValueError(_NEGATIVE_TIMEOUT_TEXT)
-    if timeout > TIMEOUT_MAX:
-        raise OverflowError("timeout value is too large")
-    return _FOREVER if timeout == -1 else float(timeout)
-
 
 def _answer(rc):
     if rc < 0:
@@ -845,94 +878,117 @@ class _Object:
         self._ptr, self._free = ptr, free
 
 
-class _Acquirable(_Object):
-    """acquire, release and `with` over a C object's acquire and release calls."""
-
-    _release_error = "release unlocked lock"
-
-    def _bind(self, ptr, acquire, release, free):
-        self._own(ptr, free)
-        self._c_acquire, self._c_release = acquire, release
-
-    def acquire(self, blocking=True, timeout=-1):
-        t = _lock_timeout(blocking, timeout)
-        ptr, acquire = self._ptr, self._c_acquire
-        if not blocking:
-            return _answer(acquire(ptr, False, t))
-        return _answer(_wait(lambda s: acquire(ptr, True, s), t, 0))
-
-    def __enter__(self):
-        return self.acquire()
-
-    def release(self):
-        rc = self._c_release(self._ptr)
-        if rc == HILO_ESTATE:
-            raise RuntimeError(self._release_error)
-        _check(rc)
-
-    def __exit__(self, *args):
-        self.release()
+# The locks are hilo._hilo's C types: acquire tries with the GIL held and
+# releases it only to block. Lock is a factory, as CPython's is (its type
+# cannot be instantiated directly); RLock is the type itself.
+Lock = _hilo.allocate_lock
+_allocate_lock = _hilo.allocate_lock
+LockType = _hilo.lock
+RLock = _hilo.RLock
 
 
-class _PlainLock(_Acquirable):
-    def _bind_lock(self, prefix):
-        _require(*(prefix + op for op in ("new", "acquire", "release", "locked", "free")))
-        self._bind(getattr(_lib, prefix + "new")(), getattr(_lib, prefix + "acquire"),
-                   getattr(_lib, prefix + "release"), getattr(_lib, prefix + "free"))
-        self._c_locked = getattr(_lib, prefix + "locked")
-
-    def locked(self):
-        return _answer(self._c_locked(self._ptr))
-
-    def __repr__(self):
-        return "<%s %s.%s object at %s>" % (
-            "locked" if self.locked() else "unlocked",
-            self.__class__.__module__, self.__class__.__qualname__, hex(id(self)))
-
-
-class Lock(_PlainLock):
-    """A primitive lock: any thread may release it."""
-
-    def __init__(self):
-        self._bind_lock("hilo_lock_")
-
-
-class RLock(_PlainLock):
-    """A re-entrant lock: its owner may acquire it again; only the owner may
-    release it."""
-
-    _release_error = "cannot release un-acquired lock"
-
-    def __init__(self):
-        self._bind_lock("hilo_rlock_")
-
-
-class Condition(_Acquirable):
-    """A condition variable over a hilo Lock or RLock (its own RLock when none
-    is given)."""
+class Condition:
+    """A condition variable. Over a hilo Lock or RLock (its own RLock when
+    none is given) wait and notify are hilo's (hilo_cond_*); over any other
+    object with acquire and release (a threading.Lock, a user's wrapper)
+    they are CPython's algorithm, one hilo Lock per waiter."""
 
     def __init__(self, lock=None):
-        _require("hilo_cond_new")
         if lock is None:
-            ptr = _lib.hilo_cond_new()
-        elif isinstance(lock, Lock):
-            ptr = _lib.hilo_cond_new_with_lock(lock._ptr)
-        elif isinstance(lock, RLock):
-            ptr = _lib.hilo_cond_new_with_rlock(lock._ptr)
+            lock = RLock()
+        self._lock = lock
+        self.acquire = lock.acquire
+        self.release = lock.release
+        # As CPython: an RLock's own save/restore/ownership test when it has them.
+        for name in ("_release_save", "_acquire_restore", "_is_owned"):
+            try:
+                setattr(self, name, getattr(lock, name))
+            except AttributeError:
+                pass
+        self._c = None
+        if type(lock) is LockType or isinstance(lock, RLock):
+            c = self._c = _hilo._Cond(lock)
+            self.wait = c.wait
+            self.notify = c.notify
+            self.notify_all = c.notify_all
         else:
-            raise TypeError("hilo.Condition takes a hilo.Lock or hilo.RLock, not %s"
-                            % type(lock).__name__)
-        self._lock = lock  # the lock outlives the condition
-        if not isinstance(lock, Lock):
-            self._release_error = RLock._release_error
-        self._bind(ptr, _lib.hilo_cond_acquire, _lib.hilo_cond_release, _lib.hilo_cond_free)
+            self._waiters = _deque()
 
+    def _at_fork_reinit(self):
+        self._lock._at_fork_reinit()
+        if self._c is not None:
+            self.__init__(self._lock)
+        else:
+            self._waiters.clear()
+
+    def __enter__(self):
+        return self._lock.__enter__()
+
+    def __exit__(self, *args):
+        return self._lock.__exit__(*args)
+
+    def __repr__(self):
+        waiting = self._c.waiting() if self._c is not None else len(self._waiters)
+        return "<Condition(%s, %d)>" % (self._lock, waiting)
+
+    def _release_save(self):
+        self._lock.release()
+
+    def _acquire_restore(self, x):
+        self._lock.acquire()
+
+    def _is_owned(self):
+        # A plain lock does not know its owner: owned if it cannot be taken.
+        if self._lock.acquire(False):
+            self._lock.release()
+            return False
+        return True
+
+    # Over a foreign lock (over a hilo lock, __init__ put hilo's in their place).
     def wait(self, timeout=None):
-        ptr = self._ptr
-        rc = _wait(lambda s: _lib.hilo_cond_wait(ptr, s), _timeout_arg(timeout), 0)
-        if rc == HILO_ESTATE:
+        if not self._is_owned():
             raise RuntimeError("cannot wait on un-acquired lock")
-        return _answer(rc)
+        waiter = _allocate_lock()
+        waiter.acquire()
+        self._waiters.append(waiter)
+        saved_state = self._release_save()
+        gotit = False
+        try:
+            if timeout is None:
+                waiter.acquire()
+                gotit = True
+            elif timeout > 0:
+                gotit = waiter.acquire(True, timeout)
+            else:
+                gotit = waiter.acquire(False)
+            return gotit
+        finally:
+            self._acquire_restore(saved_state)
+            if not gotit:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    pass
+
+    def notify(self, n=1):
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        waiters = self._waiters
+        while waiters and n > 0:
+            waiter = waiters[0]
+            try:
+                waiter.release()
+            except RuntimeError:
+                pass
+            else:
+                n -= 1
+            try:
+                waiters.remove(waiter)
+            except ValueError:
+                pass
+
+    def notify_all(self):
+        self.notify(len(self._waiters))
 
     def wait_for(self, predicate, timeout=None):
         endtime = None
@@ -950,24 +1006,9 @@ class Condition(_Acquirable):
             result = predicate()
         return result
 
-    def notify(self, n=1):
-        rc = _lib.hilo_cond_notify(self._ptr, max(int(n), 0))
-        if rc == HILO_ESTATE:
-            raise RuntimeError("cannot notify on un-acquired lock")
-        _check(rc)
-
-    def notify_all(self):
-        rc = _lib.hilo_cond_notify_all(self._ptr)
-        if rc == HILO_ESTATE:
-            raise RuntimeError("cannot notify on un-acquired lock")
-        _check(rc)
-
     def notifyAll(self):
         _deprecated("notifyAll() is deprecated, use notify_all() instead")
         self.notify_all()
-
-    def __repr__(self):
-        return "<Condition(%s)>" % ("its own RLock" if self._lock is None else repr(self._lock))
 
 
 class Semaphore(_Object):
@@ -982,15 +1023,12 @@ class Semaphore(_Object):
         _require("hilo_sem_new")
         make = _lib.hilo_sem_new_bounded if self._bounded else _lib.hilo_sem_new
         self._own(make(value), _lib.hilo_sem_free)
+        self._initial_value = value
 
     def acquire(self, blocking=True, timeout=None):
         if not blocking and timeout is not None:
             raise ValueError("can't specify timeout for non-blocking acquire")
-        ptr = self._ptr
-        if not blocking:
-            return _answer(_lib.hilo_sem_acquire(ptr, False, _FOREVER))
-        return _answer(_wait(lambda s: _lib.hilo_sem_acquire(ptr, True, s),
-                             _timeout_arg(timeout), 0))
+        return _answer(_hilo.sem_acquire(self._ptr, _timeout_arg(timeout) if blocking else 0))
 
     __enter__ = acquire
 
@@ -1006,8 +1044,11 @@ class Semaphore(_Object):
         self.release()
 
     def __repr__(self):
-        return "<%s.%s at %s>" % (self.__class__.__module__, self.__class__.__qualname__,
-                                  hex(id(self)))
+        value = _lib.hilo_sem_value(self._ptr)
+        if self._bounded:
+            value = "%d/%d" % (value, self._initial_value)
+        return "<%s.%s at %s: value=%s>" % (self.__class__.__module__,
+                                             self.__class__.__qualname__, hex(id(self)), value)
 
 
 class BoundedSemaphore(Semaphore):
@@ -1016,29 +1057,16 @@ class BoundedSemaphore(Semaphore):
     _bounded = True
 
 
-class Event(_Object):
-    """A flag that threads can wait for."""
-
-    def __init__(self):
-        _require("hilo_event_new")
-        self._own(_lib.hilo_event_new(), _lib.hilo_event_free)
-
-    def is_set(self):
-        return _answer(_lib.hilo_event_is_set(self._ptr))
+class Event(_hilo._Event):
+    """A flag that threads can wait for (is_set, set, clear and wait are
+    hilo._hilo's, over hilo_event_*)."""
 
     def isSet(self):
         _deprecated("isSet() is deprecated, use is_set() instead")
         return self.is_set()
 
-    def set(self):
-        _check(_lib.hilo_event_set(self._ptr))
-
-    def clear(self):
-        _check(_lib.hilo_event_clear(self._ptr))
-
-    def wait(self, timeout=None):
-        ptr = self._ptr
-        return _answer(_wait(lambda s: _lib.hilo_event_wait(ptr, s), _timeout_arg(timeout), 0))
+    def _reset_internal_locks(self):
+        self._at_fork_reinit()
 
     def __repr__(self):
         return "<%s.%s at %s: %s>" % (self.__class__.__module__, self.__class__.__qualname__,
@@ -1078,7 +1106,7 @@ class Barrier(_Object):
         (0 .. parties-1). BrokenBarrierError when the barrier is or breaks."""
         if timeout is None:
             timeout = self._timeout
-        rc = _lib.hilo_barrier_wait(self._ptr, _timeout_arg(timeout))
+        rc = _hilo.barrier_wait(self._ptr, _timeout_arg(timeout))
         error = self._errors.pop(_thread.get_ident(), None)
         if error is not None:
             # The action failed: break the barrier, as CPython does.
@@ -1142,13 +1170,12 @@ class Timer(Thread):
         self.finished.set()
 
 
-# ---- Thread dumps (hilo_dump, hilo_dump_on_signal): self-contained here ----
+# CPython's test_threading runs its RLock tests against both of its RLocks.
+_PyRLock = _CRLock = RLock
 
-def _dump_call(name):
-    fn = getattr(_lib_handle, name)  # CDLL: the GIL is released meanwhile
-    fn.restype = _ctypes.c_int
-    fn.argtypes = [_ctypes.c_int, _ctypes.c_int] if name != "hilo_dump" else [_ctypes.c_int]
-    return fn
+
+# ---------------------------------------------------------------------------
+# Thread dumps (hilo_dump, hilo_dump_on_signal)
 
 
 def _fileno(fd):
@@ -1160,8 +1187,10 @@ def dump(fd=2):
     thread hilo knows, what it waits for in a hilo wait (a Lock and its
     holder, an Event, a join...) and for how long, its native stack, and
     every deadlock. A Python thread that blocks in a hilo wait shows in it
-    (a threading.Thread as Dummy-N). Stacks are the interpreter's C frames."""
-    _check(_dump_call("hilo_dump")(_fileno(fd)))
+    (a threading.Thread as Dummy-N). Stacks are the interpreter's C frames.
+    The GIL is released meanwhile."""
+    _require("hilo_dump")
+    _check(_lib.hilo_dump(_fileno(fd)))
 
 
 def dump_on_signal(signo, fd=2):
@@ -1169,4 +1198,5 @@ def dump_on_signal(signo, fd=2):
     hilo write a dump to `fd`, from a thread of hilo's: the signal handler is
     hilo's C one, not a Python handler. Refused (RuntimeError) for a signal
     that already has a handler, such as SIGINT's in Python."""
-    _check(_dump_call("hilo_dump_on_signal")(int(signo), _fileno(fd)))
+    _require("hilo_dump_on_signal")
+    _check(_lib.hilo_dump_on_signal(int(signo), _fileno(fd)))

@@ -1,0 +1,898 @@
+//! A thread pool with futures (Python's `concurrent.futures.ThreadPoolExecutor`):
+//! named hilo worker threads started lazily, and futures with timeouts,
+//! cancel and done callbacks. The C layer is src/ffi/executor.rs.
+//!
+//! The hand-off is where the cost is, so it takes no lock on the submitting
+//! side:
+//!
+//! - A submit pushes the future on a lock-free stack (`incoming`, one CAS),
+//!   then looks at two counters: a worker that sleeps is woken (one futex
+//!   wake, only then); with none asleep and fewer than `max_workers`
+//!   started, a new worker starts (Python's rule: idle workers first).
+//! - A worker pops under a short lock (`taken`, shared by workers only):
+//!   when its FIFO list is empty it swaps the whole stack out (one swap) and
+//!   reverses it into that list, so work runs in submit order.
+//! - A future's phase (pending, running, finished, cancelled) and who waits
+//!   for it share one atomic word: running it is one CAS, ending it one
+//!   swap, and a futex wake only when the swap shows that someone sleeps.
+//!   `cancel` is the same CAS as running, so exactly one of them wins.
+//!
+//! Workers are daemon hilo threads: idle ones never hold up `hilo_shutdown()`
+//! or the exit. The process exit instead shuts every executor down (queued
+//! work still runs) and joins its workers first, as CPython's
+//! `threading._shutdown` does through `concurrent.futures`' atexit hook
+//! (src/exit.rs calls `at_exit`).
+//!
+//! After `fork()`, an executor in the child has no workers and its queue is
+//! abandoned (the threads that would run it are not there): it starts new
+//! workers for new work. A future that had not ended at the fork reports
+//! cancelled in the child (`result` gives `Canceled`, nothing waits for it),
+//! and its done callbacks never run there. Each executor and future notes
+//! the fork count it was made in (`FORKS`) and compares it, so the child
+//! touches nothing that a vanished thread may have left half-written.
+
+use std::cell::UnsafeCell;
+use std::ffi::{c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Kind, Result};
+use crate::futex::{ForkLock, Mutex};
+use crate::registry::{Handle, Target};
+use crate::{current, interrupt, os, threads};
+
+// A future's state word: the phase in the low bits, then who must be told
+// when it ends.
+const PHASE: u32 = 0b11;
+const PENDING: u32 = 0;
+const RUNNING: u32 = 1;
+const FINISHED: u32 = 2;
+const CANCELLED: u32 = 3;
+/// A thread sleeps on the future's own word (`result`).
+const WAITED: u32 = 1 << 2;
+/// A thread sleeps on the executor's `completions` word (`wait` for the
+/// first of many).
+const WAITED_ANY: u32 = 1 << 3;
+/// Done callbacks are registered.
+const CALLBACKS: u32 = 1 << 4;
+
+/// How many times a waiter of a future re-reads its word before it sleeps:
+/// a hand-off that completes within a few microseconds then costs no system
+/// call on either side.
+const SPINS: u32 = 200;
+
+/// How long an idle worker searches (spins) before it sleeps: longer than
+/// the gap between two submits of a busy producer, shorter than a time
+/// slice. Only one worker of an executor searches at a time.
+const SEARCH: Duration = Duration::from_micros(20);
+
+/// How long a waiter of a future spins (after `SPINS`) before it sleeps,
+/// yielding the CPU between reads: as long as a worker searches (shorter
+/// spins measured no better on a crowded machine, and worse on a quiet
+/// one).
+const WAIT_SPIN: Duration = Duration::from_micros(20);
+
+/// How many forks lie between the first process and this one: bumped first
+/// thing in a forked child (`after_fork_in_child`).
+static FORKS: AtomicU32 = AtomicU32::new(0);
+
+/// Set when the process's exit wait has begun: no new work is accepted.
+static EXITING: AtomicBool = AtomicBool::new(false);
+
+fn forks() -> u32 {
+    FORKS.load(Ordering::Relaxed)
+}
+
+/// A done callback: given the future that ended.
+pub type Callback = Box<dyn FnOnce(&Arc<Future>) + Send>;
+
+/// Where a future is in its life, as its accessors report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Pending,
+    Running,
+    Finished,
+    Cancelled,
+}
+
+/// One submitted call and its outcome.
+pub struct Future {
+    state: AtomicU32,
+    /// `FORKS` when it was submitted: a future from before a fork that had
+    /// not ended counts as cancelled in the child.
+    forks: u32,
+    /// The link of the executor's queue (incoming stack or taken list).
+    next: AtomicPtr<Future>,
+    function: Target,
+    /// The function's argument until it runs, then its return value: one
+    /// word, as the future's size is what a burst of submits pays in fresh
+    /// memory. Read and written by the worker that won the PENDING ->
+    /// RUNNING CAS, the value published by the Release swap to FINISHED and
+    /// read only after an Acquire load has seen FINISHED.
+    value: UnsafeCell<*mut c_void>,
+    /// Boxed: most futures never have one, and an empty box is one word
+    /// where an empty Vec is three.
+    #[allow(clippy::box_collection)]
+    callbacks: Mutex<Option<Box<Vec<Callback>>>>,
+    executor: Arc<Shared>,
+}
+
+// SAFETY: the argument is only handed to the C function, once, on a worker
+// thread, as pthread_create hands over its argument; `value` is accessed as
+// its comment says; the callbacks under their lock.
+unsafe impl Send for Future {}
+// SAFETY: as above.
+unsafe impl Sync for Future {}
+
+impl Future {
+    /// The phase, with a future from before the last fork that had not
+    /// ended reported as cancelled.
+    pub fn phase(&self) -> Phase {
+        match self.state.load(Ordering::Acquire) & PHASE {
+            FINISHED => Phase::Finished,
+            CANCELLED => Phase::Cancelled,
+            _ if self.forks != forks() => Phase::Cancelled,
+            RUNNING => Phase::Running,
+            _ => Phase::Pending,
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        matches!(self.phase(), Phase::Finished | Phase::Cancelled)
+    }
+
+    /// The executor that runs it: `wait` over many futures needs one.
+    pub fn executor_id(&self) -> *const Shared {
+        Arc::as_ptr(&self.executor)
+    }
+
+    /// Cancels it if it has not begun to run: true when it is cancelled
+    /// (also when it was before, as Python's `cancel` answers), false when
+    /// it runs or has finished. The callbacks run here, in the caller.
+    pub fn cancel(self: &Arc<Self>) -> bool {
+        match self.phase() {
+            Phase::Cancelled => return true,
+            Phase::Running | Phase::Finished => return false,
+            Phase::Pending => {}
+        }
+        match self.claim(CANCELLED) {
+            Ok(old) => {
+                self.ended(old);
+                true
+            }
+            Err(old) => old & PHASE == CANCELLED,
+        }
+    }
+
+    /// Moves PENDING to `phase` (RUNNING or CANCELLED); the old word, or
+    /// Err with the word when it was not pending. Cancelling clears the
+    /// waiter flags (the caller acts on them); running keeps them.
+    fn claim(&self, phase: u32) -> std::result::Result<u32, u32> {
+        self.state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                (word & PHASE == PENDING).then_some(if phase == CANCELLED {
+                    CANCELLED
+                } else {
+                    (word & !PHASE) | phase
+                })
+            })
+    }
+
+    /// Runs it on a worker unless it was cancelled first.
+    fn run(self: &Arc<Self>) {
+        if self.claim(RUNNING).is_err() {
+            return;
+        }
+        // SAFETY: only this thread, which won the claim, touches `value`
+        // until the swap below publishes it.
+        let slot = unsafe { &mut *self.value.get() };
+        // SAFETY: the C function and argument given to submit, called once
+        // (this thread won the claim), as a thread target is.
+        *slot = unsafe { (self.function)(*slot) };
+        let old = self.state.swap(FINISHED, Ordering::AcqRel);
+        self.ended(old);
+    }
+
+    /// After the phase became FINISHED or CANCELLED: wakes whoever the old
+    /// word says sleeps, then runs the callbacks, each once.
+    fn ended(self: &Arc<Self>, old: u32) {
+        if old & WAITED != 0 {
+            os::futex_wake(&self.state, i32::MAX);
+        }
+        if old & WAITED_ANY != 0 {
+            let executor = &self.executor;
+            executor.completions.fetch_add(1, Ordering::SeqCst);
+            os::futex_wake(&executor.completions, i32::MAX);
+        }
+        if old & CALLBACKS != 0 {
+            let callbacks = self.callbacks.lock().take().unwrap_or_default();
+            for callback in *callbacks {
+                // A callback is C code; a panic inside hilo's part of it must
+                // not stop the others.
+                let _ = catch_unwind(AssertUnwindSafe(|| callback(self)));
+            }
+        }
+    }
+
+    /// Registers `callback`, or runs it at once, here, when already done.
+    pub fn add_done_callback(self: &Arc<Self>, callback: Callback) {
+        let mut callbacks = self.callbacks.lock();
+        let old = self.state.fetch_or(CALLBACKS, Ordering::AcqRel);
+        let done = matches!(old & PHASE, FINISHED | CANCELLED) || self.forks != forks();
+        if done {
+            drop(callbacks);
+            callback(self);
+        } else {
+            // The worker that ends it takes the list under this lock, after
+            // its swap has seen CALLBACKS.
+            callbacks.get_or_insert_with(Box::default).push(callback);
+        }
+    }
+
+    /// Waits until it is done or `deadline` passes; true when done. Err
+    /// when a signal handler interrupted the sleep of an interruptible
+    /// thread (src/interrupt.rs) and the future is still not done.
+    pub fn wait(&self, deadline: Option<Instant>) -> Result<bool> {
+        if spin_until(WAIT_SPIN, || self.done()) {
+            return Ok(true);
+        }
+        loop {
+            let word = self.state.fetch_or(WAITED, Ordering::AcqRel) | WAITED;
+            if matches!(word & PHASE, FINISHED | CANCELLED) || self.forks != forks() {
+                return Ok(true);
+            }
+            let Some(timeout) = time_left(deadline) else {
+                return Ok(self.done());
+            };
+            let slept = interrupt::sleep(timeout, |timeout| {
+                os::futex_wait(&self.state, word, timeout)
+            });
+            if let Err(interrupted) = slept {
+                if self.done() {
+                    return Ok(true);
+                }
+                return Err(interrupted.into());
+            }
+        }
+    }
+
+    /// `result`: the function's return value once finished.
+    pub fn result(&self, deadline: Option<Instant>) -> Result<*mut c_void> {
+        if !self.wait(deadline)? {
+            return Err(Error::timed_out());
+        }
+        match self.phase() {
+            // SAFETY: FINISHED was seen with Acquire: the worker's write of
+            // the result happened before.
+            Phase::Finished => Ok(unsafe { *self.value.get() }),
+            _ => Err(Error::new(Kind::Canceled, "the future was cancelled")),
+        }
+    }
+}
+
+/// Spins until `ready` holds, for at most `limit`: true when it held. It
+/// re-reads with pause hints first, then yields the CPU between reads, so
+/// that the thread it waits for gets to run even on the same CPU.
+fn spin_until(limit: Duration, ready: impl Fn() -> bool) -> bool {
+    for _ in 0..SPINS {
+        if ready() {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    let began = Instant::now();
+    while began.elapsed() < limit {
+        std::thread::yield_now();
+        for _ in 0..64 {
+            if ready() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+    }
+    false
+}
+
+/// None when the deadline has passed; Some(None) for no deadline.
+fn time_left(deadline: Option<Instant>) -> Option<Option<Duration>> {
+    match deadline {
+        None => Some(None),
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            (!left.is_zero()).then_some(Some(left))
+        }
+    }
+}
+
+/// `wait` over many futures of one executor, Python's FIRST_COMPLETED
+/// (`all` false) or ALL_COMPLETED: true once that holds, false at the
+/// deadline. The caller checked that they share one executor.
+pub fn wait_many<'a, I>(futures: I, all: bool, deadline: Option<Instant>) -> Result<bool>
+where
+    I: Iterator<Item = &'a Future> + Clone,
+{
+    if all {
+        for future in futures {
+            if !future.wait(deadline)? {
+                return Ok(false);
+            }
+        }
+        return Ok(true);
+    }
+    let Some(first) = futures.clone().next() else {
+        return Ok(true);
+    };
+    if futures.clone().any(|future| future.done()) {
+        return Ok(true);
+    }
+    let completions = &first.executor.completions;
+    loop {
+        // Noted before the flags are set: an end after a flag bumps it.
+        let seen = completions.load(Ordering::SeqCst);
+        for future in futures.clone() {
+            let word = future.state.fetch_or(WAITED_ANY, Ordering::AcqRel);
+            if matches!(word & PHASE, FINISHED | CANCELLED) || future.forks != forks() {
+                return Ok(true);
+            }
+        }
+        let Some(timeout) = time_left(deadline) else {
+            return Ok(futures.clone().any(|future| future.done()));
+        };
+        let slept = interrupt::sleep(timeout, |timeout| {
+            os::futex_wait(completions, seen, timeout)
+        });
+        if let Err(interrupted) = slept {
+            if futures.clone().any(|future| future.done()) {
+                return Ok(true);
+            }
+            return Err(interrupted.into());
+        }
+    }
+}
+
+/// What the workers and the submitters of one executor share.
+pub struct Shared {
+    /// Newest first; each entry is an `Arc<Future>` turned into a raw
+    /// pointer, owned by the queue.
+    incoming: Padded<AtomicPtr<Future>>,
+    /// Oldest first: what a worker moved out of `incoming`, under this lock.
+    taken: Padded<Mutex<Taken>>,
+    /// Permits of workers without work (spinning or asleep), taken by
+    /// submits (see `claim_idle`).
+    idle: Padded<AtomicU32>,
+    /// Workers that are about to sleep or sleep on `wake`.
+    sleepers: Padded<AtomicU32>,
+    /// An idle worker spins, looking for work (see `wait_for_work`).
+    searching: Padded<AtomicBool>,
+    /// Bumped to wake sleeping workers.
+    wake: AtomicU32,
+    /// Workers started since the last fork (their names' next index).
+    started: AtomicUsize,
+    max_workers: usize,
+    shutdown: AtomicBool,
+    /// Bumped when a future that a `wait_many` sleeps on ends.
+    completions: AtomicU32,
+    /// The worker threads, and resets after a fork.
+    control: Mutex<Control>,
+    /// `FORKS` when the executor was made or last reset.
+    forks: AtomicU32,
+    prefix: String,
+}
+
+/// A field alone on its cache lines (two: AMD and Intel fetch lines in
+/// pairs), so that the submitter's and the workers' writes to different
+/// fields do not contend for one line.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Padded<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+struct Taken {
+    head: *mut Future,
+}
+
+// SAFETY: the list's entries are owned `Arc<Future>`s (Send + Sync) that
+// only the holder of the lock touches.
+unsafe impl Send for Taken {}
+
+struct Control {
+    workers: Vec<Handle>,
+}
+
+impl Shared {
+    /// Puts `future` (one reference, now the queue's) on the stack.
+    fn push(&self, future: Arc<Future>) {
+        let node = Arc::into_raw(future).cast_mut();
+        let mut head = self.incoming.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: `node` is ours until the CAS publishes it.
+            unsafe { (*node).next.store(head, Ordering::Relaxed) };
+            // SeqCst against the `sleepers` increment of a worker about to
+            // sleep: either it sees this future or this submit sees it.
+            match self.incoming.compare_exchange_weak(
+                head,
+                node,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => head = now,
+            }
+        }
+    }
+
+    /// The oldest queued future, if any, and whether more are queued
+    /// (workers and shutdown only).
+    fn pop(&self) -> Option<(Arc<Future>, bool)> {
+        let mut taken = self.taken.lock();
+        if taken.head.is_null() {
+            let mut stack = self.incoming.swap(ptr::null_mut(), Ordering::Acquire);
+            let mut fifo = ptr::null_mut();
+            while !stack.is_null() {
+                // SAFETY: the swap made these nodes ours alone; each is a
+                // live future the queue holds a reference to.
+                let next = unsafe { (*stack).next.load(Ordering::Relaxed) };
+                // SAFETY: as above.
+                unsafe { (*stack).next.store(fifo, Ordering::Relaxed) };
+                fifo = stack;
+                stack = next;
+            }
+            taken.head = fifo;
+        }
+        let node = taken.head;
+        if node.is_null() {
+            return None;
+        }
+        // SAFETY: a node of the list, owned by it, under its lock.
+        taken.head = unsafe { (*node).next.load(Ordering::Relaxed) };
+        let more = !taken.head.is_null() || !self.incoming.load(Ordering::Relaxed).is_null();
+        drop(taken);
+        // SAFETY: the queue's reference, made by `Arc::into_raw` in `push`,
+        // handed over once.
+        Some((unsafe { Arc::from_raw(node) }, more))
+    }
+
+    /// Nothing queued, judged under the workers' lock so that a batch in
+    /// transit between the stack and the list is not missed.
+    fn is_empty(&self) -> bool {
+        let taken = self.taken.lock();
+        taken.head.is_null() && self.incoming.load(Ordering::SeqCst).is_null()
+    }
+
+    /// Takes one idle worker's permit (Python's `_idle_semaphore`): true
+    /// when one was there. A submit that takes one wakes that worker rather
+    /// than starting another; a worker that finds work on its own takes one
+    /// back.
+    fn claim_idle(&self) -> bool {
+        self.idle
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Wakes one sleeping worker, if any sleeps.
+    fn wake_one(&self) -> bool {
+        if self.sleepers.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        self.wake.fetch_add(1, Ordering::SeqCst);
+        os::futex_wake(&self.wake, 1);
+        true
+    }
+
+    fn wake_all(&self) {
+        self.wake.fetch_add(1, Ordering::SeqCst);
+        os::futex_wake(&self.wake, i32::MAX);
+    }
+
+    /// A worker's life: run queued work, wait for more when there is
+    /// none, end once the executor is shut down and its queue is empty.
+    fn work(&self) {
+        loop {
+            if let Some((future, more)) = self.pop() {
+                if more {
+                    // Work is left behind this one: let a sleeper help, if
+                    // no idle worker is already looking.
+                    self.wake_unless_searching();
+                }
+                future.run();
+                continue;
+            }
+            if self.shutdown.load(Ordering::SeqCst) {
+                return;
+            }
+            // Idle from here until work comes: a submit now claims this
+            // worker rather than starting another.
+            self.idle.fetch_add(1, Ordering::SeqCst);
+            self.wait_for_work();
+            // Its permit, unless a submit took it (then another's, at
+            // worst, which only lets one more worker start, within the
+            // limit).
+            self.claim_idle();
+        }
+    }
+
+    /// An idle worker's wait. One idle worker at a time searches: it spins
+    /// for up to `SEARCH` while submits wake nobody, so a stream of work
+    /// arriving a little slower than the workers run it costs no system
+    /// call. The others, and the searcher once its time is up, sleep on
+    /// `wake`.
+    fn wait_for_work(&self) {
+        if self
+            .searching
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+        {
+            let found = spin_until(SEARCH, || {
+                !self.incoming.load(Ordering::Relaxed).is_null()
+                    || self.shutdown.load(Ordering::Relaxed)
+            });
+            if !found {
+                // Counted as a sleeper before it stops searching: a submit
+                // that sees no searcher then sees this sleeper.
+                self.sleepers.fetch_add(1, Ordering::SeqCst);
+                self.searching.store(false, Ordering::SeqCst);
+                self.sleep();
+                return;
+            }
+            self.searching.store(false, Ordering::SeqCst);
+            return;
+        }
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        self.sleep();
+    }
+
+    /// Sleeps on `wake` unless work or the shutdown is there; the caller
+    /// counted itself in `sleepers` first (SeqCst against the push's CAS:
+    /// either this sees the work or its submit sees this sleeper).
+    fn sleep(&self) {
+        let seen = self.wake.load(Ordering::SeqCst);
+        if self.is_empty() && !self.shutdown.load(Ordering::SeqCst) {
+            os::futex_wait(&self.wake, seen, None);
+        }
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Wakes a sleeping worker unless an idle one searches already.
+    fn wake_unless_searching(&self) {
+        if !self.searching.load(Ordering::SeqCst) {
+            self.wake_one();
+        }
+    }
+
+    /// In a forked child, the first use of an executor made before the
+    /// fork: forget the workers and the queue (their threads are gone; what
+    /// the queue holds reports cancelled and is leaked).
+    fn after_fork(&self) {
+        let now = forks();
+        if self.forks.load(Ordering::Acquire) == now {
+            return;
+        }
+        // `lock` takes over a lock that a vanished thread held.
+        let mut control = self.control.lock();
+        if self.forks.load(Ordering::Acquire) == now {
+            return;
+        }
+        // Their contents may be half-written by a thread that is not here:
+        // never read, only forgotten.
+        std::mem::forget(std::mem::take(&mut control.workers));
+        let mut taken = self.taken.lock();
+        taken.head = ptr::null_mut();
+        drop(taken);
+        self.incoming.store(ptr::null_mut(), Ordering::Relaxed);
+        self.idle.store(0, Ordering::Relaxed);
+        self.sleepers.store(0, Ordering::Relaxed);
+        self.searching.store(false, Ordering::Relaxed);
+        self.started.store(0, Ordering::Relaxed);
+        self.forks.store(now, Ordering::Release);
+    }
+
+    /// After a push: wakes a sleeping worker; with none idle, starts one
+    /// more if fewer than `max_workers` were started (Python's rule: idle
+    /// workers first). Err only when no worker could be started and none
+    /// runs.
+    fn adjust_workers(self: &Arc<Self>) -> Result<()> {
+        let claimed = self.claim_idle();
+        // A searching worker will see the push; otherwise a sleeper is
+        // woken, whether or not a permit was left (one may have been taken
+        // back by another worker).
+        self.wake_unless_searching();
+        if claimed || self.started.load(Ordering::Relaxed) >= self.max_workers {
+            return Ok(());
+        }
+        let mut control = self.control.lock();
+        let index = self.started.load(Ordering::Relaxed);
+        if index >= self.max_workers {
+            return Ok(());
+        }
+        match self.start_worker(index) {
+            Ok(handle) => {
+                control.workers.push(handle);
+                self.started.store(index + 1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(err) if control.workers.is_empty() => Err(err),
+            // Another worker runs and will take the work.
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn start_worker(self: &Arc<Self>, index: usize) -> Result<Handle> {
+        let name = CString::new(format!("{}_{index}", self.prefix))
+            .map_err(|_| Error::invalid("name_prefix has a NUL byte"))?;
+        let arg = Arc::into_raw(Arc::clone(self)).cast_mut().cast::<c_void>();
+        let started = threads::create(worker_main, arg, Some(&name)).and_then(|handle| {
+            let started = threads::set_daemon(handle, true).and_then(|()| threads::start(handle));
+            if started.is_err() {
+                let _ = threads::release(handle);
+            }
+            started.map(|()| handle)
+        });
+        if started.is_err() {
+            // SAFETY: the reference made above, which no thread received.
+            drop(unsafe { Arc::from_raw(arg.cast_const().cast::<Shared>()) });
+        }
+        started
+    }
+
+    /// Shuts down: no new work; with `cancel_futures` the queued work is
+    /// cancelled; with `wait`, returns once every worker has ended (the
+    /// caller's own thread excepted, when it is one of them).
+    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        self.after_fork();
+        self.shutdown.store(true, Ordering::SeqCst);
+        if cancel_futures {
+            while let Some((future, _)) = self.pop() {
+                future.cancel();
+            }
+        }
+        self.wake_all();
+        if wait {
+            let workers = self.control.lock().workers.clone();
+            let me = current::handle_if_known();
+            for worker in workers.into_iter().filter(|&worker| worker != me) {
+                // A join that fails (a cycle of joins, a released record)
+                // has nothing left to wait for that this one could.
+                let _ = threads::join(worker, None);
+            }
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The last reference: no worker runs, the queue is empty unless a
+        // fork abandoned it.
+        for worker in std::mem::take(&mut self.control.get_mut().workers) {
+            let _ = threads::release(worker);
+        }
+    }
+}
+
+extern "C-unwind" fn worker_main(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: the reference that `start_worker` made for this thread.
+    let shared = unsafe { Arc::from_raw(arg.cast_const().cast::<Shared>()) };
+    let _ = catch_unwind(AssertUnwindSafe(|| shared.work()));
+    ptr::null_mut()
+}
+
+/// Every executor not yet dropped, for the exit wait.
+fn executors() -> &'static Mutex<Vec<Weak<Shared>>> {
+    static ALL: OnceLock<Mutex<Vec<Weak<Shared>>>> = OnceLock::new();
+    ALL.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// An executor as its owner holds it.
+pub struct Executor {
+    shared: Arc<Shared>,
+}
+
+impl Executor {
+    /// `max_workers` 0: Python's default, min(32, CPUs + 4). `prefix` None
+    /// or empty: "ThreadPoolExecutor-N".
+    pub fn new(max_workers: usize, prefix: Option<&CStr>) -> Result<Executor> {
+        current::init();
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let prefix = match prefix {
+            Some(prefix) if !prefix.is_empty() => prefix.to_string_lossy().into_owned(),
+            _ => format!(
+                "ThreadPoolExecutor-{}",
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ),
+        };
+        let max_workers = match max_workers {
+            0 => (std::thread::available_parallelism().map_or(1, |n| n.get()) + 4).min(32),
+            n => n,
+        };
+        let shared = Arc::new(Shared {
+            incoming: Padded(AtomicPtr::new(ptr::null_mut())),
+            taken: Padded(Mutex::new(Taken {
+                head: ptr::null_mut(),
+            })),
+            idle: Padded(AtomicU32::new(0)),
+            sleepers: Padded(AtomicU32::new(0)),
+            searching: Padded(AtomicBool::new(false)),
+            wake: AtomicU32::new(0),
+            started: AtomicUsize::new(0),
+            max_workers,
+            shutdown: AtomicBool::new(false),
+            completions: AtomicU32::new(0),
+            control: Mutex::new(Control {
+                workers: Vec::new(),
+            }),
+            forks: AtomicU32::new(forks()),
+            prefix,
+        });
+        let mut all = executors().lock();
+        all.retain(|executor| executor.strong_count() > 0);
+        all.push(Arc::downgrade(&shared));
+        Ok(Executor { shared })
+    }
+
+    /// Queues `function(arg)`.
+    pub fn submit(&self, function: Target, arg: *mut c_void) -> Result<Arc<Future>> {
+        let shared = &self.shared;
+        shared.after_fork();
+        if EXITING.load(Ordering::Relaxed) {
+            return Err(Error::state(
+                "cannot schedule new futures after interpreter shutdown",
+            ));
+        }
+        if shared.shutdown.load(Ordering::Relaxed) {
+            return Err(Error::state("cannot schedule new futures after shutdown"));
+        }
+        let future = Arc::new(Future {
+            state: AtomicU32::new(PENDING),
+            forks: shared.forks.load(Ordering::Relaxed),
+            next: AtomicPtr::new(ptr::null_mut()),
+            function,
+            value: UnsafeCell::new(arg),
+            callbacks: Mutex::new(None),
+            executor: Arc::clone(shared),
+        });
+        shared.push(Arc::clone(&future));
+        if let Err(err) = shared.adjust_workers() {
+            // No worker runs: the future stays queued, cancelled, until a
+            // later worker or the executor's end drops it.
+            future.cancel();
+            return Err(err);
+        }
+        Ok(future)
+    }
+
+    /// `shutdown(wait, cancel_futures)`; a second call is fine, as in
+    /// Python (and waits again when asked to).
+    pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        self.shared.shutdown(wait, cancel_futures);
+    }
+
+    /// Workers started so far (since the last fork).
+    #[cfg(test)]
+    pub fn workers(&self) -> usize {
+        self.shared.started.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        self.shared.shutdown(true, false);
+        // Every worker has ended, unless this is one: then the queue is
+        // empty but for a future cancelled when no worker could start.
+        let me = current::handle_if_known();
+        if !self.shared.control.lock().workers.contains(&me) {
+            while self.shared.pop().is_some() {}
+        }
+    }
+}
+
+/// The process's exit wait is beginning (src/exit.rs): refuse new work, and
+/// let every executor finish what it was given, as CPython's exit does.
+pub fn at_exit() {
+    EXITING.store(true, Ordering::SeqCst);
+    let all: Vec<Arc<Shared>> = executors()
+        .lock()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    for executor in all {
+        executor.shutdown(true, false);
+    }
+}
+
+/// In a forked child, first thing: executors and futures made before now
+/// belong to the parent's threads.
+pub fn after_fork_in_child() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+    EXITING.store(false, Ordering::Relaxed);
+}
+
+/// The executor list's lock, which fork handling holds across `fork()`. A
+/// leaf: nothing else is locked while it is held.
+pub fn fork_lock() -> &'static dyn ForkLock {
+    executors()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    static RAN: AtomicU64 = AtomicU64::new(0);
+
+    unsafe extern "C-unwind" fn count(arg: *mut c_void) -> *mut c_void {
+        RAN.fetch_add(1, Ordering::SeqCst);
+        arg
+    }
+
+    unsafe extern "C-unwind" fn sleepy(arg: *mut c_void) -> *mut c_void {
+        std::thread::sleep(Duration::from_millis(50));
+        arg
+    }
+
+    #[test]
+    fn results_come_back_and_workers_stay_within_the_limit() {
+        let executor = Executor::new(2, Some(c"unit")).unwrap();
+        let futures: Vec<_> = (1..=200usize)
+            .map(|i| executor.submit(count, i as *mut c_void).unwrap())
+            .collect();
+        for (i, future) in futures.iter().enumerate() {
+            assert_eq!(future.result(None).unwrap() as usize, i + 1);
+            assert_eq!(future.phase(), Phase::Finished);
+        }
+        assert!(executor.workers() <= 2);
+        executor.shutdown(true, false);
+        assert!(executor.submit(count, ptr::null_mut()).is_err());
+    }
+
+    #[test]
+    fn a_future_is_seven_words() {
+        // What every submit allocates, with the Arc's two counts: 72 bytes
+        // (docs/executor.md quotes it).
+        assert_eq!(std::mem::size_of::<Future>() + 16, 72);
+    }
+
+    #[test]
+    fn an_idle_worker_is_used_before_a_new_one_starts() {
+        let executor = Executor::new(4, Some(c"idle")).unwrap();
+        for _ in 0..5 {
+            let future = executor.submit(count, ptr::null_mut()).unwrap();
+            future.result(None).unwrap();
+            // Until the worker is idle (searching or asleep), as a submit
+            // sees it.
+            while executor.shared.idle.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+        }
+        assert_eq!(executor.workers(), 1);
+    }
+
+    #[test]
+    fn a_queued_future_cancels_and_a_running_one_does_not() {
+        let executor = Executor::new(1, None).unwrap();
+        let first = executor.submit(sleepy, ptr::null_mut()).unwrap();
+        while first.phase() == Phase::Pending {
+            std::thread::yield_now();
+        }
+        let second = executor.submit(count, ptr::null_mut()).unwrap();
+        assert!(!first.cancel());
+        assert!(second.cancel());
+        assert!(second.cancel());
+        assert_eq!(second.result(None).unwrap_err().kind, Kind::Canceled);
+        assert!(first.result(None).is_ok());
+        let deadline = Some(Instant::now());
+        assert!(wait_many([&*first, &*second].into_iter(), false, deadline).unwrap());
+    }
+}

@@ -1,0 +1,171 @@
+//! The thread pool with futures: tests/c/executor.c's cases, each in its own
+//! process (exit and fork need one), their output checked line by line;
+//! and the same API called from Rust in this process.
+
+mod common;
+
+use std::ffi::c_void;
+use std::path::PathBuf;
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use common::{compile_c, root, run_with_limit, stdout_of, Link};
+use hilo::*;
+
+fn program() -> &'static PathBuf {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM.get_or_init(|| compile_c(&root().join("tests/c/executor.c"), Link::Shared))
+}
+
+/// Runs one case; it must exit 0 with nothing on stderr. Returns stdout.
+fn case(name: &str) -> String {
+    let out = run_with_limit(program(), &[name], 120);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{name}: {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        stdout_of(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout_of(&out)
+}
+
+#[test]
+fn python_semantics_translated() {
+    assert_eq!(
+        case("semantics"),
+        "result: 0x2a, done 1, running 0, cancelled 0
+worker name: Pool_
+queued behind two workers: running 0, pending 1
+result of running work, 0.05 s: timed out
+cancel running: 0, cancel queued: 1, again: 1
+cancelled: done 1, running 0, cancelled 1, result HILO_ECANCELED
+callback of a cancel: 1, ran in MainThread
+wait first, 0.05 s: timed out
+wait first with a cancelled one: ok
+wait all, 0.05 s: timed out
+wait all: ok
+callback of a worker: 2, ran in Pool_
+callback when done: 3, ran in MainThread
+at most 2 ran at once
+worker threads: 2
+freed before it ran, ran: 1
+submit after shutdown: HILO_ESTATE (cannot schedule new futures after shutdown), out untouched 1
+shutdown again: ok
+default name: ThreadPoolExecutor-..._0: yes
+cancel_futures: queued cancelled 1, running cancelled 0
+"
+    );
+}
+
+#[test]
+fn misuse_answers_with_a_status() {
+    assert_eq!(
+        case("misuse"),
+        "NULL executor: -1 -1 1
+NULL fn, out: -1 -1
+NULL future: -1 -1 -1 -1 -1 -1
+NaN timeout: -1, NULL callback: -1, NULL result pointer: 0
+wait: mixed executors -1 (hilo_wait: the futures come from different executors), NULL entry -1, NULL array -1, bad return_when -1, none 0
+work submitted by a callback: 7
+callback freeing its future at once: 0
+shutdown with wait from its own worker: 0
+double shutdown: 0 0
+"
+    );
+}
+
+#[test]
+fn producers_submitting_cancelling_and_waiting_at_once() {
+    assert_eq!(
+        case("stress"),
+        "futures: 12800, each ended once: yes, ran + cancelled: 12800, some of each: yes\n"
+    );
+}
+
+#[test]
+fn shutdown_while_work_runs() {
+    assert_eq!(
+        case("shutdown_running"),
+        "shutdown(wait) returned after 4 of 4, all done: 1
+shutdown(no wait) returned with the work running: 1
+free waited: done 1
+"
+    );
+}
+
+#[test]
+fn the_exit_runs_queued_work_and_refuses_more() {
+    assert_eq!(
+        case("exit_queued"),
+        "main returns
+task 0
+task 1
+task 2
+task 3
+task 4
+refused: cannot schedule new futures after interpreter shutdown
+"
+    );
+}
+
+#[test]
+fn a_forked_child_gets_cancelled_futures_and_a_working_executor() {
+    assert_eq!(
+        case("fork"),
+        "child: running future: done 1, cancelled 1, result HILO_ECANCELED
+child: queued future: cancelled 1, result HILO_ECANCELED, wait 0
+child: new work: ran on Forked_0
+child: executor freed
+child exit status: 0
+parent: both ran, ran 1
+"
+    );
+}
+
+#[test]
+fn an_interruptible_thread_s_waits_end_with_eintr() {
+    assert_eq!(
+        case("interrupt"),
+        "result: HILO_EINTR\nwait: HILO_EINTR, done 0\nresult once set: 0\n"
+    );
+}
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C-unwind" fn add_one(arg: *mut c_void) -> *mut c_void {
+    RUNS.fetch_add(1, Ordering::SeqCst);
+    (arg as usize + 1) as *mut c_void
+}
+
+#[test]
+fn from_rust_results_in_submit_order_and_wait_over_many() {
+    let ex = hilo_executor_new(3, c"Rusty".as_ptr());
+    let mut futures = Vec::new();
+    for i in 0..1000usize {
+        let mut f = ptr::null_mut();
+        assert_eq!(
+            hilo_executor_submit(ex, Some(add_one), i as *mut c_void, &mut f),
+            HILO_OK
+        );
+        futures.push(f);
+    }
+    assert_eq!(
+        hilo_wait(futures.as_ptr(), futures.len(), -1.0, HILO_ALL_COMPLETED),
+        HILO_OK
+    );
+    assert_eq!(
+        hilo_wait(futures.as_ptr(), futures.len(), 0.0, HILO_FIRST_COMPLETED),
+        HILO_OK
+    );
+    for (i, &f) in futures.iter().enumerate() {
+        let mut value = ptr::null_mut();
+        assert_eq!(hilo_future_done(f), 1);
+        assert_eq!(hilo_future_result(f, 0.0, &mut value), HILO_OK);
+        assert_eq!(value as usize, i + 1);
+        hilo_future_free(f);
+    }
+    assert!(RUNS.load(Ordering::SeqCst) >= 1000);
+    hilo_executor_free(ex);
+}
