@@ -423,12 +423,17 @@ impl Registry {
         Ok(index)
     }
 
-    /// Frees the record in `slot`: drops its name, bumps nothing yet (the next
+    /// Frees the record in `slot`: keeps its name, bumps nothing yet (the next
     /// `insert` does), and wakes anyone waiting on it. The caller holds the
     /// slot's mutex and passes the record.
     pub fn remove(&self, slot: &Slot, record: &mut Record, index: u32) {
         let generation = slot.load().generation();
-        record.name = empty_name();
+        // The name stays until the slot is reused (`insert`'s `init`
+        // replaces it): a released thread that removes its own record still
+        // holds a reference in its thread-local cache until its last key
+        // destructors, and an exit that comes in between would otherwise
+        // leave that last reference only in a dying thread's TLS (valgrind:
+        // "definitely lost"). One name per free slot, no more.
         record.target = None;
         record.arg = ptr::null_mut();
         record.result = ptr::null_mut();
