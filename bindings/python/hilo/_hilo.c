@@ -13,6 +13,7 @@
  * KeyboardInterrupt in a blocked acquire, wait or join as in CPython. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <pythread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1097,8 +1098,38 @@ static void task_fail(PyObject *future) {
     Py_XDECREF(tb);
 }
 
+/* A worker keeps one Python thread state for its life: made at its first
+ * task (PyGILState_Ensure, then the GIL released with the state kept), so a
+ * task's PyGILState_Ensure only takes the GIL rather than making and
+ * deleting a thread state each time (which cost more than CPython's whole
+ * hand-off). Deleted when the worker thread ends (a pthread key's
+ * destructor), unless the interpreter is finalising by then. */
+static pthread_key_t worker_state_key;
+
+static void worker_state_end(void *tstate) {
+    if (tstate == NULL || _Py_IsFinalizing()) {
+        return;
+    }
+    /* What PyGILState_Release does when its count falls to 0; called
+     * directly, as CPython's own lookup of the thread's state (a TLS key of
+     * its own) may already be cleared while threads' key destructors run. */
+    PyEval_RestoreThread(tstate);
+    PyThreadState_Clear(tstate);
+    PyThreadState_DeleteCurrent(); /* releases the GIL */
+}
+
+static void worker_state_keep(void) {
+    if (pthread_getspecific(worker_state_key) != NULL) {
+        return;
+    }
+    PyGILState_Ensure();
+    PyThreadState *tstate = PyEval_SaveThread();
+    pthread_setspecific(worker_state_key, tstate);
+}
+
 static void *task_run(void *arg) {
     Task *t = arg;
+    worker_state_keep();
     PyGILState_STATE gil = PyGILState_Ensure();
     PyObject *go = PyObject_CallMethodNoArgs(t->future, str_set_running);
     int run = go == NULL ? -1 : PyObject_IsTrue(go);
@@ -1365,6 +1396,10 @@ PyMODINIT_FUNC PyInit__hilo(void) {
     str_handle = PyUnicode_InternFromString("_handle");
     str_name = PyUnicode_InternFromString("_name");
     str_name_bytes = PyUnicode_InternFromString("_name_bytes");
+    if (pthread_key_create(&worker_state_key, worker_state_end) != 0) {
+        Py_DECREF(module);
+        return PyErr_NoMemory();
+    }
     str_set_running = PyUnicode_InternFromString("set_running_or_notify_cancel");
     str_set_result = PyUnicode_InternFromString("set_result");
     str_set_exception = PyUnicode_InternFromString("set_exception");
