@@ -3,6 +3,10 @@
 #   make                      cargo build --release (and the libhilo.so.0 link)
 #   make install              install into PREFIX (default /usr/local)
 #   make uninstall            remove what install installed
+#   make test                 every test: installs what the tests need
+#                             beyond the toolchain (scripts/install-test-deps.sh:
+#                             doxygen, cmake, luajit, GLib, libuv, ...), then
+#                             cargo test
 #   make docs                 the C reference from include/hilo.h with
 #                             Doxygen (docs/Doxyfile): HTML in
 #                             target/docs/html, man pages in target/docs/man;
@@ -66,8 +70,12 @@ SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(libdir)|g' \
 	    -e "s|@INCLUDE_FROM_CONFIG@|$$(realpath -m -s --relative-to=$(cmakedir) $(includedir))|g" \
 	    -e "s|@SIZEOF_VOID_P@|$$(($$(getconf LONG_BIT) / 8))|g"
 
-.PHONY: all build install install-man uninstall docs
+.PHONY: all build install install-man uninstall docs test
 all: build
+
+test:
+	bash scripts/install-test-deps.sh
+	cargo test
 
 build:
 	cargo build --release
