@@ -250,6 +250,26 @@ class Exit(unittest.TestCase):
         self.assertRegex(outputs[0][1], "^cannot schedule new futures after")
         self.assertEqual(outputs[0], outputs[1])
 
+    def test_fork_child_runs_new_work_and_exits(self):
+        r = support.run_code("""
+            import os, warnings, hilo
+            warnings.simplefilter("ignore")  # fork() with threads
+            ex = hilo.ThreadPoolExecutor(2, "F")
+            ex.submit(int).result(30)
+            pid = os.fork()
+            if pid == 0:
+                print(ex.submit(lambda: "child ran").result(30), flush=True)
+                names = [t.name for t in hilo.enumerate() if t.name != "MainThread"]
+                print(len(names) == 1 and names[0].startswith("F_"), flush=True)
+                ex.submit(print, "child queued", flush=True)
+            else:
+                _, status = os.waitpid(pid, 0)
+                print("parent", ex.submit(os.waitstatus_to_exitcode, status).result(30))
+        """)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split("\n"), [
+            "child ran", "True", "child queued", "parent 0", ""])
+
 
 def _walk(tb):
     while tb is not None:
