@@ -1207,6 +1207,7 @@ def dump_on_signal(signo, fd=2):
 
 import concurrent.futures as _cf
 import concurrent.futures.thread as _cf_thread
+from time import sleep as _sleep
 
 BrokenThreadPool = _cf_thread.BrokenThreadPool
 
@@ -1266,6 +1267,40 @@ class _Initializer:
         if self.broken:
             return BrokenThreadPool(self.broken)
         return None
+
+
+def _worker_started():
+    """A pool worker's first task (GIL held): its Thread object, registered
+    as a started hilo.Thread's is, so that current_thread() (hilo's and
+    threading's) and logging's %(threadName)s give the worker's name."""
+    ident = _thread.get_ident()
+    handle = _lib.hilo_current()
+    t = _by_handle.get(handle)
+    if t is None:
+        t = _ForeignThread(handle, ident)
+        _by_handle[handle] = t
+    with _threading._active_limbo_lock:
+        _threading._active[ident] = t
+    _running[ident] = t
+    _live_workers.add(ident)
+
+
+# Idents of the pool workers whose thread state is alive (_worker_started
+# to _worker_ended).
+_live_workers = set()
+
+
+def _worker_ended():
+    """The worker thread ends (GIL held): drops what _worker_started added."""
+    ident = _thread.get_ident()
+    _live_workers.discard(ident)
+    t = _running.pop(ident, None)
+    with _threading._active_limbo_lock:
+        if t is not None and _threading._active.get(ident) is t:
+            del _threading._active[ident]
+
+
+_hilo.set_executor_hooks(_worker_started, _worker_ended)
 
 
 class ThreadPoolExecutor(_cf.Executor):
@@ -1330,6 +1365,12 @@ def _executors_exit():
     for pool in pools:
         pool.shutdown(wait=True)
     _hilo.executor_reap()
+    # Every worker has ended for hilo; each deletes its Python thread state
+    # in its thread-exit destructor, just after. Let those run before the
+    # interpreter finalises (bounded: 2 s).
+    deadline = _time() + 2
+    while _live_workers and _time() < deadline:
+        _sleep(0.001)
 
 
 try:

@@ -1105,6 +1105,21 @@ static void task_fail(PyObject *future) {
  * hand-off). Deleted when the worker thread ends (a pthread key's
  * destructor), unless the interpreter is finalising by then. */
 static pthread_key_t worker_state_key;
+/* hilo/__init__.py's _worker_started() and _worker_ended(): register the
+ * worker's Thread object (threading.current_thread() and logging's
+ * %(threadName)s then give its hilo name), and drop it. */
+static PyObject *worker_started_hook, *worker_ended_hook;
+
+static void call_hook(PyObject *hook) {
+    if (hook == NULL) {
+        return;
+    }
+    PyObject *r = PyObject_CallNoArgs(hook);
+    if (r == NULL) {
+        PyErr_WriteUnraisable(hook);
+    }
+    Py_XDECREF(r);
+}
 
 static void worker_state_end(void *tstate) {
     if (tstate == NULL || _Py_IsFinalizing()) {
@@ -1114,6 +1129,7 @@ static void worker_state_end(void *tstate) {
      * directly, as CPython's own lookup of the thread's state (a TLS key of
      * its own) may already be cleared while threads' key destructors run. */
     PyEval_RestoreThread(tstate);
+    call_hook(worker_ended_hook);
     PyThreadState_Clear(tstate);
     PyThreadState_DeleteCurrent(); /* releases the GIL */
 }
@@ -1123,6 +1139,7 @@ static void worker_state_keep(void) {
         return;
     }
     PyGILState_Ensure();
+    call_hook(worker_started_hook);
     PyThreadState *tstate = PyEval_SaveThread();
     pthread_setspecific(worker_state_key, tstate);
 }
@@ -1333,6 +1350,19 @@ static PyObject *executor_reap(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(
     Py_RETURN_NONE;
 }
 
+/* set_executor_hooks(started, ended) */
+static PyObject *set_executor_hooks(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *started, *ended;
+    if (!PyArg_ParseTuple(args, "OO:set_executor_hooks", &started, &ended)) {
+        return NULL;
+    }
+    Py_INCREF(started);
+    Py_XSETREF(worker_started_hook, started);
+    Py_INCREF(ended);
+    Py_XSETREF(worker_ended_hook, ended);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef executor_methods[] = {
     {"submit", (PyCFunction)executor_submit, METH_VARARGS, "submit(future, fn, args, kwargs)"},
     {"shutdown", (PyCFunction)executor_shutdown, METH_VARARGS, "shutdown(wait, cancel_futures)"},
@@ -1353,6 +1383,7 @@ static PyTypeObject Executor_Type = {
 static PyMethodDef module_methods[] = {
     {"future_cancel", executor_cancel, METH_O, NULL},
     {"executor_reap", executor_reap, METH_NOARGS, NULL},
+    {"set_executor_hooks", set_executor_hooks, METH_VARARGS, NULL},
     {"wait_for_exit", wait_for_exit, METH_NOARGS, NULL},
     {"sem_acquire", sem_acquire, METH_VARARGS, NULL},
     {"barrier_wait", barrier_wait, METH_VARARGS, NULL},

@@ -128,6 +128,28 @@ class Basics(unittest.TestCase):
         for f in fs:
             f.result(30)
 
+    def test_tasks_see_their_worker_as_current_thread(self):
+        seen = self.ex.submit(lambda: (threading.current_thread().name,
+                                       hilo.current_thread().name,
+                                       threading.current_thread().ident ==
+                                       threading.get_ident())).result(30)
+        self.assertRegex(seen[0], r"^T_[01]$")
+        self.assertEqual(seen[0], seen[1])
+        self.assertTrue(seen[2])
+        with cf.ThreadPoolExecutor(1, "C") as ex:  # CPython's, the same
+            self.assertEqual(ex.submit(lambda: threading.current_thread().name).result(30),
+                             "C_0")
+
+    def test_ended_workers_leave_threading_active(self):
+        ex = hilo.ThreadPoolExecutor(2, "Gone")
+        for f in [ex.submit(time.sleep, 0.01) for _ in range(4)]:
+            f.result(30)
+        ex.shutdown(wait=True)
+        # A worker drops its entry in its thread-exit destructor, which may
+        # run just after hilo counts the worker ended (shutdown returns).
+        _until(lambda: not [t for t in threading.enumerate() if t.name.startswith("Gone_")])
+        _until(lambda: not [t for t in hilo.enumerate() if t.name.startswith("Gone_")])
+
     def test_default_prefix_and_max_workers(self):
         with hilo.ThreadPoolExecutor() as ex:
             self.assertRegex(ex._thread_name_prefix, r"^ThreadPoolExecutor-\d+$")
