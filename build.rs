@@ -26,6 +26,15 @@ fn main() {
     // `dlclose` keep the library loaded until the process ends.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
 
+    // hilo_current_name()'s fast path reads an initial-exec thread-local,
+    // which stable Rust cannot declare (src/current_cache.c says why).
+    cc::Build::new()
+        .file("src/current_cache.c")
+        .std("c11")
+        .flag("-Wpedantic")
+        .warnings_into_errors(true)
+        .compile("hilo_current_cache");
+
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable");
     let bindings = cbindgen::Builder::new()

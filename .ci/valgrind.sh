@@ -111,8 +111,12 @@ for case in $(cases_of tests/edges/destructors.c); do
     check "destructors-$case" 0 300 "$out/destructors" "$case"
 done
 # Dumps (tests/c/dumps.c): stacks taken by signal while threads start and
-# end, and the dump of a deadlock (two daemon threads left blocked).
+# end, the dump of a deadlock (two daemon threads left blocked), and of
+# threads blocked on futures.
 check dumps-churn 0 300 "$out/dumps" churn 20
 check dumps-locks 0 300 "$out/dumps" locks
+# A thread blocked on a future (the dump reads the future while its waiter
+# is pinned) and a deadlock through one; the case ends with _exit(0).
+check dumps-futures 0 300 "$out/dumps" futures
 echo "valgrind: $ran runs in $((SECONDS - started))s"
 exit "$failed"

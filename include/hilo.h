@@ -1216,7 +1216,9 @@ hilo_executor *hilo_executor_new(size_t max_workers, const char *name_prefix);
  *
  * The caller owns the future and frees it with `hilo_future_free`; a future
  * freed before its work ran still runs it (the result is dropped). `fn` may
- * itself submit more work, also from a done callback.
+ * itself submit more work, also from a done callback. `fn` calling
+ * `pthread_exit(v)` ends its work with `v` as its result, as returning `v`
+ * would; the worker's thread ends with it and later work starts another.
  *
  * @param ex the executor
  * @param fn the function to run; its return value is the future's result

@@ -23,7 +23,7 @@ use std::cell::Cell;
 use std::ffi::{c_char, c_void, CStr};
 use std::panic::catch_unwind;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Once, OnceLock};
 
 use crate::os::{self, Key};
@@ -172,6 +172,7 @@ extern "C" fn teardown(_value: *mut c_void) {
         CURRENT.with(|current| {
             current.ending.set(ENDS_NOTHING);
             current.torn_down.set(true);
+            set_cache(None, 0, ptr::null());
             drop_name(current.name.take());
         });
     });
@@ -186,9 +187,8 @@ pub fn finish() {
 struct Current {
     handle: Cell<Handle>,
     slot: Cell<*const Slot>,
-    /// The `name_version` of the slot when `name` was cached.
-    name_version: Cell<u32>,
     /// A strong reference to the cached name (`Arc::into_raw`), or None.
+    /// The `NameCache` points at it while it is the slot's name.
     name: Cell<Option<NonNull<CStr>>>,
     /// What ends with this identity (`ENDS_*`), and how many rounds of key
     /// destructors have run.
@@ -204,7 +204,6 @@ thread_local! {
         Current {
             handle: Cell::new(0),
             slot: Cell::new(ptr::null()),
-            name_version: Cell::new(0),
             name: Cell::new(None),
             ending: Cell::new(ENDS_NOTHING),
             rounds: Cell::new(0),
@@ -213,14 +212,43 @@ thread_local! {
     };
 }
 
+// The fast path of `name()`: an initial-exec thread-local that C declares
+// (src/current_cache.c; a Rust `thread_local!` in a cdylib costs a
+// `__tls_get_addr` call through the PLT on each read). It points at
+// `Current::name`'s characters while they are the slot's name.
+extern "C" {
+    /// The calling thread's cached name if its slot's `name_version` still
+    /// is the cached one, else `slow()`.
+    fn hilo_internal_current_name(slow: extern "C" fn() -> *const c_char) -> *const c_char;
+    /// Sets the calling thread's cache: `name` is the name while the
+    /// `name_version` at `version` is `cached_version`; a null `version`
+    /// clears it.
+    fn hilo_internal_set_cached_name(
+        version: *const AtomicU32,
+        cached_version: u32,
+        name: *const c_char,
+    );
+}
+
+/// Points the calling thread's name cache at `name`, which is the slot's
+/// name at `version`; or clears it (`slot` None).
+fn set_cache(slot: Option<&'static Slot>, version: u32, name: *const c_char) {
+    let version_word = slot.map_or(ptr::null(), |slot| &slot.name_version as *const AtomicU32);
+    // SAFETY: writes the calling thread's own cache; the word is a slot's,
+    // never freed, and `name` stays valid while the cache holds it (the
+    // callers hold it in `Current::name` and clear or replace the cache
+    // before they drop it).
+    unsafe { hilo_internal_set_cached_name(version_word, version, name) };
+}
+
 /// Marks the calling thread as the thread of `handle`, caching `name`, which
 /// is the slot's name at `name_version` (both read under the slot's mutex).
 pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>, name_version: u32) {
     CURRENT.with(|current| {
         current.handle.set(handle);
         current.slot.set(slot);
-        current.name_version.set(name_version);
         replace_name(current, name);
+        set_cache(Some(slot), name_version, cached_name(current));
     });
     slot.thread_pointer
         .store(os::thread_pointer(), Ordering::Release);
@@ -365,24 +393,20 @@ pub fn is_daemon() -> bool {
 }
 
 /// The calling thread's name. Valid until the same thread calls this again
-/// or ends. The common path is a thread-local read and one atomic load.
-pub fn name() -> *const c_char {
-    let fast = CURRENT.try_with(|current| {
-        // SAFETY: a non-null slot pointer came from the registry, whose
-        // slots are never freed.
-        let slot = unsafe { current.slot.get().as_ref() }?;
-        let fresh = slot.name_version.load(Ordering::Acquire) == current.name_version.get();
-        fresh.then(|| cached_name(current))
-    });
-    match fast {
-        Ok(Some(name)) => name,
-        Ok(None) => refresh_name(),
-        // The thread's TLS is being torn down: no identity to report.
-        Err(_) => c"".as_ptr(),
-    }
+/// or ends. The common path is an initial-exec thread-local read and one
+/// atomic load in C (src/current_cache.c); `slow` takes the other path,
+/// where the cache is empty or stale, and must not unwind.
+#[inline]
+pub fn name(slow: extern "C" fn() -> *const c_char) -> *const c_char {
+    // SAFETY: reads the calling thread's own cache; the name it returns is
+    // held by `Current::name` until this thread renames or ends. `slow` is
+    // an `extern "C"` function that does not unwind (the caller's promise).
+    unsafe { hilo_internal_current_name(slow) }
 }
 
-fn refresh_name() -> *const c_char {
+/// `name()`'s other path: registers the calling thread if it is new,
+/// caches its name and returns it.
+pub fn refresh_name() -> *const c_char {
     let handle = handle();
     CURRENT.with(|current| {
         if current.torn_down.get() {
@@ -391,13 +415,12 @@ fn refresh_name() -> *const c_char {
         }
         let slot = current.slot.get();
         // SAFETY: `handle()` set the slot; slots are never freed.
-        let slot = unsafe { &*slot };
+        let slot: &'static Slot = unsafe { &*slot };
         let record = slot.record.lock();
         if slot.load().names(handle) {
-            current
-                .name_version
-                .set(slot.name_version.load(Ordering::Acquire));
+            let version = slot.name_version.load(Ordering::Acquire);
             replace_name(current, record.name.clone());
+            set_cache(Some(slot), version, cached_name(current));
         }
         drop(record);
         cached_name(current)

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
+use crate::executor::{Future, Phase};
 use crate::os;
 use crate::registry::{
     registry, Handle, Slot, Word, DAEMON, DUMMY, FINISHED, MAIN, RELEASED, RUNNING, UNSTARTED,
@@ -105,12 +106,32 @@ fn text_on_a_large_stack() -> String {
 /// threads are named afterwards, outside the pin.
 enum Seen {
     Join(Handle),
-    Lock { locked: bool, holder: usize },
-    RLock { owner: u64, count: u64 },
-    Condition { lock: usize },
-    Semaphore { value: u32 },
-    Event { set: bool },
-    Barrier { arrivals: Option<(u32, u32)> },
+    Lock {
+        locked: bool,
+        holder: usize,
+    },
+    RLock {
+        owner: u64,
+        count: u64,
+    },
+    Condition {
+        lock: usize,
+    },
+    Semaphore {
+        value: u32,
+    },
+    Event {
+        set: bool,
+    },
+    Barrier {
+        arrivals: Option<(u32, u32)>,
+    },
+    Future {
+        any: bool,
+        phase: Phase,
+        runner: Option<u32>,
+        prefix: String,
+    },
 }
 
 /// A wait in progress: what it waits on, and since when.
@@ -158,6 +179,15 @@ pub fn wait_of(slot: &Slot) -> Option<WaitNow> {
             waits::EVENT => Seen::Event {
                 set: at::<Event>(address).is_set(),
             },
+            waits::FUTURE | waits::FUTURE_ANY => {
+                let future = at::<Future>(address);
+                Seen::Future {
+                    any: kind == waits::FUTURE_ANY,
+                    phase: future.phase(),
+                    runner: future.runner(),
+                    prefix: future.prefix().to_string(),
+                }
+            }
             _ => Seen::Barrier {
                 arrivals: at::<Barrier>(address).arrivals(),
             },
@@ -215,6 +245,26 @@ pub fn describe(wait: &WaitNow) -> String {
             }
             None => format!("barrier {at:#x}"),
         },
+        Seen::Future {
+            any,
+            phase,
+            runner,
+            ref prefix,
+        } => {
+            let state = match phase {
+                Phase::Pending => format!("queued in {prefix}"),
+                Phase::Running => match runner.and_then(waits::thread_at_index) {
+                    Some(worker) => format!("running in {}", named(worker)),
+                    None => format!("running in {prefix}"),
+                },
+                Phase::Finished | Phase::Cancelled => "done, waking".to_string(),
+            };
+            if any {
+                format!("the first of its futures to end, among them future {at:#x}, {state}")
+            } else {
+                format!("future {at:#x}, {state}")
+            }
+        }
     }
 }
 
@@ -333,6 +383,7 @@ pub fn text() -> String {
                 Edge::Join => "joins".to_string(),
                 Edge::RLock(at) => format!("waits for rlock {at:#x} owned by"),
                 Edge::Lock(at) => format!("waits for lock {at:#x} held by"),
+                Edge::Future(at) => format!("waits for future {at:#x} run by"),
             };
             let _ = writeln!(out, "    {} {what} {}", named(handle), named(next));
         }

@@ -41,8 +41,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Kind, Result};
 use crate::futex::{ForkLock, Mutex};
-use crate::registry::{Handle, Target};
-use crate::{current, interrupt, os, threads};
+use crate::registry::{self, Handle, Target};
+use crate::{current, interrupt, os, threads, waits};
 
 // A future's state word: the phase in the low bits, then who must be told
 // when it ends.
@@ -58,6 +58,10 @@ const WAITED: u32 = 1 << 2;
 const WAITED_ANY: u32 = 1 << 3;
 /// Done callbacks are registered.
 const CALLBACKS: u32 = 1 << 4;
+/// While RUNNING, the bits from here up hold the registry index + 1 of the
+/// worker running it (0: unknown), written by the same CAS that claims it,
+/// so that a dump can name the thread a waiter of it waits for.
+const RUNNER_SHIFT: u32 = 5;
 
 /// How many times a waiter of a future re-reads its word before it sleeps:
 /// a hand-off that completes within a few microseconds then costs no system
@@ -158,7 +162,7 @@ impl Future {
             Phase::Running | Phase::Finished => return false,
             Phase::Pending => {}
         }
-        match self.claim(CANCELLED) {
+        match self.claim(CANCELLED, 0) {
             Ok(old) => {
                 self.ended(old);
                 true
@@ -169,29 +173,60 @@ impl Future {
 
     /// Moves PENDING to `phase` (RUNNING or CANCELLED); the old word, or
     /// Err with the word when it was not pending. Cancelling clears the
-    /// waiter flags (the caller acts on them); running keeps them.
-    fn claim(&self, phase: u32) -> std::result::Result<u32, u32> {
+    /// waiter flags (the caller acts on them); running keeps them and adds
+    /// `runner` (a worker's `RUNNER_SHIFT` bits).
+    fn claim(&self, phase: u32, runner: u32) -> std::result::Result<u32, u32> {
         self.state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
                 (word & PHASE == PENDING).then_some(if phase == CANCELLED {
                     CANCELLED
                 } else {
-                    (word & !PHASE) | phase
+                    (word & !PHASE) | phase | runner
                 })
             })
     }
 
-    /// Runs it on a worker unless it was cancelled first.
-    fn run(self: &Arc<Self>) {
-        if self.claim(RUNNING).is_err() {
+    /// The registry index of the worker running it, while it runs.
+    pub fn runner(&self) -> Option<u32> {
+        let word = self.state.load(Ordering::Acquire);
+        (word & PHASE == RUNNING && self.forks == forks())
+            .then(|| (word >> RUNNER_SHIFT).checked_sub(1))
+            .flatten()
+    }
+
+    /// The name prefix of its executor's workers.
+    pub fn prefix(&self) -> &str {
+        &self.executor.prefix
+    }
+
+    /// Runs it on a worker unless it was cancelled first; `worker` is the
+    /// worker's handle and `runner` its `RUNNER_SHIFT` bits. When the function ends its thread with
+    /// `pthread_exit`, this returns by a forced unwind, never normally, and
+    /// the future ends later with the exit's value (`TaskExit`).
+    fn run(self: &Arc<Self>, worker: Handle, runner: u32) {
+        if self.claim(RUNNING, runner).is_err() {
             return;
         }
         // SAFETY: only this thread, which won the claim, touches `value`
         // until the swap below publishes it.
         let slot = unsafe { &mut *self.value.get() };
+        // Armed across the call: dropped only if the call unwinds. No
+        // catch_unwind may lie between the call and the thread's start: it
+        // would stop pthread_exit's forced unwind ("exception not
+        // rethrown"), so the call is bare here as in threads.rs.
+        let exit = TaskExit {
+            future: self,
+            worker,
+        };
         // SAFETY: the C function and argument given to submit, called once
         // (this thread won the claim), as a thread target is.
         *slot = unsafe { (self.function)(*slot) };
+        std::mem::forget(exit);
+        self.finish();
+    }
+
+    /// RUNNING -> FINISHED, with `value` written: wakes and calls back.
+    fn finish(self: &Arc<Self>) {
         let old = self.state.swap(FINISHED, Ordering::AcqRel);
         self.ended(old);
     }
@@ -239,6 +274,8 @@ impl Future {
         if spin_until(WAIT_SPIN, || self.done()) {
             return Ok(true);
         }
+        // The slow path: a dump shows what this thread waits for.
+        let _waiting = waits::begin(waits::On::Future(self));
         loop {
             let word = self.state.fetch_or(WAITED, Ordering::AcqRel) | WAITED;
             if matches!(word & PHASE, FINISHED | CANCELLED) || self.forks != forks() {
@@ -329,6 +366,7 @@ where
         return Ok(true);
     }
     let completions = &first.executor.completions;
+    let _waiting = waits::begin(waits::On::FutureAny(first));
     loop {
         // Noted before the flags are set: an end after a flag bumps it.
         let seen = completions.load(Ordering::SeqCst);
@@ -369,8 +407,11 @@ pub struct Shared {
     searching: Padded<AtomicBool>,
     /// Bumped to wake sleeping workers.
     wake: AtomicU32,
-    /// Workers started since the last fork (their names' next index).
+    /// Workers running (started since the last fork, less those a task
+    /// ended with `pthread_exit`).
     started: AtomicUsize,
+    /// The next worker name's index.
+    named: AtomicUsize,
     max_workers: usize,
     shutdown: AtomicBool,
     /// Bumped when a future that a `wait_many` sleeps on ends.
@@ -498,9 +539,10 @@ impl Shared {
         os::futex_wake(&self.wake, i32::MAX);
     }
 
-    /// A worker's life: run queued work, wait for more when there is
-    /// none, end once the executor is shut down and its queue is empty.
-    fn work(&self) {
+    /// A worker's next work: the next queued future, waiting for more
+    /// when there is none; None once the executor is shut down and its
+    /// queue is empty.
+    fn next_work(&self) -> Option<Arc<Future>> {
         loop {
             if let Some((future, more)) = self.pop() {
                 if more {
@@ -508,11 +550,10 @@ impl Shared {
                     // no idle worker is already looking.
                     self.wake_unless_searching();
                 }
-                future.run();
-                continue;
+                return Some(future);
             }
             if self.shutdown.load(Ordering::SeqCst) {
-                return;
+                return None;
             }
             // Idle from here until work comes: a submit now claims this
             // worker rather than starting another.
@@ -522,6 +563,19 @@ impl Shared {
             // worst, which only lets one more worker start, within the
             // limit).
             self.claim_idle();
+        }
+    }
+
+    /// A worker that a task ended with `pthread_exit` (on that worker, during
+    /// the forced unwind): it leaves the list and the count, so that later
+    /// work starts a new worker, and its record goes when its thread ends.
+    fn worker_exited(&self, worker: Handle) {
+        let mut control = self.control.lock();
+        if let Some(at) = control.workers.iter().position(|&w| w == worker) {
+            control.workers.swap_remove(at);
+            let started = self.started.load(Ordering::Relaxed);
+            self.started
+                .store(started.saturating_sub(1), Ordering::Relaxed);
         }
     }
 
@@ -597,6 +651,7 @@ impl Shared {
         self.sleepers.store(0, Ordering::Relaxed);
         self.searching.store(false, Ordering::Relaxed);
         self.started.store(0, Ordering::Relaxed);
+        self.named.store(0, Ordering::Relaxed);
         self.forks.store(now, Ordering::Release);
     }
 
@@ -618,7 +673,7 @@ impl Shared {
         if index >= self.max_workers {
             return Ok(());
         }
-        match self.start_worker(index) {
+        match self.start_worker() {
             Ok(handle) => {
                 control.workers.push(handle);
                 self.started.store(index + 1, Ordering::Relaxed);
@@ -630,7 +685,8 @@ impl Shared {
         }
     }
 
-    fn start_worker(self: &Arc<Self>, index: usize) -> Result<Handle> {
+    fn start_worker(self: &Arc<Self>) -> Result<Handle> {
+        let index = self.named.fetch_add(1, Ordering::Relaxed);
         let name = CString::new(format!("{}_{index}", self.prefix))
             .map_err(|_| Error::invalid("name_prefix has a NUL byte"))?;
         let arg = Arc::into_raw(Arc::clone(self)).cast_mut().cast::<c_void>();
@@ -682,10 +738,91 @@ impl Drop for Shared {
     }
 }
 
+/// A worker's life: run queued work, wait for more when there is none, end
+/// once the executor is shut down and its queue is empty. hilo's own steps
+/// are each inside catch_unwind; the task's call is not (see `Future::run`).
 extern "C-unwind" fn worker_main(arg: *mut c_void) -> *mut c_void {
     // SAFETY: the reference that `start_worker` made for this thread.
     let shared = unsafe { Arc::from_raw(arg.cast_const().cast::<Shared>()) };
-    let _ = catch_unwind(AssertUnwindSafe(|| shared.work()));
+    let worker = current::handle_if_registered();
+    let runner = (registry::index_of(worker) + 1) << RUNNER_SHIFT;
+    while let Ok(Some(future)) = catch_unwind(AssertUnwindSafe(|| shared.next_work())) {
+        future.run(worker, runner);
+    }
+    ptr::null_mut()
+}
+
+/// Armed while a worker calls a task: dropped only when the call unwinds,
+/// which for a C function is `pthread_exit` (or a cancellation). hilo treats
+/// `pthread_exit(v)` in a thread target as a normal end with `v` (threads.rs),
+/// and so a task's: its future finishes with `v`. Only `pthread_join` knows
+/// `v`, so a thread of its own (`reaper_main`) joins the ending worker and
+/// finishes the future. The worker leaves its executor at once.
+struct TaskExit<'a> {
+    future: &'a Arc<Future>,
+    worker: Handle,
+}
+
+impl Drop for TaskExit<'_> {
+    fn drop(&mut self) {
+        // Runs during the forced unwind: must not unwind itself.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let future = Arc::clone(self.future);
+            future.executor.worker_exited(self.worker);
+            if let Err(future) = start_reaper(future, self.worker) {
+                // No thread can start (out of threads, or past the exit's
+                // last wait): the value cannot be had; the future still
+                // ends, with NULL, so that nothing waits for it forever.
+                // SAFETY: this thread won the claim; nothing else touches
+                // `value` before the swap publishes it.
+                unsafe { *future.value.get() = ptr::null_mut() };
+                future.finish();
+                let _ = threads::release(self.worker);
+            }
+            // The executor may be starved now: work queued behind this
+            // task needs a worker.
+            if !self.future.executor.is_empty() {
+                let _ = self.future.executor.adjust_workers();
+            }
+        }));
+    }
+}
+
+/// What a reaper is given: the future, and the worker to join.
+struct Reap {
+    future: Arc<Future>,
+    worker: Handle,
+}
+
+/// Starts the thread that joins `worker` and finishes `future` with the
+/// value it exited with; the future back when it cannot start.
+fn start_reaper(future: Arc<Future>, worker: Handle) -> std::result::Result<(), Arc<Future>> {
+    let name = CString::new(format!("{}_reaper", future.prefix())).ok();
+    let arg = Box::into_raw(Box::new(Reap { future, worker })).cast::<c_void>();
+    let started = threads::create(reaper_main, arg, name.as_deref()).and_then(|handle| {
+        let started = threads::set_daemon(handle, true).and_then(|()| threads::start(handle));
+        // Its record goes when it ends (nobody joins it), or now.
+        let _ = threads::release(handle);
+        started
+    });
+    match started {
+        Ok(()) => Ok(()),
+        // SAFETY: the box made above, which no thread received.
+        Err(_) => Err(unsafe { Box::from_raw(arg.cast::<Reap>()) }.future),
+    }
+}
+
+extern "C-unwind" fn reaper_main(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: the box that `start_reaper` made for this thread.
+    let reap = unsafe { Box::from_raw(arg.cast::<Reap>()) };
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let value = threads::join(reap.worker, None).unwrap_or(ptr::null_mut());
+        let _ = threads::release(reap.worker);
+        // SAFETY: the worker that won the claim has ended; this thread is
+        // the only one to touch `value` before the swap publishes it.
+        unsafe { *reap.future.value.get() = value };
+        reap.future.finish();
+    }));
     ptr::null_mut()
 }
 
@@ -727,6 +864,7 @@ impl Executor {
             searching: Padded(AtomicBool::new(false)),
             wake: AtomicU32::new(0),
             started: AtomicUsize::new(0),
+            named: AtomicUsize::new(0),
             max_workers,
             shutdown: AtomicBool::new(false),
             completions: AtomicU32::new(0),

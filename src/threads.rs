@@ -130,18 +130,26 @@ impl Drop for EndOfThread {
                 None => record.reap = Reap::Pending,
             }
             self.slot.set_state(FINISHED);
-            if self.slot.load().has(RELEASED) {
+            let released = self.slot.load().has(RELEASED);
+            if released {
                 if record.reap == Reap::Pending {
                     // SAFETY: the thread is joinable and nobody joined it.
                     unsafe { os::detach(record.pthread) };
                     record.reap = Reap::Done;
                 }
                 registry().remove(self.slot, &mut record, index_of(self.handle));
-            } else {
-                self.slot.ended.notify_all();
             }
             let returned = self.returned.is_some();
             drop(record);
+            // Joiners are woken after the mutex is released (the Condvar
+            // allows it: they counted themselves under it), or each would
+            // wake only to block on the mutex this thread still held: two
+            // more futex calls and a sleep per join (docs/performance.md).
+            // Should the slot be reused meanwhile, the wake is a spurious
+            // one for its waiters, who check their condition again.
+            if !released {
+                self.slot.ended.notify_all();
+            }
             // The identity stays for the destructors that pthread runs
             // after this (other keys', C++ thread_locals') and goes with them.
             current::finish();

@@ -1,9 +1,11 @@
 //! What every thread is blocked on: each hilo wait (join, Lock, RLock,
-//! Condition, Semaphore, Event, Barrier) writes its kind, object and start
+//! Condition, Semaphore, Event, Barrier, a future's result or `hilo_wait`)
+//! writes its kind, object and start
 //! into the waiting thread's record (`Slot::wait`) on its slow path only,
 //! where the thread is about to sleep anyway, and clears it on return. The
 //! dump and the watchdog read those cells; the wait graph (a thread waits
-//! for the thread it joins, an RLock's owner, a Lock's last acquirer) is
+//! for the thread it joins, an RLock's owner, a Lock's last acquirer, the
+//! worker running the future it waits for) is
 //! walked here, both to refuse a join or an RLock acquire that would close
 //! a cycle (joins.rs's graph lock serialises those checks) and to report
 //! every cycle in a dump.
@@ -17,8 +19,9 @@ use std::time::Instant;
 
 use crate::current;
 use crate::error::{Error, Kind, Result};
+use crate::executor::Future;
 use crate::joins;
-use crate::registry::{registry, Handle, Slot, WaitCell, RUNNING};
+use crate::registry::{index_of, registry, Handle, Slot, WaitCell, RUNNING};
 use crate::sync::{Barrier, Condition, Event, Lock, RLock, Semaphore};
 
 pub(crate) const NONE: u32 = 0;
@@ -29,6 +32,10 @@ pub(crate) const CONDITION: u32 = 4;
 pub(crate) const SEMAPHORE: u32 = 5;
 pub(crate) const EVENT: u32 = 6;
 pub(crate) const BARRIER: u32 = 7;
+/// `hilo_future_result`, and `hilo_wait` for all: the object is the future.
+pub(crate) const FUTURE: u32 = 8;
+/// `hilo_wait` for the first to end: the object is one of its futures.
+pub(crate) const FUTURE_ANY: u32 = 9;
 
 /// The object a sync wait blocks on.
 pub enum On<'a> {
@@ -38,6 +45,9 @@ pub enum On<'a> {
     Semaphore(&'a Semaphore),
     Event(&'a Event),
     Barrier(&'a Barrier),
+    Future(&'a Future),
+    /// The first of several futures to end; one of them.
+    FutureAny(&'a Future),
 }
 
 impl On<'_> {
@@ -52,6 +62,8 @@ impl On<'_> {
             On::Semaphore(o) => (SEMAPHORE, address(*o)),
             On::Event(o) => (EVENT, address(*o)),
             On::Barrier(o) => (BARRIER, address(*o)),
+            On::Future(o) => (FUTURE, address(*o)),
+            On::FutureAny(o) => (FUTURE_ANY, address(*o)),
         }
     }
 }
@@ -140,6 +152,8 @@ pub enum Edge {
     Join,
     RLock(u64),
     Lock(u64),
+    /// Waits for a future that the next thread runs.
+    Future(u64),
 }
 
 /// The running thread whose token is `token`, if hilo knows it.
@@ -151,6 +165,17 @@ pub fn thread_of_token(token: u64) -> Option<Handle> {
     registry().for_each(|handle, slot, word| {
         if found.is_none() && word.state() == RUNNING && slot.token.load(Ordering::Acquire) == token
         {
+            found = Some(handle);
+        }
+    });
+    found
+}
+
+/// The running thread whose registry index is `index`, if any.
+pub fn thread_at_index(index: u32) -> Option<Handle> {
+    let mut found = None;
+    registry().for_each(|handle, _, word| {
+        if found.is_none() && word.state() == RUNNING && index_of(handle) == index {
             found = Some(handle);
         }
     });
@@ -184,7 +209,9 @@ pub fn pinned<R>(cell: &WaitCell, read: impl FnOnce(u32, u64) -> R) -> Option<R>
 
 /// The thread `handle` waits for and how, if it waits for one: the thread
 /// it joins, the owner of the RLock it waits for, and with `locks` the last
-/// acquirer of a locked Lock it waits for.
+/// acquirer of a locked Lock it waits for and the worker running the future
+/// it waits for (dumps only: a future's runner changes without the graph's
+/// lock, so joins and RLock acquires are not refused on its account).
 pub fn waits_for(handle: Handle, locks: bool) -> Option<(Handle, Edge)> {
     let slot = registry().slot(handle)?;
     let word = slot.load();
@@ -209,6 +236,13 @@ pub fn waits_for(handle: Handle, locks: bool) -> Option<(Handle, Edge)> {
                 return None;
             }
             thread_of_pointer(lock.holder()).map(|holder| (holder, Edge::Lock(object)))
+        }
+        FUTURE if locks => {
+            // SAFETY: as above, for the future, which the waiter holds a
+            // reference to for the whole wait.
+            let future = unsafe { &*(object as usize as *const Future) };
+            let runner = thread_at_index(future.runner()?)?;
+            Some((runner, Edge::Future(object)))
         }
         _ => None,
     })
@@ -248,6 +282,7 @@ pub fn describe_cycle(cycle: &[(Handle, Edge)]) -> String {
             Edge::Join => format!("{a} joins {b}"),
             Edge::RLock(_) => format!("{a} waits for {b}'s rlock"),
             Edge::Lock(address) => format!("{a} waits for lock {address:#x} held by {b}"),
+            Edge::Future(address) => format!("{a} waits for future {address:#x} run by {b}"),
         });
     }
     parts.join(", ")

@@ -165,6 +165,52 @@ fn the_dump_says_what_a_thread_blocked_on_each_kind_of_object_waits_for() {
 }
 
 #[test]
+fn a_thread_blocked_on_a_future_shows_what_runs_it_and_a_cycle_through_it() {
+    let out = run("futures", &[]);
+    let (running, queued) = (value(&out, "running"), value(&out, "queued"));
+    let wait_line = |name: &str| {
+        let thread = block(&out, name);
+        thread
+            .lines()
+            .find(|line| line.starts_with("    waiting "))
+            .unwrap_or_else(|| panic!("{name} waits for nothing:\n{thread}"))
+            .to_string()
+    };
+    let result = wait_line("w-result");
+    assert!(
+        result.contains(&format!(
+            " s for future {running}, running in \"Pool_0\" 0x"
+        )),
+        "{result}"
+    );
+    let pending = wait_line("w-queued");
+    assert!(
+        pending.ends_with(&format!(" s for future {queued}, queued in Pool")),
+        "{pending}"
+    );
+    let first = wait_line("w-first");
+    assert!(
+        first.ends_with(&format!(
+            " s for the first of its futures to end, among them future {queued}, queued in Pool"
+        )),
+        "{first}"
+    );
+    let worker = wait_line("Pool_0");
+    assert!(worker.contains(", held by \"w-result\" 0x"), "{worker}");
+    let deadlock = &out[out.find("Found one deadlock:").expect(&out)..];
+    let lines: Vec<&str> = deadlock.lines().skip(1).take(2).collect();
+    assert!(
+        lines[0].starts_with("    \"w-result\" 0x")
+            && lines[0].contains(&format!(" waits for future {running} run by \"Pool_0\" 0x")),
+        "{deadlock}"
+    );
+    assert!(
+        lines[1].starts_with("    \"Pool_0\" 0x") && lines[1].contains(" held by \"w-result\" 0x"),
+        "{deadlock}"
+    );
+}
+
+#[test]
 fn kill_quit_with_hilo_dump_signal_dumps_and_the_program_goes_on() {
     let mut child = Command::new(program())
         .arg("signal")

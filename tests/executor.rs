@@ -132,6 +132,24 @@ fn an_interruptible_thread_s_waits_end_with_eintr() {
     );
 }
 
+#[test]
+fn a_task_that_calls_pthread_exit_ends_its_future_with_the_value() {
+    // Three workers ended by their tasks, each replaced for the next work
+    // (Quit_3); an executor freed with one queued, and the exit with one
+    // queued, run it without hanging.
+    assert_eq!(
+        case("pthread_exit"),
+        "result: ok 0x77, done 1, cancelled 0
+callbacks: 1
+again: ok 0x80
+again: ok 0x81
+next work: ran on Quit_3
+after free: ok 0x99
+main returns
+"
+    );
+}
+
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C-unwind" fn add_one(arg: *mut c_void) -> *mut c_void {

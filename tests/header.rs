@@ -100,3 +100,38 @@ fn header_compiles_as_c11() {
 fn header_compiles_as_cxx11() {
     compile_header("c++", "c++11", "cpp");
 }
+
+/// The shared library exports the header's functions and nothing else: no
+/// helper of hilo's own (src/current_cache.c's are hidden) and no Rust
+/// symbol leaks into programs' namespace.
+#[test]
+fn shared_library_exports_only_the_headers_functions() {
+    if !common::have("nm") {
+        println!("skipped: no nm");
+        return;
+    }
+    let lib = common::lib_dir().join("libhilo.so");
+    let out = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&lib)
+        .output()
+        .expect("run nm");
+    assert!(out.status.success(), "nm -D {}", lib.display());
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let mut functions = 0;
+    for line in listing.lines() {
+        // "<address> <type> <name>", e.g. "000000000002b230 T hilo_current_name"
+        let name = line.split_whitespace().last().unwrap_or_default();
+        let declared = hilo::GENERATED_HEADER.contains(&format!(" {name}("))
+            || hilo::GENERATED_HEADER.contains(&format!("*{name}("));
+        assert!(
+            name.starts_with("hilo_") && declared,
+            "libhilo.so exports {line:?}, which include/hilo.h does not declare"
+        );
+        functions += 1;
+    }
+    assert!(
+        listing.contains(" T hilo_current_name\n") && functions > 50,
+        "the listing has hilo's functions:\n{listing}"
+    );
+}

@@ -265,7 +265,15 @@ pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize)
 /// the same thread calls `hilo_current_name` again or ends.
 #[no_mangle]
 pub extern "C" fn hilo_current_name() -> *const c_char {
-    ffi_boundary!({ current::name() })
+    ffi_boundary!({
+        // The fast path is C and cannot unwind (this boundary costs
+        // nothing); the slow one, called from C, has its own.
+        current::name(current_name_slow)
+    })
+}
+
+extern "C" fn current_name_slow() -> *const c_char {
+    ffi_boundary!({ current::refresh_name() })
 }
 
 /// Gives the calling thread's handle. The first call on the main

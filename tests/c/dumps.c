@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "testing.h"
@@ -228,6 +229,63 @@ static int case_kinds(void) {
     return 0;
 }
 
+/* ---- futures: result and hilo_wait blocked, and a cycle through one --- */
+
+static hilo_lock *pool_lock;
+static hilo_executor *pool;
+static hilo_future *running_f, *queued_f;
+static _Atomic long worker_tid;
+
+/* The task: blocks on the lock that the thread waiting for it holds. */
+static void *takes_pool_lock(void *arg) {
+    atomic_store(&worker_tid, hilo_native_id(hilo_current()));
+    check(hilo_lock_acquire(pool_lock, true, HILO_FOREVER), "task takes the lock");
+    return arg;
+}
+
+static void *holds_and_waits(void *arg) {
+    (void)arg;
+    check(hilo_lock_acquire(pool_lock, true, HILO_FOREVER), "holder takes the lock");
+    check(hilo_executor_submit(pool, takes_pool_lock, NULL, &running_f), "submit");
+    check(hilo_future_result(running_f, HILO_FOREVER, NULL), "result");
+    return NULL;
+}
+
+static void *waits_for_queued(void *arg) {
+    (void)arg;
+    check(hilo_future_result(queued_f, HILO_FOREVER, NULL), "queued result");
+    return NULL;
+}
+
+static void *waits_for_first(void *arg) {
+    (void)arg;
+    check(hilo_wait(&queued_f, 1, HILO_FOREVER, HILO_FIRST_COMPLETED), "wait");
+    return NULL;
+}
+
+static void *identity(void *arg) { return arg; }
+
+static int case_futures(void) {
+    pool_lock = hilo_lock_new();
+    pool = hilo_executor_new(1, "Pool");
+    hilo_thread_t holder = spawn(holds_and_waits, NULL, "w-result", 1);
+    while (atomic_load(&worker_tid) == 0) sleep_ms(1);
+    wait_until_blocked(atomic_load(&worker_tid), "the task at the lock");
+    wait_until_blocked(hilo_native_id(holder), "w-result");
+    /* Behind the blocked task: queued. */
+    check(hilo_executor_submit(pool, identity, NULL, &queued_f), "submit queued");
+    hilo_thread_t queued = spawn(waits_for_queued, NULL, "w-queued", 1);
+    wait_until_blocked(hilo_native_id(queued), "w-queued");
+    hilo_thread_t first = spawn(waits_for_first, NULL, "w-first", 1);
+    wait_until_blocked(hilo_native_id(first), "w-first");
+    printf("running %p\nqueued %p\n", (void *)running_f, (void *)queued_f);
+    fflush(stdout);
+    check(hilo_dump(1), "dump");
+    fflush(stdout);
+    /* The exit would wait for the pool's worker, which never ends. */
+    _exit(0);
+}
+
 /* ---- HILO_DUMP_SIGNAL=QUIT: the dump on `kill -QUIT`, and on --------- */
 
 static void *sleeper(void *arg) {
@@ -383,6 +441,7 @@ int main(int argc, char **argv) {
     if (strcmp(c, "rlocks") == 0) return case_rlocks();
     if (strcmp(c, "mixed") == 0) return case_mixed();
     if (strcmp(c, "kinds") == 0) return case_kinds();
+    if (strcmp(c, "futures") == 0) return case_futures();
     if (strcmp(c, "signal") == 0) return case_signal();
     if (strcmp(c, "refuse") == 0) return case_refuse();
     if (strcmp(c, "watchdog") == 0) return case_watchdog();

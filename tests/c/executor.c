@@ -8,6 +8,7 @@
  *   exit_queued       main returns with work queued: the exit runs it
  *   fork              fork() with an executor busy: what the child gets
  *   interrupt         an interruptible thread's result and wait: HILO_EINTR
+ *   pthread_exit      a task that calls pthread_exit(v): its future gives v
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
@@ -495,6 +496,58 @@ static int fork_case(void) {
     return 0;
 }
 
+/* ---- pthread_exit ---- */
+
+static void *exits_with_its_arg(void *arg) {
+    pthread_exit(arg);
+    return NULL;
+}
+
+/* A task that ends its worker with pthread_exit(v) ends normally with v, as
+ * a thread target does: callbacks run, the worker is gone, new work starts
+ * a new worker, the exit does not hang on it. */
+static hilo_executor *quit_ex; /* left to the exit, reachable */
+static int pthread_exit_case(void) {
+    hilo_executor *ex = quit_ex = hilo_executor_new(1, "Quit");
+    hilo_future *f = submit(ex, exits_with_its_arg, (void *)0x77);
+    check(hilo_future_add_done_callback(f, note_callback, NULL) == HILO_OK, "add callback");
+    void *value = NULL;
+    int rc = hilo_future_result(f, HILO_FOREVER, &value);
+    printf("result: %s %p, done %d, cancelled %d\n", rc == HILO_OK ? "ok" : "?", value,
+           hilo_future_done(f), hilo_future_cancelled(f));
+    /* Waiters wake before the callbacks run: wait for it, then a while
+     * longer, in which a second call would show. */
+    while (atomic_load(&callbacks) == 0) sleep_ms(1);
+    sleep_ms(20);
+    printf("callbacks: %d\n", atomic_load(&callbacks));
+    hilo_future_free(f);
+    /* Twice more: each time the worker that ran it is gone. */
+    for (int i = 0; i < 2; i++) {
+        f = submit(ex, exits_with_its_arg, (void *)(uintptr_t)(0x80 + i));
+        rc = hilo_future_result(f, HILO_FOREVER, &value);
+        printf("again: %s %p\n", rc == HILO_OK ? "ok" : "?", value);
+        hilo_future_free(f);
+    }
+    hilo_future *next = submit(ex, own_name, NULL);
+    void *name = NULL;
+    rc = hilo_future_result(next, HILO_FOREVER, &name);
+    printf("next work: %s on %s\n", rc == HILO_OK ? "ran" : "?", (char *)name);
+    free(name);
+    hilo_future_free(next);
+    /* Freed (shutdown with wait) with such a task queued: it runs, the
+     * free returns, its future still gives the value. */
+    hilo_executor *freed = hilo_executor_new(1, "Freed");
+    hilo_future *last = submit(freed, exits_with_its_arg, (void *)0x99);
+    hilo_executor_free(freed);
+    rc = hilo_future_result(last, HILO_FOREVER, &value);
+    printf("after free: %s %p\n", rc == HILO_OK ? "ok" : "?", value);
+    hilo_future_free(last);
+    /* Left to the exit: a queued task that exits its worker too. */
+    hilo_future_free(submit(ex, exits_with_its_arg, NULL));
+    printf("main returns\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -505,6 +558,7 @@ int main(int argc, char **argv) {
     if (strcmp(which, "exit_queued") == 0) return exit_queued();
     if (strcmp(which, "fork") == 0) return fork_case();
     if (strcmp(which, "interrupt") == 0) return interrupt_case();
+    if (strcmp(which, "pthread_exit") == 0) return pthread_exit_case();
     fprintf(stderr, "usage: executor CASE\n");
     return 2;
 }
