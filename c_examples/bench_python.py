@@ -86,6 +86,20 @@ def binding_rows(mod):
     """(name, n, fn(n)) for each row, over module `mod` (threading or hilo)."""
     lock, rlock, event = mod.Lock(), mod.RLock(), mod.Event()
     cond = mod.Condition()
+    # concurrent.futures' for threading; hilo.ThreadPoolExecutor for hilo.
+    # Each pool is made once, outside the timed rounds (and left to the exit
+    # hooks, which wait for it).
+    pool_class = getattr(mod, "ThreadPoolExecutor", concurrent.futures.ThreadPoolExecutor)
+    pool1, pool2 = pool_class(1), pool_class(2)
+
+    def pool_round_trip(n):
+        submit = pool1.submit
+        for _ in range(n):
+            submit(int).result()
+
+    def pool_tasks(n):
+        submit = pool2.submit
+        concurrent.futures.wait([submit(int) for _ in range(n)])
 
     def lock_pair(n):
         acquire, release = lock.acquire, lock.release
@@ -184,6 +198,8 @@ def binding_rows(mod):
         ("two threads, counter under a Lock", 100_000, counter),
         ("Condition producer/consumer, per item", 20_000, producer_consumer),
         ("Thread().start(); join()", 300, start_join),
+        ("ThreadPoolExecutor(1) submit+result", 20_000, pool_round_trip),
+        ("ThreadPoolExecutor(2) 100k tasks, per task", 100_000, pool_tasks),
     ]
 
 

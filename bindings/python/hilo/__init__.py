@@ -1200,3 +1200,180 @@ def dump_on_signal(signo, fd=2):
     that already has a handler, such as SIGINT's in Python."""
     _require("hilo_dump_on_signal")
     _check(_lib.hilo_dump_on_signal(int(signo), _fileno(fd)))
+
+
+# ---------------------------------------------------------------------------
+# ThreadPoolExecutor (hilo_executor_*)
+
+import concurrent.futures as _cf
+import concurrent.futures.thread as _cf_thread
+from time import sleep as _sleep
+
+BrokenThreadPool = _cf_thread.BrokenThreadPool
+
+_executors = _weakref.WeakSet()
+_executors_lock = _thread.allocate_lock()
+_executors_shutdown = False
+_executor_counter = _itertools.count()
+
+
+class _Future(_cf.Future):
+    """A concurrent.futures.Future whose work is queued in a hilo executor:
+    cancel() is hilo_future_cancel (True only while the work is queued, or
+    once it was cancelled), and the worker completes it."""
+
+    __slots__ = ()
+
+    def cancel(self):
+        hilo_future = getattr(self, "_hilo_future", None)
+        if hilo_future is None:
+            return _cf.Future.cancel(self)
+        # When it was queued, its hilo done callback has cancelled this
+        # future (_cancel_queued) before future_cancel returns.
+        return _hilo.future_cancel(hilo_future) and _cf.Future.cancel(self)
+
+    def _cancel_queued(self):
+        """Called by the C task's done callback when hilo cancelled the work:
+        cancelled, and notified at once (wait() and as_completed() count it
+        done), since no worker will dequeue it. CPython's waiters see a
+        future cancelled while queued only once a worker reaches it."""
+        if _cf.Future.cancel(self):
+            self.set_running_or_notify_cancel()
+
+
+# Its repr reads "<Future at ... state=...>", as CPython's.
+_Future.__name__ = _Future.__qualname__ = "Future"
+
+
+class _Initializer:
+    """Runs the executor's initializer once in each worker, before its first
+    task; once one failed the pool is broken and every task not yet begun
+    fails with BrokenThreadPool, as CPython's. Holds no reference to the
+    executor (tasks hold it)."""
+
+    def __init__(self, initializer, initargs):
+        self.initializer = initializer
+        self.initargs = initargs
+        self.broken = False
+
+    def __call__(self, first):
+        if first and not self.broken:
+            try:
+                self.initializer(*self.initargs)
+            except BaseException:
+                _cf_thread._base.LOGGER.critical("Exception in initializer:", exc_info=True)
+                self.broken = ("A thread initializer failed, the thread pool "
+                               "is not usable anymore")
+        if self.broken:
+            return BrokenThreadPool(self.broken)
+        return None
+
+
+def _worker_started():
+    """A pool worker's first task (GIL held): its Thread object, registered
+    as a started hilo.Thread's is, so that current_thread() (hilo's and
+    threading's) and logging's %(threadName)s give the worker's name."""
+    ident = _thread.get_ident()
+    handle = _lib.hilo_current()
+    t = _by_handle.get(handle)
+    if t is None:
+        t = _ForeignThread(handle, ident)
+        _by_handle[handle] = t
+    with _threading._active_limbo_lock:
+        _threading._active[ident] = t
+    _running[ident] = t
+    _live_workers.add(ident)
+
+
+# Idents of the pool workers whose thread state is alive (_worker_started
+# to _worker_ended).
+_live_workers = set()
+
+
+def _worker_ended():
+    """The worker thread ends (GIL held): drops what _worker_started added."""
+    ident = _thread.get_ident()
+    _live_workers.discard(ident)
+    t = _running.pop(ident, None)
+    with _threading._active_limbo_lock:
+        if t is not None and _threading._active.get(ident) is t:
+            del _threading._active[ident]
+
+
+_hilo.set_executor_hooks(_worker_started, _worker_ended)
+
+
+class ThreadPoolExecutor(_cf.Executor):
+    """concurrent.futures.ThreadPoolExecutor on a hilo executor: the workers
+    are hilo threads named ``<thread_name_prefix>_<i>`` (visible to
+    enumerate() and dump()), started as work arrives and reused; the futures
+    are concurrent.futures.Future objects, so concurrent.futures.wait() and
+    as_completed() take them; cancel() succeeds only while the work is
+    queued. At exit, the work already submitted runs before the interpreter
+    finalises, as CPython's."""
+
+    def __init__(self, max_workers=None, thread_name_prefix="",
+                 initializer=None, initargs=()):
+        if max_workers is None:
+            max_workers = min(32, (_os.cpu_count() or 1) + 4)
+        if max_workers <= 0:
+            raise ValueError("max_workers must be greater than 0")
+        if initializer is not None and not callable(initializer):
+            raise TypeError("initializer must be a callable")
+        self._max_workers = max_workers
+        self._thread_name_prefix = (thread_name_prefix or
+                                    ("ThreadPoolExecutor-%d" % next(_executor_counter)))
+        self._init = None if initializer is None else _Initializer(initializer, initargs)
+        self._initializer = initializer
+        self._initargs = initargs
+        self._shutdown = False
+        self._shutdown_lock = _thread.allocate_lock()
+        self._c = _hilo._Executor(max_workers, self._thread_name_prefix.encode("utf-8"),
+                                  self._init)
+        with _executors_lock:
+            _executors.add(self)
+
+    def submit(self, fn, /, *args, **kwargs):
+        with self._shutdown_lock:
+            if self._init is not None and self._init.broken:
+                raise BrokenThreadPool(self._init.broken)
+            if self._shutdown:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            if _executors_shutdown:
+                raise RuntimeError("cannot schedule new futures after "
+                                   "interpreter shutdown")
+            f = _Future()
+            f._hilo_future = self._c.submit(f, fn, args, kwargs or None)
+            return f
+    submit.__doc__ = _cf.Executor.submit.__doc__
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        with self._shutdown_lock:
+            self._shutdown = True
+        self._c.shutdown(bool(wait), bool(cancel_futures))
+    shutdown.__doc__ = _cf.Executor.shutdown.__doc__
+
+
+def _executors_exit():
+    """threading._register_atexit hook: refuses new work and waits for the
+    work already submitted to every executor, before the interpreter
+    finalises (a worker must not enter Python after that)."""
+    global _executors_shutdown
+    with _executors_lock:
+        _executors_shutdown = True
+        pools = list(_executors)
+    for pool in pools:
+        pool.shutdown(wait=True)
+    _hilo.executor_reap()
+    # Every worker has ended for hilo; each deletes its Python thread state
+    # in its thread-exit destructor, just after. Let those run before the
+    # interpreter finalises (bounded: 2 s).
+    deadline = _time() + 2
+    while _live_workers and _time() < deadline:
+        _sleep(0.001)
+
+
+try:
+    _threading._register_atexit(_executors_exit)
+except (AttributeError, RuntimeError):
+    _atexit.register(_executors_exit)

@@ -13,6 +13,7 @@
  * KeyboardInterrupt in a blocked acquire, wait or join as in CPython. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <pythread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1042,7 +1043,347 @@ static PyObject *wait_for_exit(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(
     Py_RETURN_NONE;
 }
 
+
+/* ------------------------------------------------------------ Executor */
+
+/* hilo.ThreadPoolExecutor's C half: a hilo_executor whose tasks run Python.
+ *
+ * A task owns strong references to its concurrent.futures.Future, the
+ * callable, its args and kwargs, and the initializer hook (or NULL). The
+ * worker (a hilo thread named <prefix>_<i>) takes the GIL for each task
+ * (PyGILState_Ensure), marks the future running, calls the callable and
+ * stores its result or exception in the future, then drops the references
+ * and frees the task. A task cancelled while queued never runs: its hilo
+ * done callback (in the thread that cancelled it, which may or may not hold
+ * the GIL) cancels the Python future and frees the task instead. */
+typedef struct {
+    PyObject *future, *fn, *args, *kwargs, *init;
+} Task;
+
+/* Whether this worker thread has run its executor's initializer (a hilo
+ * worker serves one executor for its whole life). */
+static _Thread_local bool worker_initialized;
+
+static PyObject *str_set_running, *str_set_result, *str_set_exception, *str_cancel_py;
+
+static void task_clear(Task *t) {
+    Py_CLEAR(t->future);
+    Py_CLEAR(t->fn);
+    Py_CLEAR(t->args);
+    Py_CLEAR(t->kwargs);
+    Py_CLEAR(t->init);
+    PyMem_RawFree(t);
+}
+
+/* Sets the raised exception (with its traceback) on the future. */
+static void task_fail(PyObject *future) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value == NULL) {
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+        return;
+    }
+    if (tb != NULL) {
+        PyException_SetTraceback(value, tb);
+    }
+    PyObject *r = PyObject_CallMethodOneArg(future, str_set_exception, value);
+    if (r == NULL) {
+        PyErr_WriteUnraisable(future);
+    }
+    Py_XDECREF(r);
+    Py_XDECREF(type);
+    Py_DECREF(value);
+    Py_XDECREF(tb);
+}
+
+/* A worker keeps one Python thread state for its life: made at its first
+ * task (PyGILState_Ensure, then the GIL released with the state kept), so a
+ * task's PyGILState_Ensure only takes the GIL rather than making and
+ * deleting a thread state each time (which cost more than CPython's whole
+ * hand-off). Deleted when the worker thread ends (a pthread key's
+ * destructor), unless the interpreter is finalising by then. */
+static pthread_key_t worker_state_key;
+/* hilo/__init__.py's _worker_started() and _worker_ended(): register the
+ * worker's Thread object (threading.current_thread() and logging's
+ * %(threadName)s then give its hilo name), and drop it. */
+static PyObject *worker_started_hook, *worker_ended_hook;
+
+static void call_hook(PyObject *hook) {
+    if (hook == NULL) {
+        return;
+    }
+    PyObject *r = PyObject_CallNoArgs(hook);
+    if (r == NULL) {
+        PyErr_WriteUnraisable(hook);
+    }
+    Py_XDECREF(r);
+}
+
+static void worker_state_end(void *tstate) {
+    if (tstate == NULL || _Py_IsFinalizing()) {
+        return;
+    }
+    /* What PyGILState_Release does when its count falls to 0; called
+     * directly, as CPython's own lookup of the thread's state (a TLS key of
+     * its own) may already be cleared while threads' key destructors run. */
+    PyEval_RestoreThread(tstate);
+    call_hook(worker_ended_hook);
+    PyThreadState_Clear(tstate);
+    PyThreadState_DeleteCurrent(); /* releases the GIL */
+}
+
+static void worker_state_keep(void) {
+    if (pthread_getspecific(worker_state_key) != NULL) {
+        return;
+    }
+    PyGILState_Ensure();
+    call_hook(worker_started_hook);
+    PyThreadState *tstate = PyEval_SaveThread();
+    pthread_setspecific(worker_state_key, tstate);
+}
+
+static void *task_run(void *arg) {
+    Task *t = arg;
+    worker_state_keep();
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *go = PyObject_CallMethodNoArgs(t->future, str_set_running);
+    int run = go == NULL ? -1 : PyObject_IsTrue(go);
+    Py_XDECREF(go);
+    if (run < 0) {
+        PyErr_WriteUnraisable(t->future);
+    } else if (run) {
+        PyObject *result = NULL;
+        if (t->init != NULL) {
+            /* init(first) -> None, or the exception to set (the pool is
+             * broken: its initializer failed). */
+            PyObject *broken = PyObject_CallOneArg(t->init, worker_initialized ? Py_False : Py_True);
+            worker_initialized = true;
+            if (broken == NULL) {
+                task_fail(t->future);
+                goto done;
+            }
+            if (broken != Py_None) {
+                PyErr_SetObject((PyObject *)Py_TYPE(broken), broken);
+                Py_DECREF(broken);
+                task_fail(t->future);
+                goto done;
+            }
+            Py_DECREF(broken);
+        }
+        result = PyObject_Call(t->fn, t->args, t->kwargs);
+        if (result == NULL) {
+            task_fail(t->future);
+        } else {
+            PyObject *r = PyObject_CallMethodOneArg(t->future, str_set_result, result);
+            if (r == NULL) {
+                PyErr_WriteUnraisable(t->future);
+            }
+            Py_XDECREF(r);
+            Py_DECREF(result);
+        }
+    }
+done:
+    task_clear(t);
+    PyGILState_Release(gil);
+    return NULL;
+}
+
+/* hilo done callback: frees a task that was cancelled before it ran (one
+ * that ran was freed by task_run, and its pointer is not read here). */
+static void task_done(hilo_future *f, void *arg) {
+    if (hilo_future_cancelled(f) != 1) {
+        return;
+    }
+    Task *t = arg;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *r = PyObject_CallMethodNoArgs(t->future, str_cancel_py);
+    if (r == NULL) {
+        PyErr_WriteUnraisable(t->future);
+    }
+    Py_XDECREF(r);
+    task_clear(t);
+    PyGILState_Release(gil);
+}
+
+static void future_capsule_free(PyObject *capsule) {
+    hilo_future_free(PyCapsule_GetPointer(capsule, "hilo_future"));
+}
+
+typedef struct {
+    PyObject_HEAD
+    hilo_executor *ex;
+    PyObject *init; /* the initializer hook, or NULL */
+} ExecutorObject;
+
+/* Executors collected without shutdown(wait=True): shut down (their queued
+ * work still runs) but not freed, which would wait for that work in the
+ * collecting thread; the exit hook (reap) waits for them and frees them. */
+typedef struct Orphan {
+    hilo_executor *ex;
+    struct Orphan *next;
+} Orphan;
+static Orphan *orphans;
+
+/* _Executor(max_workers, prefix: bytes, init=None) */
+static PyObject *executor_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"max_workers", "prefix", "init", NULL};
+    Py_ssize_t max_workers;
+    const char *prefix;
+    PyObject *init = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "ny|O:_Executor", kwlist, &max_workers,
+                                     &prefix, &init)) {
+        return NULL;
+    }
+    if (max_workers <= 0) {
+        PyErr_SetString(PyExc_ValueError, "max_workers must be greater than 0");
+        return NULL;
+    }
+    ExecutorObject *self = (ExecutorObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->ex = hilo_executor_new((size_t)max_workers, prefix);
+    if (init != Py_None) {
+        Py_INCREF(init);
+        self->init = init;
+    }
+    return (PyObject *)self;
+}
+
+/* submit(future, fn, args, kwargs) -> capsule of the hilo_future. */
+static PyObject *executor_submit(ExecutorObject *self, PyObject *args) {
+    PyObject *future, *fn, *fargs, *fkwargs;
+    if (!PyArg_ParseTuple(args, "OOO!O:submit", &future, &fn, &PyTuple_Type, &fargs, &fkwargs)) {
+        return NULL;
+    }
+    Task *t = PyMem_RawMalloc(sizeof *t);
+    if (t == NULL) {
+        return PyErr_NoMemory();
+    }
+    Py_INCREF(future);
+    Py_INCREF(fn);
+    Py_INCREF(fargs);
+    t->future = future;
+    t->fn = fn;
+    t->args = fargs;
+    t->kwargs = NULL;
+    if (fkwargs != Py_None) {
+        Py_INCREF(fkwargs);
+        t->kwargs = fkwargs;
+    }
+    t->init = self->init;
+    Py_XINCREF(t->init);
+    hilo_future *f = NULL;
+    int rc = hilo_executor_submit(self->ex, task_run, t, &f);
+    if (rc != HILO_OK) {
+        task_clear(t);
+        return raise_status(rc);
+    }
+    PyObject *capsule = PyCapsule_New(f, "hilo_future", future_capsule_free);
+    /* From here the task may run (or be cancelled by another thread's
+     * shutdown) at any time; task_done frees it only if it was cancelled. */
+    hilo_future_add_done_callback(f, task_done, t);
+    if (capsule == NULL) {
+        hilo_future_free(f);
+    }
+    return capsule;
+}
+
+/* cancel(capsule) -> bool: hilo_future_cancel; its done callback cancels
+ * the Python future here when it was queued. */
+static PyObject *executor_cancel(PyObject *Py_UNUSED(module), PyObject *capsule) {
+    hilo_future *f = PyCapsule_GetPointer(capsule, "hilo_future");
+    if (f == NULL) {
+        return NULL;
+    }
+    int rc = hilo_future_cancel(f);
+    if (rc < 0) {
+        return raise_status(rc);
+    }
+    return PyBool_FromLong(rc == 1);
+}
+
+/* shutdown(wait, cancel_futures), with the GIL released (the workers need
+ * it to finish; cancelled tasks' callbacks take it here). */
+static PyObject *executor_shutdown(ExecutorObject *self, PyObject *args) {
+    int wait, cancel;
+    if (!PyArg_ParseTuple(args, "pp:shutdown", &wait, &cancel)) {
+        return NULL;
+    }
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = hilo_executor_shutdown(self->ex, wait != 0, cancel != 0);
+    Py_END_ALLOW_THREADS
+    if (rc != HILO_OK) {
+        return raise_status(rc);
+    }
+    Py_RETURN_NONE;
+}
+
+static void executor_dealloc(ExecutorObject *self) {
+    if (self->ex != NULL) {
+        hilo_executor_shutdown(self->ex, false, false);
+        Orphan *o = PyMem_RawMalloc(sizeof *o);
+        if (o != NULL) {
+            o->ex = self->ex;
+            o->next = orphans;
+            orphans = o;
+        }
+    }
+    Py_CLEAR(self->init);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* reap(): waits for the work of the collected executors and frees them, with
+ * the GIL released (the exit hook). */
+static PyObject *executor_reap(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(args)) {
+    while (orphans != NULL) {
+        Orphan *o = orphans;
+        orphans = o->next;
+        Py_BEGIN_ALLOW_THREADS
+        hilo_executor_free(o->ex);
+        Py_END_ALLOW_THREADS
+        PyMem_RawFree(o);
+    }
+    Py_RETURN_NONE;
+}
+
+/* set_executor_hooks(started, ended) */
+static PyObject *set_executor_hooks(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *started, *ended;
+    if (!PyArg_ParseTuple(args, "OO:set_executor_hooks", &started, &ended)) {
+        return NULL;
+    }
+    Py_INCREF(started);
+    Py_XSETREF(worker_started_hook, started);
+    Py_INCREF(ended);
+    Py_XSETREF(worker_ended_hook, ended);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef executor_methods[] = {
+    {"submit", (PyCFunction)executor_submit, METH_VARARGS, "submit(future, fn, args, kwargs)"},
+    {"shutdown", (PyCFunction)executor_shutdown, METH_VARARGS, "shutdown(wait, cancel_futures)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject Executor_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "hilo._hilo._Executor",
+    .tp_basicsize = sizeof(ExecutorObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The C half of hilo.ThreadPoolExecutor: a hilo_executor running Python tasks.",
+    .tp_new = executor_new,
+    .tp_dealloc = (destructor)executor_dealloc,
+    .tp_methods = executor_methods,
+};
+
 static PyMethodDef module_methods[] = {
+    {"future_cancel", executor_cancel, METH_O, NULL},
+    {"executor_reap", executor_reap, METH_NOARGS, NULL},
+    {"set_executor_hooks", set_executor_hooks, METH_VARARGS, NULL},
     {"wait_for_exit", wait_for_exit, METH_NOARGS, NULL},
     {"sem_acquire", sem_acquire, METH_VARARGS, NULL},
     {"barrier_wait", barrier_wait, METH_VARARGS, NULL},
@@ -1086,12 +1427,23 @@ PyMODINIT_FUNC PyInit__hilo(void) {
     str_handle = PyUnicode_InternFromString("_handle");
     str_name = PyUnicode_InternFromString("_name");
     str_name_bytes = PyUnicode_InternFromString("_name_bytes");
-    if (str_handle == NULL || str_name == NULL || str_name_bytes == NULL) {
+    if (pthread_key_create(&worker_state_key, worker_state_end) != 0) {
+        Py_DECREF(module);
+        return PyErr_NoMemory();
+    }
+    str_set_running = PyUnicode_InternFromString("set_running_or_notify_cancel");
+    str_set_result = PyUnicode_InternFromString("set_result");
+    str_set_exception = PyUnicode_InternFromString("set_exception");
+    str_cancel_py = PyUnicode_InternFromString("_cancel_queued");
+    if (str_handle == NULL || str_name == NULL || str_name_bytes == NULL ||
+        str_set_running == NULL || str_set_result == NULL || str_set_exception == NULL ||
+        str_cancel_py == NULL) {
         Py_DECREF(module);
         return NULL;
     }
     if (add_type(module, &Lock_Type, "lock") < 0 || add_type(module, &RLock_Type, "RLock") < 0 ||
-        add_type(module, &Cond_Type, "_Cond") < 0 || add_type(module, &Event_Type, "_Event") < 0) {
+        add_type(module, &Cond_Type, "_Cond") < 0 || add_type(module, &Event_Type, "_Event") < 0 ||
+        add_type(module, &Executor_Type, "_Executor") < 0) {
         Py_DECREF(module);
         return NULL;
     }
