@@ -1008,9 +1008,12 @@ mod tests {
         for _ in 0..5 {
             let future = executor.submit(count, ptr::null_mut()).unwrap();
             future.result(None).unwrap();
-            // Until the worker is idle (searching or asleep), as a submit
-            // sees it.
-            while executor.shared.idle.load(Ordering::SeqCst) == 0 {
+            // Until the worker sleeps. While it still searches (spins) it
+            // may find the next push itself and take its idle permit back
+            // before the submit claims it, and the submit then starts a
+            // second worker (within max_workers; src/executor.rs
+            // `next_work`): seen once under ThreadSanitizer's slowness.
+            while executor.shared.sleepers.load(Ordering::SeqCst) == 0 {
                 std::thread::yield_now();
             }
         }
