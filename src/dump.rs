@@ -185,7 +185,9 @@ pub fn wait_of(slot: &Slot) -> Option<WaitNow> {
                     any: kind == waits::FUTURE_ANY,
                     phase: future.phase(),
                     runner: future.runner(),
-                    prefix: future.prefix().to_string(),
+                    prefix: future
+                        .prefix()
+                        .unwrap_or_else(|| "an executor freed since".to_string()),
                 }
             }
             _ => Seen::Barrier {

@@ -34,7 +34,7 @@
 use std::cell::UnsafeCell;
 use std::ffi::{c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Kind, Result};
 use crate::futex::{ForkLock, Mutex};
 use crate::registry::{self, Handle, Target};
-use crate::{current, interrupt, os, threads, waits};
+use crate::{blocks, current, interrupt, os, threads, waits};
 
 // A future's state word: the phase in the low bits, then who must be told
 // when it ends.
@@ -53,8 +53,7 @@ const FINISHED: u32 = 2;
 const CANCELLED: u32 = 3;
 /// A thread sleeps on the future's own word (`result`).
 const WAITED: u32 = 1 << 2;
-/// A thread sleeps on the executor's `completions` word (`wait` for the
-/// first of many).
+/// A thread sleeps on `COMPLETIONS` (`wait` for the first of many).
 const WAITED_ANY: u32 = 1 << 3;
 /// Done callbacks are registered.
 const CALLBACKS: u32 = 1 << 4;
@@ -86,12 +85,28 @@ static FORKS: AtomicU32 = AtomicU32::new(0);
 /// Set when the process's exit wait has begun: no new work is accepted.
 static EXITING: AtomicBool = AtomicBool::new(false);
 
+/// Bumped when a future that a `wait_many` sleeps on ends. One word for all
+/// executors: a future then needs no pointer to its executor, and two
+/// `wait_many` at once only wake each other in vain.
+static COMPLETIONS: AtomicU32 = AtomicU32::new(0);
+
 fn forks() -> u32 {
     FORKS.load(Ordering::Relaxed)
 }
 
 /// A done callback: given the future that ended.
-pub type Callback = Box<dyn FnOnce(&Arc<Future>) + Send>;
+pub type Callback = Box<dyn FnOnce(&FutureRef) + Send>;
+
+/// One registered callback, in a list that `add_done_callback` pushes onto
+/// (newest first) and that the end of the future takes whole.
+struct CallbackNode {
+    callback: Callback,
+    next: *mut CallbackNode,
+}
+
+/// The callback list's head once the future has ended: a later callback
+/// runs at once. Never dereferenced.
+const SEALED: *mut CallbackNode = NonNull::dangling().as_ptr();
 
 /// Where a future is in its life, as its accessors report it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,12 +117,21 @@ pub enum Phase {
     Cancelled,
 }
 
-/// One submitted call and its outcome.
+/// One submitted call and its outcome. It lives in a slot of one cache
+/// line (src/blocks.rs), reached through counted references (`FutureRef`):
+/// the caller's, the queue's until a worker is done with it, and one held
+/// by each pending C callback registration.
+#[repr(C, align(64))]
 pub struct Future {
     state: AtomicU32,
+    /// Counted references; the last one dropped gives the slot back.
+    refs: AtomicU32,
     /// `FORKS` when it was submitted: a future from before a fork that had
     /// not ended counts as cancelled in the child.
     forks: u32,
+    /// Its executor's serial number (`Shared::id`): `wait` over many
+    /// futures checks that they share one, and a dump names its workers.
+    executor: u32,
     /// The link of the executor's queue (incoming stack or taken list).
     next: AtomicPtr<Future>,
     function: Target,
@@ -117,19 +141,227 @@ pub struct Future {
     /// RUNNING CAS, the value published by the Release swap to FINISHED and
     /// read only after an Acquire load has seen FINISHED.
     value: UnsafeCell<*mut c_void>,
-    /// Boxed: most futures never have one, and an empty box is one word
-    /// where an empty Vec is three.
-    #[allow(clippy::box_collection)]
-    callbacks: Mutex<Option<Box<Vec<Callback>>>>,
-    executor: Arc<Shared>,
+    /// Registered callbacks, newest first; `SEALED` once taken.
+    callbacks: AtomicPtr<CallbackNode>,
 }
+
+const _: () = assert!(std::mem::size_of::<Future>() == blocks::SLOT_BYTES);
 
 // SAFETY: the argument is only handed to the C function, once, on a worker
 // thread, as pthread_create hands over its argument; `value` is accessed as
-// its comment says; the callbacks under their lock.
+// its comment says; the callback list through its atomic head, each node
+// owned by the one who pushed it until the end of the future takes it.
 unsafe impl Send for Future {}
 // SAFETY: as above.
 unsafe impl Sync for Future {}
+
+impl Drop for Future {
+    fn drop(&mut self) {
+        // Callbacks of a future that never ended (abandoned by a fork, or
+        // queued when its executor could not run it): dropped, not run.
+        let mut node = *self.callbacks.get_mut();
+        while !node.is_null() && node != SEALED {
+            // SAFETY: a node pushed by `add_done_callback`, owned by the
+            // list; the last reference is going, so nobody else reads it.
+            let boxed = unsafe { Box::from_raw(node) };
+            node = boxed.next;
+        }
+    }
+}
+
+/// A counted reference to a future: what a `hilo_future *` is. The last one
+/// dropped drops the future and gives its slot back.
+pub struct FutureRef(NonNull<Future>);
+
+// SAFETY: a counted reference to a Send + Sync future.
+unsafe impl Send for FutureRef {}
+// SAFETY: as above.
+unsafe impl Sync for FutureRef {}
+
+impl std::ops::Deref for FutureRef {
+    type Target = Future;
+    fn deref(&self) -> &Future {
+        // SAFETY: the future lives while a reference to it does.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Clone for FutureRef {
+    fn clone(&self) -> FutureRef {
+        self.refs.fetch_add(1, Ordering::Relaxed);
+        FutureRef(self.0)
+    }
+}
+
+impl Drop for FutureRef {
+    fn drop(&mut self) {
+        if self.refs.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        // Every other holder's use happens before the drop.
+        std::sync::atomic::fence(Ordering::Acquire);
+        let future = self.0.as_ptr();
+        // SAFETY: the last reference: nothing else points to the future,
+        // which lives in a slot from `blocks::Arena::take`, given back once.
+        unsafe {
+            ptr::drop_in_place(future);
+            blocks::give_back(future.cast());
+        }
+    }
+}
+
+impl FutureRef {
+    /// Cancels it if it has not begun to run: true when it is cancelled
+    /// (also when it was before, as Python's `cancel` answers), false when
+    /// it runs or has finished. The callbacks run here, in the caller.
+    pub fn cancel(&self) -> bool {
+        match self.phase() {
+            Phase::Cancelled => return true,
+            Phase::Running | Phase::Finished => return false,
+            Phase::Pending => {}
+        }
+        match self.claim(CANCELLED, 0) {
+            Ok(old) => {
+                self.ended(old);
+                true
+            }
+            Err(old) => old & PHASE == CANCELLED,
+        }
+    }
+
+    /// Runs it on a worker unless it was cancelled first; `shared` is the
+    /// worker's executor, `worker` the worker's handle and `runner` its
+    /// `RUNNER_SHIFT` bits. When the function ends its thread with
+    /// `pthread_exit`, this returns by a forced unwind, never normally, and
+    /// the future ends later with the exit's value (`TaskExit`).
+    fn run(&self, shared: &Arc<Shared>, worker: Handle, runner: u32) {
+        if self.claim(RUNNING, runner).is_err() {
+            return;
+        }
+        // SAFETY: only this thread, which won the claim, touches `value`
+        // until the swap below publishes it.
+        let slot = unsafe { &mut *self.value.get() };
+        // Armed across the call: dropped only if the call unwinds. No
+        // catch_unwind may lie between the call and the thread's start: it
+        // would stop pthread_exit's forced unwind ("exception not
+        // rethrown"), so the call is bare here as in threads.rs.
+        let exit = TaskExit {
+            future: self,
+            shared,
+            worker,
+        };
+        // SAFETY: the C function and argument given to submit, called once
+        // (this thread won the claim), as a thread target is.
+        *slot = unsafe { (self.function)(*slot) };
+        std::mem::forget(exit);
+        self.finish();
+    }
+
+    /// RUNNING -> FINISHED, with `value` written: wakes and calls back.
+    fn finish(&self) {
+        let old = self.state.swap(FINISHED, Ordering::AcqRel);
+        self.ended(old);
+    }
+
+    /// After the phase became FINISHED or CANCELLED: wakes whoever the old
+    /// word says sleeps, then runs the callbacks, each once, in the order
+    /// they were added.
+    fn ended(&self, old: u32) {
+        if old & WAITED != 0 {
+            os::futex_wake(&self.state, i32::MAX);
+        }
+        if old & WAITED_ANY != 0 {
+            COMPLETIONS.fetch_add(1, Ordering::SeqCst);
+            os::futex_wake(&COMPLETIONS, i32::MAX);
+        }
+        if old & CALLBACKS != 0 {
+            // From now on a new callback runs at once, in its caller.
+            let mut node = self.callbacks.swap(SEALED, Ordering::AcqRel);
+            let mut oldest_first = Vec::new();
+            while !node.is_null() && node != SEALED {
+                // SAFETY: a node that `add_done_callback` pushed, now ours
+                // alone: the swap took the list.
+                let boxed = unsafe { Box::from_raw(node) };
+                node = boxed.next;
+                oldest_first.push(boxed.callback);
+            }
+            for callback in oldest_first.into_iter().rev() {
+                // A callback is C code; a panic inside hilo's part of it must
+                // not stop the others.
+                let _ = catch_unwind(AssertUnwindSafe(|| callback(self)));
+            }
+        }
+    }
+
+    /// Registers `callback`, or runs it at once, here, when already done.
+    pub fn add_done_callback(&self, callback: Callback) {
+        // Flagged first: an end whose swap comes after this sees the flag
+        // and takes the list; an earlier end shows here as done.
+        let old = self.state.fetch_or(CALLBACKS, Ordering::AcqRel);
+        if matches!(old & PHASE, FINISHED | CANCELLED) || self.forks != forks() {
+            callback(self);
+            return;
+        }
+        let node = Box::into_raw(Box::new(CallbackNode {
+            callback,
+            next: ptr::null_mut(),
+        }));
+        let mut head = self.callbacks.load(Ordering::Acquire);
+        loop {
+            if head == SEALED {
+                // The end took the list before this push: run it here.
+                // SAFETY: the node made above, never published.
+                let boxed = unsafe { Box::from_raw(node) };
+                (boxed.callback)(self);
+                return;
+            }
+            // SAFETY: the node is ours until the CAS publishes it.
+            unsafe { (*node).next = head };
+            match self.callbacks.compare_exchange_weak(
+                head,
+                node,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(now) => head = now,
+            }
+        }
+    }
+
+    /// The reference as a raw pointer, for C or the queue; `from_raw` takes
+    /// it back.
+    pub fn into_raw(self) -> *mut Future {
+        let future = self.0.as_ptr();
+        std::mem::forget(self);
+        future
+    }
+
+    /// Takes back a reference that `into_raw` gave.
+    ///
+    /// # Safety
+    /// `future` came from `into_raw`, and this reference is taken back once.
+    pub unsafe fn from_raw(future: *mut Future) -> FutureRef {
+        // SAFETY: `into_raw` never gives NULL.
+        FutureRef(unsafe { NonNull::new_unchecked(future) })
+    }
+
+    /// A new reference to a future that a live reference points to.
+    ///
+    /// # Safety
+    /// `future` is a live future: some reference to it is held meanwhile.
+    pub unsafe fn counted(future: *const Future) -> FutureRef {
+        // SAFETY: as the caller guarantees.
+        let future = unsafe { &*future };
+        future.refs.fetch_add(1, Ordering::Relaxed);
+        FutureRef(NonNull::from(future))
+    }
+
+    /// The pointer, without a reference of its own.
+    pub fn as_ptr(&self) -> *mut Future {
+        self.0.as_ptr()
+    }
+}
 
 impl Future {
     /// The phase, with a future from before the last fork that had not
@@ -148,27 +380,10 @@ impl Future {
         matches!(self.phase(), Phase::Finished | Phase::Cancelled)
     }
 
-    /// The executor that runs it: `wait` over many futures needs one.
-    pub fn executor_id(&self) -> *const Shared {
-        Arc::as_ptr(&self.executor)
-    }
-
-    /// Cancels it if it has not begun to run: true when it is cancelled
-    /// (also when it was before, as Python's `cancel` answers), false when
-    /// it runs or has finished. The callbacks run here, in the caller.
-    pub fn cancel(self: &Arc<Self>) -> bool {
-        match self.phase() {
-            Phase::Cancelled => return true,
-            Phase::Running | Phase::Finished => return false,
-            Phase::Pending => {}
-        }
-        match self.claim(CANCELLED, 0) {
-            Ok(old) => {
-                self.ended(old);
-                true
-            }
-            Err(old) => old & PHASE == CANCELLED,
-        }
+    /// The serial number of the executor that runs it: `wait` over many
+    /// futures needs one.
+    pub fn executor_id(&self) -> u32 {
+        self.executor
     }
 
     /// Moves PENDING to `phase` (RUNNING or CANCELLED); the old word, or
@@ -194,79 +409,20 @@ impl Future {
             .flatten()
     }
 
-    /// The name prefix of its executor's workers.
-    pub fn prefix(&self) -> &str {
-        &self.executor.prefix
+    /// The name prefix of its executor's workers (a dump's words), or None
+    /// once the executor is gone.
+    pub fn prefix(&self) -> Option<String> {
+        // Upgraded under the list's lock, dropped after it: a last
+        // reference's drop takes other locks.
+        let all: Vec<Arc<Shared>> = executors()
+            .lock()
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        all.iter()
+            .find(|executor| executor.id == self.executor)
+            .map(|executor| executor.prefix.clone())
     }
-
-    /// Runs it on a worker unless it was cancelled first; `worker` is the
-    /// worker's handle and `runner` its `RUNNER_SHIFT` bits. When the function ends its thread with
-    /// `pthread_exit`, this returns by a forced unwind, never normally, and
-    /// the future ends later with the exit's value (`TaskExit`).
-    fn run(self: &Arc<Self>, worker: Handle, runner: u32) {
-        if self.claim(RUNNING, runner).is_err() {
-            return;
-        }
-        // SAFETY: only this thread, which won the claim, touches `value`
-        // until the swap below publishes it.
-        let slot = unsafe { &mut *self.value.get() };
-        // Armed across the call: dropped only if the call unwinds. No
-        // catch_unwind may lie between the call and the thread's start: it
-        // would stop pthread_exit's forced unwind ("exception not
-        // rethrown"), so the call is bare here as in threads.rs.
-        let exit = TaskExit {
-            future: self,
-            worker,
-        };
-        // SAFETY: the C function and argument given to submit, called once
-        // (this thread won the claim), as a thread target is.
-        *slot = unsafe { (self.function)(*slot) };
-        std::mem::forget(exit);
-        self.finish();
-    }
-
-    /// RUNNING -> FINISHED, with `value` written: wakes and calls back.
-    fn finish(self: &Arc<Self>) {
-        let old = self.state.swap(FINISHED, Ordering::AcqRel);
-        self.ended(old);
-    }
-
-    /// After the phase became FINISHED or CANCELLED: wakes whoever the old
-    /// word says sleeps, then runs the callbacks, each once.
-    fn ended(self: &Arc<Self>, old: u32) {
-        if old & WAITED != 0 {
-            os::futex_wake(&self.state, i32::MAX);
-        }
-        if old & WAITED_ANY != 0 {
-            let executor = &self.executor;
-            executor.completions.fetch_add(1, Ordering::SeqCst);
-            os::futex_wake(&executor.completions, i32::MAX);
-        }
-        if old & CALLBACKS != 0 {
-            let callbacks = self.callbacks.lock().take().unwrap_or_default();
-            for callback in *callbacks {
-                // A callback is C code; a panic inside hilo's part of it must
-                // not stop the others.
-                let _ = catch_unwind(AssertUnwindSafe(|| callback(self)));
-            }
-        }
-    }
-
-    /// Registers `callback`, or runs it at once, here, when already done.
-    pub fn add_done_callback(self: &Arc<Self>, callback: Callback) {
-        let mut callbacks = self.callbacks.lock();
-        let old = self.state.fetch_or(CALLBACKS, Ordering::AcqRel);
-        let done = matches!(old & PHASE, FINISHED | CANCELLED) || self.forks != forks();
-        if done {
-            drop(callbacks);
-            callback(self);
-        } else {
-            // The worker that ends it takes the list under this lock, after
-            // its swap has seen CALLBACKS.
-            callbacks.get_or_insert_with(Box::default).push(callback);
-        }
-    }
-
     /// Waits until it is done or `deadline` passes; true when done. Err
     /// when a signal handler interrupted the sleep of an interruptible
     /// thread (src/interrupt.rs) and the future is still not done.
@@ -365,7 +521,7 @@ where
     if futures.clone().any(|future| future.done()) {
         return Ok(true);
     }
-    let completions = &first.executor.completions;
+    let completions = &COMPLETIONS;
     let _waiting = waits::begin(waits::On::FutureAny(first));
     loop {
         // Noted before the flags are set: an end after a flag bumps it.
@@ -393,7 +549,7 @@ where
 
 /// What the workers and the submitters of one executor share.
 pub struct Shared {
-    /// Newest first; each entry is an `Arc<Future>` turned into a raw
+    /// Newest first; each entry is a `FutureRef` turned into a raw
     /// pointer, owned by the queue.
     incoming: Padded<AtomicPtr<Future>>,
     /// Oldest first: what a worker moved out of `incoming`, under this lock.
@@ -414,8 +570,10 @@ pub struct Shared {
     named: AtomicUsize,
     max_workers: usize,
     shutdown: AtomicBool,
-    /// Bumped when a future that a `wait_many` sleeps on ends.
-    completions: AtomicU32,
+    /// Where its futures' slots come from.
+    arena: Padded<Mutex<blocks::Arena>>,
+    /// Its serial number, which its futures carry.
+    id: u32,
     /// The worker threads, and resets after a fork.
     control: Mutex<Control>,
     /// `FORKS` when the executor was made or last reset.
@@ -446,7 +604,7 @@ struct Taken {
     head: *mut Future,
 }
 
-// SAFETY: the list's entries are owned `Arc<Future>`s (Send + Sync) that
+// SAFETY: the list's entries are owned `FutureRef`s (Send + Sync) that
 // only the holder of the lock touches.
 unsafe impl Send for Taken {}
 
@@ -456,8 +614,8 @@ struct Control {
 
 impl Shared {
     /// Puts `future` (one reference, now the queue's) on the stack.
-    fn push(&self, future: Arc<Future>) {
-        let node = Arc::into_raw(future).cast_mut();
+    fn push(&self, future: FutureRef) {
+        let node = future.into_raw();
         let mut head = self.incoming.load(Ordering::Relaxed);
         loop {
             // SAFETY: `node` is ours until the CAS publishes it.
@@ -478,7 +636,7 @@ impl Shared {
 
     /// The oldest queued future, if any, and whether more are queued
     /// (workers and shutdown only).
-    fn pop(&self) -> Option<(Arc<Future>, bool)> {
+    fn pop(&self) -> Option<(FutureRef, bool)> {
         let mut taken = self.taken.lock();
         if taken.head.is_null() {
             let mut stack = self.incoming.swap(ptr::null_mut(), Ordering::Acquire);
@@ -502,9 +660,9 @@ impl Shared {
         taken.head = unsafe { (*node).next.load(Ordering::Relaxed) };
         let more = !taken.head.is_null() || !self.incoming.load(Ordering::Relaxed).is_null();
         drop(taken);
-        // SAFETY: the queue's reference, made by `Arc::into_raw` in `push`,
+        // SAFETY: the queue's reference, made by `into_raw` in `push`,
         // handed over once.
-        Some((unsafe { Arc::from_raw(node) }, more))
+        Some((unsafe { FutureRef::from_raw(node) }, more))
     }
 
     /// Nothing queued, judged under the workers' lock so that a batch in
@@ -542,7 +700,7 @@ impl Shared {
     /// A worker's next work: the next queued future, waiting for more
     /// when there is none; None once the executor is shut down and its
     /// queue is empty.
-    fn next_work(&self) -> Option<Arc<Future>> {
+    fn next_work(&self) -> Option<FutureRef> {
         loop {
             if let Some((future, more)) = self.pop() {
                 if more {
@@ -646,6 +804,7 @@ impl Shared {
         let mut taken = self.taken.lock();
         taken.head = ptr::null_mut();
         drop(taken);
+        self.arena.lock().forget();
         self.incoming.store(ptr::null_mut(), Ordering::Relaxed);
         self.idle.store(0, Ordering::Relaxed);
         self.sleepers.store(0, Ordering::Relaxed);
@@ -747,7 +906,7 @@ extern "C-unwind" fn worker_main(arg: *mut c_void) -> *mut c_void {
     let worker = current::handle_if_registered();
     let runner = (registry::index_of(worker) + 1) << RUNNER_SHIFT;
     while let Ok(Some(future)) = catch_unwind(AssertUnwindSafe(|| shared.next_work())) {
-        future.run(worker, runner);
+        future.run(&shared, worker, runner);
     }
     ptr::null_mut()
 }
@@ -759,7 +918,8 @@ extern "C-unwind" fn worker_main(arg: *mut c_void) -> *mut c_void {
 /// `v`, so a thread of its own (`reaper_main`) joins the ending worker and
 /// finishes the future. The worker leaves its executor at once.
 struct TaskExit<'a> {
-    future: &'a Arc<Future>,
+    future: &'a FutureRef,
+    shared: &'a Arc<Shared>,
     worker: Handle,
 }
 
@@ -767,9 +927,9 @@ impl Drop for TaskExit<'_> {
     fn drop(&mut self) {
         // Runs during the forced unwind: must not unwind itself.
         let _ = catch_unwind(AssertUnwindSafe(|| {
-            let future = Arc::clone(self.future);
-            future.executor.worker_exited(self.worker);
-            if let Err(future) = start_reaper(future, self.worker) {
+            let future = self.future.clone();
+            self.shared.worker_exited(self.worker);
+            if let Err(future) = start_reaper(future, &self.shared.prefix, self.worker) {
                 // No thread can start (out of threads, or past the exit's
                 // last wait): the value cannot be had; the future still
                 // ends, with NULL, so that nothing waits for it forever.
@@ -781,8 +941,8 @@ impl Drop for TaskExit<'_> {
             }
             // The executor may be starved now: work queued behind this
             // task needs a worker.
-            if !self.future.executor.is_empty() {
-                let _ = self.future.executor.adjust_workers();
+            if !self.shared.is_empty() {
+                let _ = self.shared.adjust_workers();
             }
         }));
     }
@@ -790,14 +950,18 @@ impl Drop for TaskExit<'_> {
 
 /// What a reaper is given: the future, and the worker to join.
 struct Reap {
-    future: Arc<Future>,
+    future: FutureRef,
     worker: Handle,
 }
 
 /// Starts the thread that joins `worker` and finishes `future` with the
 /// value it exited with; the future back when it cannot start.
-fn start_reaper(future: Arc<Future>, worker: Handle) -> std::result::Result<(), Arc<Future>> {
-    let name = CString::new(format!("{}_reaper", future.prefix())).ok();
+fn start_reaper(
+    future: FutureRef,
+    prefix: &str,
+    worker: Handle,
+) -> std::result::Result<(), FutureRef> {
+    let name = CString::new(format!("{prefix}_reaper")).ok();
     let arg = Box::into_raw(Box::new(Reap { future, worker })).cast::<c_void>();
     let started = threads::create(reaper_main, arg, name.as_deref()).and_then(|handle| {
         let started = threads::set_daemon(handle, true).and_then(|()| threads::start(handle));
@@ -843,6 +1007,7 @@ impl Executor {
     pub fn new(max_workers: usize, prefix: Option<&CStr>) -> Result<Executor> {
         current::init();
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        static SERIAL: AtomicU32 = AtomicU32::new(0);
         let prefix = match prefix {
             Some(prefix) if !prefix.is_empty() => prefix.to_string_lossy().into_owned(),
             _ => format!(
@@ -867,7 +1032,8 @@ impl Executor {
             named: AtomicUsize::new(0),
             max_workers,
             shutdown: AtomicBool::new(false),
-            completions: AtomicU32::new(0),
+            arena: Padded(Mutex::new(blocks::Arena::new())),
+            id: SERIAL.fetch_add(1, Ordering::Relaxed),
             control: Mutex::new(Control {
                 workers: Vec::new(),
             }),
@@ -881,7 +1047,7 @@ impl Executor {
     }
 
     /// Queues `function(arg)`.
-    pub fn submit(&self, function: Target, arg: *mut c_void) -> Result<Arc<Future>> {
+    pub fn submit(&self, function: Target, arg: *mut c_void) -> Result<FutureRef> {
         let shared = &self.shared;
         shared.after_fork();
         if EXITING.load(Ordering::Relaxed) {
@@ -892,16 +1058,30 @@ impl Executor {
         if shared.shutdown.load(Ordering::Relaxed) {
             return Err(Error::state("cannot schedule new futures after shutdown"));
         }
-        let future = Arc::new(Future {
-            state: AtomicU32::new(PENDING),
-            forks: shared.forks.load(Ordering::Relaxed),
-            next: AtomicPtr::new(ptr::null_mut()),
-            function,
-            value: UnsafeCell::new(arg),
-            callbacks: Mutex::new(None),
-            executor: Arc::clone(shared),
-        });
-        shared.push(Arc::clone(&future));
+        let slot = shared
+            .arena
+            .lock()
+            .take()
+            .ok_or_else(|| Error::new(Kind::Again, "out of memory for a new future"))?
+            .cast::<Future>();
+        // SAFETY: a free slot, ours alone, of a future's size and alignment
+        // (checked at compile time).
+        unsafe {
+            slot.as_ptr().write(Future {
+                state: AtomicU32::new(PENDING),
+                // The caller's and the queue's.
+                refs: AtomicU32::new(2),
+                forks: shared.forks.load(Ordering::Relaxed),
+                executor: shared.id,
+                next: AtomicPtr::new(ptr::null_mut()),
+                function,
+                value: UnsafeCell::new(arg),
+                callbacks: AtomicPtr::new(ptr::null_mut()),
+            })
+        };
+        let future = FutureRef(slot);
+        // SAFETY: the second of the two references counted above.
+        shared.push(unsafe { FutureRef::from_raw(slot.as_ptr()) });
         if let Err(err) = shared.adjust_workers() {
             // No worker runs: the future stays queued, cancelled, until a
             // later worker or the executor's end drops it.
@@ -996,10 +1176,25 @@ mod tests {
     }
 
     #[test]
-    fn a_future_is_seven_words() {
-        // What every submit allocates, with the Arc's two counts: 72 bytes
-        // (docs/executor.md quotes it).
-        assert_eq!(std::mem::size_of::<Future>() + 16, 72);
+    fn a_future_is_one_cache_line_and_its_slot_comes_back() {
+        // What every submit takes: one 64-byte slot (docs/executor.md
+        // quotes it), aligned so that no two futures share a line.
+        assert_eq!(std::mem::size_of::<Future>(), 64);
+        assert_eq!(std::mem::align_of::<Future>(), 64);
+        let executor = Executor::new(1, Some(c"slots")).unwrap();
+        let first = executor.submit(count, ptr::null_mut()).unwrap();
+        let second = executor.submit(count, ptr::null_mut()).unwrap();
+        assert_eq!(second.as_ptr() as usize - first.as_ptr() as usize, 64);
+        second.result(None).unwrap();
+        first.result(None).unwrap();
+        // Once the worker is done with them, the caller's are the last.
+        while first.refs.load(Ordering::Acquire) != 1 || second.refs.load(Ordering::Acquire) != 1 {
+            std::thread::yield_now();
+        }
+        let cloned = first.clone();
+        assert_eq!(first.refs.load(Ordering::Relaxed), 2);
+        drop(cloned);
+        assert_eq!(first.refs.load(Ordering::Relaxed), 1);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::futex::{self, ForkLock};
 use crate::registry::registry;
 use crate::sync::local;
-use crate::{current, executor, exit, joins, os, stacks, timer, watch};
+use crate::{blocks, current, executor, exit, joins, os, stacks, timer, watch};
 
 /// The forking thread's handle, noted before the fork (in the child,
 /// `gettid() == getpid()` no longer tells the parent's main thread apart).
@@ -33,7 +33,7 @@ static FORKING: AtomicU64 = AtomicU64::new(0);
 
 /// The process-wide locks, in the one order in which they are taken: no
 /// code path holds one of these while taking one earlier in the list.
-fn locks() -> [&'static dyn ForkLock; 6] {
+fn locks() -> [&'static dyn ForkLock; 7] {
     [
         // Held while nothing else is (src/stacks.rs): first.
         stacks::fork_lock(),
@@ -42,6 +42,8 @@ fn locks() -> [&'static dyn ForkLock; 6] {
         registry().allocator_lock(),
         joins::fork_lock(),
         executor::fork_lock(),
+        // Taken with an executor's arena lock held, or none.
+        blocks::fork_lock(),
     ]
 }
 

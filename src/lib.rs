@@ -36,6 +36,7 @@ compile_error!(
      (see the README's Platforms section)."
 );
 
+mod blocks;
 mod current;
 mod dump;
 mod error;

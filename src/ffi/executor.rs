@@ -1,6 +1,6 @@
 //! The thread pool with futures (Python's `concurrent.futures`), over
 //! src/executor.rs. A `hilo_future *` is a counted reference to the core's
-//! future (`Arc::into_raw`): the caller's one, given up by
+//! future (`FutureRef::into_raw`): the caller's one, given up by
 //! `hilo_future_free`; the queue and the worker hold their own, so a future
 //! freed before it ran still runs.
 
@@ -8,12 +8,11 @@
 #![allow(non_camel_case_types)]
 
 use std::ffi::{c_char, c_int, c_void, CStr};
-use std::sync::Arc;
 
 use super::{answer, ffi_boundary, free, hilo_fn, into_c, null_argument, object, or_null};
 use super::{status, timeout, CPointer, HILO_OK};
 use crate::error::{Error, Result};
-use crate::executor::{self, Executor, Future, Phase};
+use crate::executor::{self, Executor, Future, FutureRef, Phase};
 
 /// `hilo_wait`: return as soon as one of the futures is done (finished or
 /// cancelled).
@@ -38,8 +37,8 @@ pub struct hilo_future {
 /// # Safety
 /// `f` is NULL or a future from `hilo_executor_submit` not yet freed.
 unsafe fn future<'a>(f: *const hilo_future) -> Result<&'a Future> {
-    // SAFETY: as the caller guarantees; a hilo_future pointer is an
-    // `Arc<Future>` turned into a raw pointer.
+    // SAFETY: as the caller guarantees; a hilo_future pointer is a
+    // `FutureRef` turned into a raw pointer.
     unsafe { f.cast::<Future>().as_ref() }.ok_or_else(|| null_argument("future"))
 }
 
@@ -47,14 +46,10 @@ unsafe fn future<'a>(f: *const hilo_future) -> Result<&'a Future> {
 ///
 /// # Safety
 /// As for `future`, and `f` is not NULL.
-unsafe fn counted(f: *const hilo_future) -> Arc<Future> {
-    let f = f.cast::<Future>();
-    // SAFETY: `f` came from `Arc::into_raw` and its reference is alive (the
-    // caller's promise), so the count may be raised and a second Arc made.
-    unsafe {
-        Arc::increment_strong_count(f);
-        Arc::from_raw(f)
-    }
+unsafe fn counted(f: *const hilo_future) -> FutureRef {
+    // SAFETY: `f` came from `FutureRef::into_raw` and its reference is
+    // alive (the caller's promise), so the count may be raised.
+    unsafe { FutureRef::counted(f.cast::<Future>()) }
 }
 
 /// Makes a thread pool of at most `max_workers` worker threads (0: Python's
@@ -137,7 +132,7 @@ pub extern "C" fn hilo_executor_submit(
             let future = ex.executor.submit(function, arg)?;
             // SAFETY: `out` is not NULL and points to a hilo_future pointer
             // (the header's contract).
-            unsafe { out.write(Arc::into_raw(future).cast_mut().cast()) };
+            unsafe { out.write(future.into_raw().cast()) };
             Ok(())
         });
         status(submitted)
@@ -291,12 +286,12 @@ pub extern "C" fn hilo_future_add_done_callback(
             let arg = CPointer(arg);
             // SAFETY: checked not NULL above; alive (the contract).
             let f = unsafe { counted(f) };
-            f.add_done_callback(Box::new(move |done: &Arc<Future>| {
+            f.add_done_callback(Box::new(move |done: &FutureRef| {
                 let arg = &arg;
                 // SAFETY: the caller's C callback with its argument, called
                 // once with the future's own pointer, which this call keeps
                 // alive meanwhile.
-                unsafe { callback(Arc::as_ptr(done).cast_mut().cast(), arg.get()) }
+                unsafe { callback(done.as_ptr().cast(), arg.get()) }
             }));
             Ok(())
         });
@@ -313,9 +308,9 @@ pub extern "C" fn hilo_future_add_done_callback(
 pub extern "C" fn hilo_future_free(f: *mut hilo_future) {
     ffi_boundary!({
         if !f.is_null() {
-            // SAFETY: the caller's reference, from `Arc::into_raw` in
+            // SAFETY: the caller's reference, from `FutureRef::into_raw` in
             // submit, given up once (documented).
-            drop(unsafe { Arc::from_raw(f.cast_const().cast::<Future>()) });
+            drop(unsafe { FutureRef::from_raw(f.cast::<Future>()) });
         }
     })
 }
