@@ -703,6 +703,7 @@ impl Shared {
     /// when there is none; None once the executor is shut down and its
     /// queue is empty.
     fn next_work(&self) -> Option<FutureRef> {
+        let mut idle = false;
         loop {
             if let Some((future, more)) = self.pop() {
                 if more {
@@ -715,14 +716,21 @@ impl Shared {
             if self.shutdown.load(Ordering::SeqCst) {
                 return None;
             }
-            // Idle from here until work comes: a submit now claims this
-            // worker rather than starting another.
-            self.idle.fetch_add(1, Ordering::SeqCst);
+            if !idle {
+                // Idle from here until work comes: one permit, which the
+                // next submit takes rather than starting another worker.
+                // The worker never takes it back, as in CPython, whose
+                // workers release `_idle_semaphore` and only submits
+                // acquire it: every push is followed by its submit's
+                // claim, so a worker that finds work on its own leaves
+                // its permit to the submit of that work. (Taking it back
+                // raced that submit: a searching worker could see the
+                // push first, and the submit then started one worker
+                // more.)
+                self.idle.fetch_add(1, Ordering::SeqCst);
+                idle = true;
+            }
             self.wait_for_work();
-            // Its permit, unless a submit took it (then another's, at
-            // worst, which only lets one more worker start, within the
-            // limit).
-            self.claim_idle();
         }
     }
 
@@ -1084,6 +1092,11 @@ impl Executor {
         let future = FutureRef(slot);
         // SAFETY: the second of the two references counted above.
         shared.push(unsafe { FutureRef::from_raw(slot.as_ptr()) });
+        #[cfg(test)]
+        if tests::SLOW_CLAIM.load(Ordering::Relaxed) == shared.id {
+            // A submitter preempted between its push and its claim.
+            std::thread::sleep(Duration::from_micros(200));
+        }
         if let Err(err) = shared.adjust_workers() {
             // No worker runs: the future stays queued, cancelled, until a
             // later worker or the executor's end drops it.
@@ -1222,6 +1235,15 @@ mod tests {
 
     static SEQ: AtomicU64 = AtomicU64::new(0);
 
+    unsafe extern "C-unwind" fn brief(arg: *mut c_void) -> *mut c_void {
+        std::thread::sleep(Duration::from_millis(1));
+        arg
+    }
+
+    /// The executor whose submits pause between push and claim (one
+    /// test's).
+    pub static SLOW_CLAIM: AtomicU32 = AtomicU32::new(u32::MAX);
+
     #[test]
     fn a_future_is_one_cache_line_and_its_slot_comes_back() {
         // What every submit takes: one 64-byte slot (docs/executor.md
@@ -1247,19 +1269,24 @@ mod tests {
     #[test]
     fn an_idle_worker_is_used_before_a_new_one_starts() {
         let executor = Executor::new(4, Some(c"idle")).unwrap();
-        for _ in 0..5 {
-            let future = executor.submit(count, ptr::null_mut()).unwrap();
+        // Every submit pauses between its push and its claim, so that the
+        // searching worker sees the push first.
+        SLOW_CLAIM.store(executor.shared.id, Ordering::Relaxed);
+        for round in 0..50 {
+            // Long enough for the submit's claim to come while it runs.
+            let future = executor.submit(brief, ptr::null_mut()).unwrap();
             future.result(None).unwrap();
-            // Until the worker sleeps. While it still searches (spins) it
-            // may find the next push itself and take its idle permit back
-            // before the submit claims it, and the submit then starts a
-            // second worker (within max_workers; src/executor.rs
-            // `next_work`): seen once under ThreadSanitizer's slowness.
-            while executor.shared.sleepers.load(Ordering::SeqCst) == 0 {
-                std::thread::yield_now();
+            // Until the worker is idle: then it searches (spins on the
+            // queue) for 20 us, and the next push races the submit's
+            // claim of its permit. A worker that took its permit back on
+            // finding the push itself made the submit start a second one
+            // (within max_workers).
+            while executor.shared.idle.load(Ordering::SeqCst) == 0 {
+                std::hint::spin_loop();
             }
+            assert_eq!(executor.workers(), 1, "round {round}");
         }
-        assert_eq!(executor.workers(), 1);
+        SLOW_CLAIM.store(u32::MAX, Ordering::Relaxed);
     }
 
     #[test]
