@@ -886,12 +886,30 @@ impl Shared {
         }
         self.wake_all();
         if wait {
-            let workers = self.control.lock().workers.clone();
             let me = current::handle_if_known();
-            for worker in workers.into_iter().filter(|&worker| worker != me) {
-                // A join that fails (a cycle of joins, a released record)
-                // has nothing left to wait for that this one could.
-                let _ = threads::join(worker, None);
+            let mut joined = Vec::new();
+            // Until no worker is left that it has not joined: a task that
+            // ends its worker with pthread_exit has another started in its
+            // place (`TaskExit`) for the work queued behind it.
+            loop {
+                let workers: Vec<Handle> = self
+                    .control
+                    .lock()
+                    .workers
+                    .iter()
+                    .copied()
+                    .filter(|&worker| worker != me && !joined.contains(&worker))
+                    .collect();
+                if workers.is_empty() {
+                    break;
+                }
+                for worker in workers {
+                    // A join that fails (a cycle of joins, a released
+                    // record) has nothing left to wait for that this one
+                    // could.
+                    let _ = threads::join(worker, None);
+                    joined.push(worker);
+                }
             }
         }
     }

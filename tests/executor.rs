@@ -150,6 +150,21 @@ main returns
     );
 }
 
+#[test]
+fn shutdown_and_exit_wait_for_work_queued_behind_a_task_that_ends_its_worker() {
+    // shutdown(wait) joined the workers it knew of, the one that
+    // pthread_exit ended among them, and returned while the work behind it
+    // still ran on the worker started in its place.
+    assert_eq!(
+        case("behind_pthread_exit"),
+        "the work behind it ran
+shutdown returned, work behind run: 1
+main returns
+and at exit
+"
+    );
+}
+
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C-unwind" fn add_one(arg: *mut c_void) -> *mut c_void {

@@ -9,6 +9,9 @@
  *   fork              fork() with an executor busy: what the child gets
  *   interrupt         an interruptible thread's result and wait: HILO_EINTR
  *   pthread_exit      a task that calls pthread_exit(v): its future gives v
+ *   behind_pthread_exit
+ *                     work queued behind a task that calls pthread_exit:
+ *                     shutdown(wait) and the exit still wait for it
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
@@ -548,6 +551,38 @@ static int pthread_exit_case(void) {
     return 0;
 }
 
+/* shutdown(wait) joins the worker that a task ends with pthread_exit; the
+ * work queued behind that task goes to a worker started meanwhile, which
+ * the shutdown must wait for too, as must the exit. */
+static void *exits_later(void *arg) {
+    sleep_ms(50);
+    pthread_exit(arg);
+    return NULL;
+}
+
+static atomic_int behind_ran;
+
+static void *slow_last(void *arg) {
+    sleep_ms(100);
+    atomic_fetch_add(&behind_ran, 1);
+    say(arg);
+    return arg;
+}
+
+static int behind_pthread_exit(void) {
+    hilo_executor *ex = hilo_executor_new(1, "Behind");
+    hilo_future_free(submit(ex, exits_later, NULL));
+    hilo_future_free(submit(ex, slow_last, "the work behind it ran"));
+    hilo_executor_shutdown(ex, true, false);
+    printf("shutdown returned, work behind run: %d\n", atomic_load(&behind_ran));
+    hilo_executor_free(ex);
+    hilo_executor *left = hilo_executor_new(1, "BehindAtExit");
+    hilo_future_free(submit(left, exits_later, NULL));
+    hilo_future_free(submit(left, slow_last, "and at exit"));
+    say("main returns");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -559,6 +594,7 @@ int main(int argc, char **argv) {
     if (strcmp(which, "fork") == 0) return fork_case();
     if (strcmp(which, "interrupt") == 0) return interrupt_case();
     if (strcmp(which, "pthread_exit") == 0) return pthread_exit_case();
+    if (strcmp(which, "behind_pthread_exit") == 0) return behind_pthread_exit();
     fprintf(stderr, "usage: executor CASE\n");
     return 2;
 }
