@@ -569,6 +569,7 @@ static void *slow_last(void *arg) {
     return arg;
 }
 
+static hilo_executor *behind_left; /* left to the exit, reachable */
 static int behind_pthread_exit(void) {
     hilo_executor *ex = hilo_executor_new(1, "Behind");
     hilo_future_free(submit(ex, exits_later, NULL));
@@ -576,9 +577,9 @@ static int behind_pthread_exit(void) {
     hilo_executor_shutdown(ex, true, false);
     printf("shutdown returned, work behind run: %d\n", atomic_load(&behind_ran));
     hilo_executor_free(ex);
-    hilo_executor *left = hilo_executor_new(1, "BehindAtExit");
-    hilo_future_free(submit(left, exits_later, NULL));
-    hilo_future_free(submit(left, slow_last, "and at exit"));
+    behind_left = hilo_executor_new(1, "BehindAtExit");
+    hilo_future_free(submit(behind_left, exits_later, NULL));
+    hilo_future_free(submit(behind_left, slow_last, "and at exit"));
     say("main returns");
     return 0;
 }
