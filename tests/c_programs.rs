@@ -67,6 +67,24 @@ fn exit_from_a_thread_keeps_its_status_and_waits_for_the_others() {
     );
 }
 
+/// Known defect (glibc before 2.41, which does not serialise `exit()`):
+/// the flake of the test above, made certain. The first `exit()` (status 3)
+/// runs all of hilo's hooks, then a handler registered before hilo's that
+/// takes 300 ms; main returns meanwhile, finds no hilo hook left to block
+/// it, and its `exit(0)` reaches `_exit(0)` first. Under load the same
+/// happens when the first exit is merely preempted past hilo's last hook.
+#[test]
+#[ignore = "known defect on glibc < 2.41: a later exit() that comes after the first one ran hilo's hooks wins"]
+fn a_later_exit_after_the_first_ran_hilos_hooks_keeps_the_first_status() {
+    let mut command = std::process::Command::new(exit_cases());
+    command
+        .arg("exit_from_thread")
+        .env("EXIT_CASES_MAIN_DELAY_MS", "50")
+        .env("EXIT_CASES_SLOW_HANDLER_MS", "300");
+    let out = common::run_command_with_limit(command, 30);
+    assert_eq!(out.status.code(), Some(3));
+}
+
 #[test]
 fn exit_from_a_non_daemon_thread_does_not_wait_for_itself() {
     let (code, out) = exit_case("exit_from_nondaemon_skips_itself");

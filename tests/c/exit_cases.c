@@ -134,6 +134,12 @@ static void *return_arg(void *arg) {
  * hilo's exit hook: the exit has begun and given up its wait, and no
  * thread starts any more. */
 static void after_hilos_exit_hook(void) {
+    /* A slow handler registered before hilo's (EXIT_CASES_SLOW_HANDLER_MS):
+     * the first exit() spends that long past hilo's last hook. */
+    const char *slow = getenv("EXIT_CASES_SLOW_HANDLER_MS");
+    if (slow != NULL) {
+        sleep_ms(atol(slow));
+    }
     if (abandoned == NULL) {
         return;
     }
@@ -212,6 +218,12 @@ int main(int argc, char **argv) {
         hilo_join(e, HILO_FOREVER, NULL);
         hilo_join(w, HILO_FOREVER, NULL);
         say("main returns");
+        /* EXIT_CASES_MAIN_DELAY_MS: main returns that much later, once the
+         * first exit may have run all of hilo's hooks. */
+        const char *delay = getenv("EXIT_CASES_MAIN_DELAY_MS");
+        if (delay != NULL) {
+            sleep_ms(atol(delay));
+        }
         return 0;
     }
     if (strcmp(which, "join_main") == 0) {
