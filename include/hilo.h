@@ -524,12 +524,40 @@ size_t hilo_enumerate(hilo_thread_t *buf, size_t cap);
 int hilo_shutdown(void);
 
 /**
+ * Gives up the exit wait, for good: from now on neither the process's exit
+ * nor `hilo_shutdown()` waits for non-daemon threads, nor for the work
+ * queued in executors (the exit still shuts them down without waiting);
+ * an exit wait or `hilo_shutdown()` in progress in another thread returns
+ * promptly. The exit still refuses thread starts once it has begun
+ * (`HILO_ESTATE`), so no thread starts unseen while the process ends.
+ * Joins are not affected: `hilo_join` still waits for its thread, and an
+ * explicit `hilo_executor_shutdown(ex, true, ...)` for its workers.
+ *
+ * Not in API.md: an addition for hosts whose user asked to stop while the
+ * exit waited, such as a Python interpreter in which Ctrl-C raised
+ * KeyboardInterrupt during its shutdown's wait for threads (CPython then
+ * finishes and exits): hilo's own wait at `exit()` must not hold the
+ * process a second time. The default stays "wait", so that no work is
+ * lost silently; only a call of this function drops it.
+ *
+ * Irreversible (there is no call to wait again) and idempotent. A child
+ * forked afterwards waits again at its exit, as a new process that has
+ * not begun to exit. Thread-safe; not async-signal-safe (it takes each
+ * thread record's lock in turn): a C program's signal handler that wants
+ * the process gone calls `_exit`, or sets a flag that an ordinary thread
+ * acts on. Cost: one lock and wake per thread record.
+ *
+ * @return `HILO_OK`.
+ */
+int hilo_abandon_exit_wait(void);
+
+/**
  * Makes the calling thread's blocking waits interruptible (`on` true) or
  * not (false, the default of every thread). An interruptible thread's
  * `hilo_join`, lock, re-entrant lock, condition and semaphore acquires,
- * `hilo_cond_wait`, `hilo_cond_wait_for`, `hilo_event_wait` and
- * `hilo_barrier_wait` return
- * `HILO_EINTR` when a signal handler ran while the thread slept in them,
+ * `hilo_cond_wait`, `hilo_cond_wait_for`, `hilo_event_wait`,
+ * `hilo_barrier_wait`, `hilo_future_result`, `hilo_wait` and the wait of
+ * `hilo_executor_shutdown` return `HILO_EINTR` when a signal handler ran while the thread slept in them,
  * with or without `SA_RESTART` (last error "interrupted: a signal handler
  * ran while this thread waited"), as POSIX calls without `SA_RESTART` do:
  * a host can then act on the signal (a Python interpreter runs its
@@ -1255,12 +1283,17 @@ int hilo_executor_submit(hilo_executor *ex, hilo_fn fn, void *arg, hilo_future *
  * cancelled (its done callbacks run here); work queued and not cancelled
  * still runs. With `wait`, returns once every worker has ended (a worker
  * that calls this does not wait for itself). A second call is fine, as in
- * Python, and waits again when asked to.
+ * Python, and waits again when asked to. The wait is a join of each
+ * worker: an interruptible thread (`hilo_set_interruptible`) is told of a
+ * signal handler that ran during it, as by `hilo_join`.
  *
  * @param ex the executor
  * @param wait whether to wait for the workers to end
  * @param cancel_futures whether to cancel the work not yet begun
- * @return `HILO_OK`; `HILO_EINVAL` when `ex` is NULL
+ * @return `HILO_OK`; `HILO_EINTR` when the calling thread is
+ * interruptible and a signal handler ran while it waited for a worker
+ * (the executor is shut down all the same, its cancelled work cancelled;
+ * call again to wait again); `HILO_EINVAL` when `ex` is NULL
  */
 int hilo_executor_shutdown(hilo_executor *ex, bool wait, bool cancel_futures);
 

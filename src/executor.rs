@@ -41,8 +41,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Kind, Result};
 use crate::futex::{ForkLock, Mutex};
+use crate::interrupt::Interrupted;
 use crate::registry::{self, Handle, Target};
-use crate::{blocks, current, interrupt, os, threads, waits};
+use crate::{blocks, current, interrupt, joins, os, threads, waits};
 
 // A future's state word: the phase in the low bits, then who must be told
 // when it ends.
@@ -875,8 +876,10 @@ impl Shared {
 
     /// Shuts down: no new work; with `cancel_futures` the queued work is
     /// cancelled; with `wait`, returns once every worker has ended (the
-    /// caller's own thread excepted, when it is one of them).
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+    /// caller's own thread excepted, when it is one of them), or
+    /// `Interrupted` when the caller is interruptible and a signal handler
+    /// ran while it waited (the shutdown is done; a second call waits again).
+    fn shutdown(&self, wait: bool, cancel_futures: bool) -> std::result::Result<(), Interrupted> {
         self.after_fork();
         self.shutdown.store(true, Ordering::SeqCst);
         if cancel_futures {
@@ -886,30 +889,59 @@ impl Shared {
         }
         self.wake_all();
         if wait {
-            let me = current::handle_if_known();
             let mut joined = Vec::new();
             // Until no worker is left that it has not joined: a task that
             // ends its worker with pthread_exit has another started in its
             // place (`TaskExit`) for the work queued behind it.
             loop {
-                let workers: Vec<Handle> = self
-                    .control
-                    .lock()
-                    .workers
-                    .iter()
-                    .copied()
-                    .filter(|&worker| worker != me && !joined.contains(&worker))
-                    .collect();
+                let workers = self.others_workers(&joined);
                 if workers.is_empty() {
                     break;
                 }
                 for worker in workers {
-                    // A join that fails (a cycle of joins, a released
-                    // record) has nothing left to wait for that this one
-                    // could.
-                    let _ = threads::join(worker, None);
-                    joined.push(worker);
+                    match threads::join(worker, None) {
+                        Err(err) if err.kind == Kind::Interrupted => return Err(Interrupted),
+                        // A join that fails otherwise (a cycle of joins, a
+                        // released record) has nothing left to wait for
+                        // that this one could.
+                        _ => joined.push(worker),
+                    }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The workers started since the last fork, the caller and those in
+    /// `done` excepted.
+    fn others_workers(&self, done: &[Handle]) -> Vec<Handle> {
+        let me = current::handle_if_known();
+        let mut workers = self.control.lock().workers.clone();
+        workers.retain(|&worker| worker != me && !done.contains(&worker));
+        workers
+    }
+
+    /// The exit's wait for the workers of an executor already shut down:
+    /// as `shutdown`'s, but it gives up once the exit waits are abandoned
+    /// (`hilo_abandon_exit_wait`), and no signal ends it.
+    fn wait_for_workers_at_exit(&self) {
+        let me = current::handle_if_known();
+        let mut waited = Vec::new();
+        // Until none is left, as in `shutdown`.
+        loop {
+            let workers = self.others_workers(&waited);
+            if workers.is_empty() {
+                break;
+            }
+            for worker in workers {
+                waited.push(worker);
+                // A join's cycle check: a worker whose task joins this
+                // thread is not waited for, as `shutdown`'s join would
+                // refuse too.
+                let Ok(_edge) = joins::begin(me, worker) else {
+                    continue;
+                };
+                registry::registry().wait_for_end(worker, |_| false);
             }
         }
     }
@@ -1125,9 +1157,11 @@ impl Executor {
     }
 
     /// `shutdown(wait, cancel_futures)`; a second call is fine, as in
-    /// Python (and waits again when asked to).
-    pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
-        self.shared.shutdown(wait, cancel_futures);
+    /// Python (and waits again when asked to). `Kind::Interrupted` when
+    /// the caller is interruptible and a signal handler ran while it waited
+    /// for the workers: the executor is shut down all the same.
+    pub fn shutdown(&self, wait: bool, cancel_futures: bool) -> Result<()> {
+        Ok(self.shared.shutdown(wait, cancel_futures)?)
     }
 
     /// Workers started so far (since the last fork).
@@ -1139,7 +1173,9 @@ impl Executor {
 
 impl Drop for Executor {
     fn drop(&mut self) {
-        self.shared.shutdown(true, false);
+        // Not interruptible: the queued work must run before the queue is
+        // dropped below.
+        let _ = interrupt::uninterrupted(|| self.shared.shutdown(true, false));
         // Every worker has ended, unless this is one: then the queue is
         // empty but for a future cancelled when no worker could start.
         let me = current::handle_if_known();
@@ -1150,7 +1186,10 @@ impl Drop for Executor {
 }
 
 /// The process's exit wait is beginning (src/exit.rs): refuse new work, and
-/// let every executor finish what it was given, as CPython's exit does.
+/// let every executor finish what it was given, as CPython's exit does
+/// (every executor is shut down, then their workers are waited for), unless
+/// the exit waits are abandoned (`hilo_abandon_exit_wait`): then it does not
+/// wait, or stops waiting.
 pub fn at_exit() {
     EXITING.store(true, Ordering::SeqCst);
     let all: Vec<Arc<Shared>> = executors()
@@ -1158,8 +1197,11 @@ pub fn at_exit() {
         .iter()
         .filter_map(Weak::upgrade)
         .collect();
-    for executor in all {
-        executor.shutdown(true, false);
+    for executor in &all {
+        let _ = executor.shutdown(false, false);
+    }
+    for executor in &all {
+        executor.wait_for_workers_at_exit();
     }
 }
 
@@ -1204,7 +1246,7 @@ mod tests {
             assert_eq!(future.phase(), Phase::Finished);
         }
         assert!(executor.workers() <= 2);
-        executor.shutdown(true, false);
+        executor.shutdown(true, false).unwrap();
         assert!(executor.submit(count, ptr::null_mut()).is_err());
     }
 
@@ -1243,7 +1285,7 @@ mod tests {
         for future in &futures {
             future.result(None).unwrap();
         }
-        executor.shutdown(true, false);
+        executor.shutdown(true, false).unwrap();
         for list in seen.iter() {
             let list = list.lock().unwrap();
             assert_eq!(list.len(), 6, "{list:?}");

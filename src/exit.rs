@@ -21,6 +21,12 @@
 //! - Once an exit wait finds nothing left, no thread starts any more
 //!   (`HILO_ESTATE`): an `atexit` handler registered before hilo's runs after
 //!   its wait, and a thread it started would be killed unseen.
+//! - `hilo_abandon_exit_wait()` (`abandon`) gives the waits up for good: a
+//!   host whose user asked to stop while the exit waited (Python after
+//!   KeyboardInterrupt in its shutdown) must not be held by hilo's own wait
+//!   again. From then on the waits find nothing to wait for (executors'
+//!   queued work included), a wait asleep wakes and returns, and the exit
+//!   still closes the registry.
 
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
@@ -76,6 +82,13 @@ pub fn shutdown() {
     wait(Leaving::Shutdown);
 }
 
+/// `hilo_abandon_exit_wait`: from now on no exit wait waits, and those in
+/// progress return (the registry wakes their sleeps; an executor's exit
+/// wait sleeps in the same place). Irreversible; idempotent.
+pub fn abandon() {
+    registry().abandon_exit_waits();
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Leaving {
     Exit,
@@ -113,11 +126,15 @@ fn wait(leaving: Leaving) {
         Leaving::Shutdown => other != NOT_LEAVING,
     };
     loop {
-        let pending: Vec<_> = registry()
-            .running_non_daemon(me)
-            .into_iter()
-            .filter(|&handle| !skip(registry().exit_mark(handle)))
-            .collect();
+        let pending: Vec<_> = if registry().exit_waits_abandoned() {
+            Vec::new()
+        } else {
+            registry()
+                .running_non_daemon(me)
+                .into_iter()
+                .filter(|&handle| !skip(registry().exit_mark(handle)))
+                .collect()
+        };
         if pending.is_empty() {
             if leaving == Leaving::Exit && !registry().is_closed() {
                 // Nothing left: refuse new threads, then look once more for

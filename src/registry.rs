@@ -337,6 +337,8 @@ pub struct Registry {
     /// Set once the process's last exit wait has found nothing to wait for:
     /// no thread starts after it (see `close`).
     closed: AtomicBool,
+    /// Set by `abandon_exit_waits`: the exit waits wait for nothing more.
+    exit_waits_abandoned: AtomicBool,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -350,6 +352,7 @@ static REGISTRY: Registry = Registry {
         next: 0,
     }),
     closed: AtomicBool::new(false),
+    exit_waits_abandoned: AtomicBool::new(false),
 };
 
 pub fn registry() -> &'static Registry {
@@ -483,6 +486,7 @@ impl Registry {
             }
         }
         self.closed.store(false, Ordering::Relaxed);
+        self.exit_waits_abandoned.store(false, Ordering::Relaxed);
         self.for_each(|handle, slot, word| {
             if handle == survivor {
                 return;
@@ -570,16 +574,39 @@ impl Registry {
         out
     }
 
-    /// Waits (forever) for a started thread, released or not, to stop
-    /// running, or for its exit mark to satisfy `skip`. The exit wait uses
-    /// it: it also waits for released threads.
+    /// Waits (forever, not interruptible) for a started thread, released or
+    /// not, to stop running, or for its exit mark to satisfy `skip`, or for
+    /// the exit waits to be abandoned (`abandon_exit_waits`). The exit waits
+    /// use it: they also wait for released threads.
     pub fn wait_for_end(&self, handle: Handle, skip: impl Fn(u64) -> bool) {
         if let Some(slot) = self.slot(handle) {
             let mut record = slot.record.lock();
-            while !slot.stopped(handle) && !skip(slot.exit_mark.load(Ordering::Acquire)) {
+            while !slot.stopped(handle)
+                && !skip(slot.exit_mark.load(Ordering::Acquire))
+                && !self.exit_waits_abandoned()
+            {
                 slot.ended.wait(&mut record);
             }
         }
+    }
+
+    /// From now on the exit waits wait for nothing (`hilo_abandon_exit_wait`),
+    /// and those asleep in `wait_for_end` wake and return: the flag is set
+    /// first, then every record's `ended` is notified under its mutex, so a
+    /// waiter either saw the flag under that mutex or is woken. Takes each
+    /// record's lock in turn (not async-signal-safe).
+    pub fn abandon_exit_waits(&self) {
+        self.exit_waits_abandoned.store(true, Ordering::SeqCst);
+        self.for_each(|_, slot, _| {
+            drop(slot.record.lock());
+            slot.ended.notify_all();
+        });
+    }
+
+    /// True once `abandon_exit_waits` was called (in this process: a forked
+    /// child starts without it).
+    pub fn exit_waits_abandoned(&self) -> bool {
+        self.exit_waits_abandoned.load(Ordering::SeqCst)
     }
 
     /// The exit mark of the record `handle` names (`NOT_LEAVING` when there

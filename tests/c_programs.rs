@@ -67,6 +67,24 @@ fn exit_from_a_thread_keeps_its_status_and_waits_for_the_others() {
     );
 }
 
+/// Known defect (glibc before 2.41, which does not serialise `exit()`):
+/// the flake of the test above, made certain. The first `exit()` (status 3)
+/// runs all of hilo's hooks, then a handler registered before hilo's that
+/// takes 300 ms; main returns meanwhile, finds no hilo hook left to block
+/// it, and its `exit(0)` reaches `_exit(0)` first. Under load the same
+/// happens when the first exit is merely preempted past hilo's last hook.
+#[test]
+#[ignore = "known defect on glibc < 2.41: a later exit() that comes after the first one ran hilo's hooks wins"]
+fn a_later_exit_after_the_first_ran_hilos_hooks_keeps_the_first_status() {
+    let mut command = std::process::Command::new(exit_cases());
+    command
+        .arg("exit_from_thread")
+        .env("EXIT_CASES_MAIN_DELAY_MS", "50")
+        .env("EXIT_CASES_SLOW_HANDLER_MS", "300");
+    let out = common::run_command_with_limit(command, 30);
+    assert_eq!(out.status.code(), Some(3));
+}
+
 #[test]
 fn exit_from_a_non_daemon_thread_does_not_wait_for_itself() {
     let (code, out) = exit_case("exit_from_nondaemon_skips_itself");
@@ -123,6 +141,50 @@ fn shutdown_waits_now_and_is_idempotent() {
     );
 }
 
+/// `hilo_abandon_exit_wait` from another thread while main's exit waits
+/// for a non-daemon thread that never ends: the wait returns and the
+/// process ends with main's status; later calls are fine, `hilo_shutdown()`
+/// returns at once, and a start after the exit began is refused (an
+/// `atexit` handler that runs after hilo's tries one). Without the wake-up
+/// the exit would hang until the harness's limit.
+#[test]
+fn abandoning_the_exit_wait_ends_the_process_with_mains_status() {
+    let (code, out) = exit_case("abandon_nondaemon");
+    assert_eq!(code, 4);
+    assert_eq!(out, format!("main returns 4\n{ABANDONED}"));
+}
+
+/// The same while main's exit waits for an executor's worker stuck in its
+/// task with more work queued: that wait gives up too.
+#[test]
+fn abandoning_the_exit_wait_stops_waiting_for_executor_work() {
+    let (code, out) = exit_case("abandon_executor");
+    assert_eq!(code, 4);
+    assert_eq!(out, format!("main returns 4\n{ABANDONED}"));
+}
+
+/// A `hilo_shutdown()` in progress returns once another thread gives the
+/// wait up (the thread it waited for still runs); the exit waits for
+/// nothing either.
+#[test]
+fn abandoning_the_exit_wait_ends_a_shutdown_in_progress() {
+    let (code, out) = exit_case("abandon_shutdown");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "abandon: 0\nagain: 0\nshutdown after it: 0, within 10 s: yes\n\
+         shutdown: 0, stuck alive: 1\nmain returns 0\n\
+         start after the exit began: -3 can't create new thread at interpreter shutdown\n"
+    );
+}
+
+const ABANDONED: &str = "\
+abandon: 0
+again: 0
+shutdown after it: 0, within 10 s: yes
+start after the exit began: -3 can't create new thread at interpreter shutdown
+";
+
 const SEMANTICS: &str = "\
 main: MainThread
 active: 1
@@ -170,9 +232,11 @@ fn process_semantics_with_the_shared_library() {
 }
 
 /// `hilo_set_interruptible` (tests/c/interruptible.c): every kind of
-/// blocking wait, untimed and timed, returns `HILO_EINTR` with its text when
-/// a handler without `SA_RESTART` ran during it, leaving the object as it
-/// was; a thread that did not ask keeps waiting, then succeeds.
+/// blocking wait, untimed and timed (an executor shutdown's wait for its
+/// workers, untimed), returns `HILO_EINTR` with its text when a handler
+/// without `SA_RESTART` ran during it, leaving the object as it was; a
+/// thread that did not ask keeps waiting, then succeeds. `hilo_executor_free`
+/// keeps waiting in an interruptible thread too, and its queued work runs.
 #[test]
 fn interruptible_waits_end_on_a_handler_without_sa_restart() {
     interruptible_case("norestart");
@@ -195,7 +259,7 @@ fn interruptible_case(mode: &str) {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout_of(&out), "cases: 34, failures: 0\n", "{mode}");
+    assert_eq!(stdout_of(&out), "cases: 37, failures: 0\n", "{mode}");
 }
 
 /// The harness itself: a program that hangs, with a child that hangs and

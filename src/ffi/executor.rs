@@ -146,12 +146,17 @@ pub extern "C" fn hilo_executor_submit(
 /// cancelled (its done callbacks run here); work queued and not cancelled
 /// still runs. With `wait`, returns once every worker has ended (a worker
 /// that calls this does not wait for itself). A second call is fine, as in
-/// Python, and waits again when asked to.
+/// Python, and waits again when asked to. The wait is a join of each
+/// worker: an interruptible thread (`hilo_set_interruptible`) is told of a
+/// signal handler that ran during it, as by `hilo_join`.
 ///
 /// @param ex the executor
 /// @param wait whether to wait for the workers to end
 /// @param cancel_futures whether to cancel the work not yet begun
-/// @return `HILO_OK`; `HILO_EINVAL` when `ex` is NULL
+/// @return `HILO_OK`; `HILO_EINTR` when the calling thread is
+/// interruptible and a signal handler ran while it waited for a worker
+/// (the executor is shut down all the same, its cancelled work cancelled;
+/// call again to wait again); `HILO_EINVAL` when `ex` is NULL
 #[no_mangle]
 pub extern "C" fn hilo_executor_shutdown(
     ex: *mut hilo_executor,
@@ -161,7 +166,7 @@ pub extern "C" fn hilo_executor_shutdown(
     ffi_boundary!({
         // SAFETY: `ex` is NULL or a live executor (the header's contract).
         let ex = unsafe { object(ex, "executor") };
-        status(ex.map(|ex| ex.executor.shutdown(wait, cancel_futures)))
+        status(ex.and_then(|ex| ex.executor.shutdown(wait, cancel_futures)))
     })
 }
 

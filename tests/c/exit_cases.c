@@ -100,8 +100,102 @@ static void *sleep_until_cancelled(void *arg) {
 
 static struct cancellable joined_one, released_one;
 
+/* hilo_abandon_exit_wait: a thread that never ends, and a daemon that gives
+ * the exit wait up once main is observed asleep in it. */
+static void *wait_forever(void *event) {
+    hilo_event_wait(event, HILO_FOREVER);
+    return NULL;
+}
+
+static hilo_event *abandoned; /* set once the abandoner has made its checks */
+
+static void *abandon_when_main_waits(void *arg) {
+    (void)arg;
+    wait_until_blocked((long)getpid(), "main blocked in the exit wait");
+    char line[64];
+    snprintf(line, sizeof line, "abandon: %d", hilo_abandon_exit_wait());
+    say(line);
+    snprintf(line, sizeof line, "again: %d", hilo_abandon_exit_wait());
+    say(line);
+    double began = now();
+    int rc = hilo_shutdown();
+    snprintf(line, sizeof line, "shutdown after it: %d, within 10 s: %s", rc,
+             now() - began < 10 ? "yes" : "no");
+    say(line);
+    hilo_event_set(abandoned);
+    return NULL;
+}
+
+static void *return_arg(void *arg) {
+    return arg;
+}
+
+/* Registered with atexit before the first hilo call, so it runs after
+ * hilo's exit hook: the exit has begun and given up its wait, and no
+ * thread starts any more. */
+static void after_hilos_exit_hook(void) {
+    /* A slow handler registered before hilo's (EXIT_CASES_SLOW_HANDLER_MS):
+     * the first exit() spends that long past hilo's last hook. */
+    const char *slow = getenv("EXIT_CASES_SLOW_HANDLER_MS");
+    if (slow != NULL) {
+        sleep_ms(atol(slow));
+    }
+    if (abandoned == NULL) {
+        return;
+    }
+    /* Bounded: a missing line fails the test, a hang would only stall it. */
+    hilo_event_wait(abandoned, 20.0);
+    hilo_thread_t t;
+    int rc = hilo_create(return_arg, NULL, "Late", &t);
+    if (rc == HILO_OK) {
+        rc = hilo_start(t);
+    }
+    char line[128];
+    snprintf(line, sizeof line, "start after the exit began: %d %s", rc, hilo_last_error());
+    say(line);
+}
+
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
+    atexit(after_hilos_exit_hook);
+    if (strcmp(which, "abandon_nondaemon") == 0 || strcmp(which, "abandon_executor") == 0) {
+        /* Main's exit waits for a non-daemon thread that never ends, or for
+         * an executor's worker stuck in its task with more work queued;
+         * another thread gives that wait up: the process ends with main's
+         * status. */
+        abandoned = hilo_event_new();
+        hilo_event *never = hilo_event_new();
+        if (strcmp(which, "abandon_nondaemon") == 0) {
+            spawn(wait_forever, never, "Stuck", 0);
+        } else {
+            hilo_executor *ex = hilo_executor_new(1, "Pool");
+            hilo_future *f;
+            if (hilo_executor_submit(ex, wait_forever, never, &f) != HILO_OK ||
+                hilo_executor_submit(ex, return_arg, NULL, &f) != HILO_OK) {
+                say("submit failed");
+                return 98;
+            }
+        }
+        spawn(abandon_when_main_waits, NULL, "Abandoner", 1);
+        say("main returns 4");
+        return 4;
+    }
+    if (strcmp(which, "abandon_shutdown") == 0) {
+        /* hilo_shutdown() in progress returns once another thread gives
+         * the wait up; the exit then waits for nothing either. */
+        abandoned = hilo_event_new();
+        hilo_event *never = hilo_event_new();
+        hilo_thread_t stuck = spawn(wait_forever, never, "Stuck", 0);
+        spawn(abandon_when_main_waits, NULL, "Abandoner", 1);
+        int rc = hilo_shutdown();
+        hilo_event_wait(abandoned, 20.0);
+        char line[64];
+        snprintf(line, sizeof line, "shutdown: %d, stuck alive: %d", rc, hilo_is_alive(stuck));
+        say(line);
+        say("main returns 0");
+        return 0;
+    }
     if (strcmp(which, "nondaemon") == 0) {
         hilo_release(spawn(slow_worker, NULL, "Worker", -1));
         say("main returns");
@@ -124,6 +218,12 @@ int main(int argc, char **argv) {
         hilo_join(e, HILO_FOREVER, NULL);
         hilo_join(w, HILO_FOREVER, NULL);
         say("main returns");
+        /* EXIT_CASES_MAIN_DELAY_MS: main returns that much later, once the
+         * first exit may have run all of hilo's hooks. */
+        const char *delay = getenv("EXIT_CASES_MAIN_DELAY_MS");
+        if (delay != NULL) {
+            sleep_ms(atol(delay));
+        }
         return 0;
     }
     if (strcmp(which, "join_main") == 0) {

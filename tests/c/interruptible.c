@@ -1,7 +1,8 @@
 /* hilo_set_interruptible: `interruptible restart|norestart` installs a
  * SIGUSR1 handler with or without SA_RESTART. For each kind of blocking
  * wait (join, lock, rlock, condition acquire and wait, semaphore, event,
- * barrier), untimed and with a 60 s timeout, a waiter thread blocks; once
+ * barrier, untimed and with a 60 s timeout; an executor shutdown's wait
+ * for its workers, untimed), a waiter thread blocks; once
  * it is observed asleep in a futex wait, the main thread sends it SIGUSR1
  * with pthread_kill. An interruptible waiter must return HILO_EINTR with
  * the documented text and leave the object as it was (a condition wait
@@ -26,9 +27,10 @@ static void on_signal(int sig) {
     handled++;
 }
 
-enum kind { JOIN, LOCK, RLOCK, COND_ACQUIRE, COND_WAIT, SEM, EVENT, BARRIER, KINDS };
+enum kind { JOIN, LOCK, RLOCK, COND_ACQUIRE, COND_WAIT, SEM, EVENT, BARRIER, EXEC_SHUTDOWN, KINDS };
 static const char *const kind_names[KINDS] = {
     "join", "lock", "rlock", "cond acquire", "cond wait", "sem", "event", "barrier",
+    "executor shutdown",
 };
 
 static const char *const eintr_text = "interrupted: a signal handler ran while this thread waited";
@@ -42,6 +44,10 @@ static hilo_event *event;
 static hilo_barrier *barrier;
 static hilo_event *gate;
 static hilo_thread_t target;
+/* An executor whose one worker waits for `gate` in its first task, with a
+ * second task queued behind it that sets `queued_ran`. */
+static hilo_executor *pool;
+static int queued_ran;
 
 struct job {
     enum kind kind;
@@ -60,6 +66,24 @@ static void *wait_for_gate(void *arg) {
     (void)arg;
     hilo_event_wait(gate, HILO_FOREVER);
     return (void *)0x42;
+}
+
+static void *mark_ran(void *arg) {
+    __atomic_store_n(&queued_ran, 1, __ATOMIC_RELEASE);
+    return arg;
+}
+
+static int ran(void) { return __atomic_load_n(&queued_ran, __ATOMIC_ACQUIRE); }
+
+/* A fresh `pool`: its worker busy until `gate` is set, one task queued. */
+static void make_pool(void) {
+    pool = hilo_executor_new(1, "pool");
+    queued_ran = 0;
+    hilo_future *f;
+    if (hilo_executor_submit(pool, wait_for_gate, NULL, &f) != HILO_OK) _exit(95);
+    hilo_future_free(f);
+    if (hilo_executor_submit(pool, mark_ran, NULL, &f) != HILO_OK) _exit(95);
+    hilo_future_free(f);
 }
 
 static void *waiter(void *arg) {
@@ -85,6 +109,11 @@ static void *waiter(void *arg) {
     case SEM: rc = hilo_sem_acquire(sem, true, job->timeout); break;
     case EVENT: rc = hilo_event_wait(event, job->timeout); break;
     case BARRIER: rc = hilo_barrier_wait(barrier, job->timeout); break;
+    case EXEC_SHUTDOWN:
+        rc = hilo_executor_shutdown(pool, true, false);
+        /* Waited to the end: the queued task ran. */
+        job->after = ran() ? HILO_OK : -100;
+        break;
     case KINDS: break;
     }
     if (rc == 1 && job->kind == LOCK) job->after = hilo_lock_release(lock);
@@ -150,6 +179,7 @@ static void give(enum kind kind) {
     case SEM: hilo_sem_release(sem, 1); break;
     case EVENT: hilo_event_set(event); break;
     case BARRIER: hilo_barrier_wait(barrier, HILO_FOREVER); break;
+    case EXEC_SHUTDOWN: hilo_event_set(gate); break;
     case KINDS: break;
     }
 }
@@ -158,6 +188,7 @@ static void give(enum kind kind) {
 static int success_rc(enum kind kind) {
     switch (kind) {
     case JOIN: return HILO_OK;
+    case EXEC_SHUTDOWN: return HILO_OK;
     case BARRIER: return 0; /* arrived first: index 0 */
     default: return 1;
     }
@@ -173,6 +204,7 @@ static void run_case(enum kind kind, double timeout, bool interruptible) {
     barrier = hilo_barrier_new(2, NULL, NULL, HILO_FOREVER);
     gate = hilo_event_new();
     target = spawn(wait_for_gate, NULL, "target", -1);
+    make_pool();
     /* The main thread holds what the lock waits are for. */
     if (kind == LOCK) hilo_lock_acquire(lock, true, HILO_FOREVER);
     if (kind == RLOCK) hilo_rlock_acquire(rlock, true, HILO_FOREVER);
@@ -208,6 +240,12 @@ static void run_case(enum kind kind, double timeout, bool interruptible) {
             case BARRIER:
                 left_as_was = hilo_barrier_n_waiting(barrier) == 0 && hilo_barrier_broken(barrier) == 0;
                 break;
+            case EXEC_SHUTDOWN: {
+                /* Shut down all the same; its queued work not run yet. */
+                hilo_future *f;
+                left_as_was = !ran() && hilo_executor_submit(pool, mark_ran, NULL, &f) == HILO_ESTATE;
+                break;
+            }
             case KINDS: break;
             }
             if (!left_as_was) fail(&job, "the object was changed");
@@ -224,6 +262,8 @@ static void run_case(enum kind kind, double timeout, bool interruptible) {
     hilo_event_set(gate);
     hilo_join(target, HILO_FOREVER, NULL);
     hilo_release(target);
+    hilo_executor_free(pool);
+    if (!ran()) fail(&job, "the executor's queued work never ran");
     hilo_event_free(job.ready);
     hilo_lock_free(lock);
     hilo_rlock_free(rlock);
@@ -284,6 +324,42 @@ static void run_plain_lock_case(double timeout) {
     hilo_lock_free(plain);
 }
 
+/* hilo_executor_free is not interruptible, in an interruptible thread too:
+ * it must not free the executor (dropping the queued work) before the
+ * workers have run it. */
+static void *free_pool(void *arg) {
+    struct job *job = arg;
+    hilo_set_interruptible(true);
+    job->self = pthread_self();
+    job->tid = hilo_native_id(hilo_current());
+    hilo_event_set(job->ready);
+    hilo_executor_free(pool);
+    job->after = ran() ? HILO_OK : -100;
+    __atomic_store_n(&job->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void run_free_case(void) {
+    cases++;
+    gate = hilo_event_new();
+    make_pool();
+    struct job job = {.kind = EXEC_SHUTDOWN, .timeout = HILO_FOREVER, .interruptible = true};
+    job.ready = hilo_event_new();
+    hilo_thread_t w = spawn(free_pool, &job, "waiter", -1);
+    hilo_event_wait(job.ready, HILO_FOREVER);
+    wait_until_blocked((long)job.tid, "hilo_executor_free");
+    int before = handled;
+    pthread_kill(job.self, SIGUSR1);
+    wait_handled(before + 1);
+    if (!asleep_again(&job)) fail(&job, "executor free: returned after the signal");
+    hilo_event_set(gate);
+    hilo_join(w, HILO_FOREVER, NULL);
+    if (job.after != HILO_OK) fail(&job, "executor free: the queued work never ran");
+    hilo_release(w);
+    hilo_event_free(job.ready);
+    hilo_event_free(gate);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     if (!handle_sigusr1(mode, on_signal)) {
@@ -303,11 +379,14 @@ int main(int argc, char **argv) {
     for (int interruptible = 1; interruptible >= 0; interruptible--) {
         for (int kind = 0; kind < KINDS; kind++) {
             run_case((enum kind)kind, HILO_FOREVER, interruptible);
-            run_case((enum kind)kind, 60.0, interruptible);
+            if (kind != EXEC_SHUTDOWN) { /* it has no timeout */
+                run_case((enum kind)kind, 60.0, interruptible);
+            }
         }
     }
     run_plain_lock_case(HILO_FOREVER);
     run_plain_lock_case(60.0);
+    run_free_case();
     printf("cases: %d, failures: %d\n", cases, failures);
     return 0;
 }

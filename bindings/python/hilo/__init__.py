@@ -150,6 +150,7 @@ _SIGNATURES = {
     "hilo_active_count": (_c_size_t, []),
     "hilo_enumerate": (_c_size_t, [_ctypes.POINTER(_thread_t), _c_size_t]),
     "hilo_shutdown": (_c_int, []),
+    "hilo_abandon_exit_wait": (_c_int, []),
     "hilo_set_stack_size": (_c_int, [_c_size_t]),
     "hilo_get_stack_size": (_c_size_t, []),
     "hilo_version": (_c_char_p, []),
@@ -756,17 +757,26 @@ def _non_daemon_running():
 _exit_wait_interrupted = False
 
 
+def _give_up_exit_wait():
+    """Ctrl-C (or another exception) ended an exit wait: no hook waits again,
+    nor does the C library's own wait at exit() (hilo_abandon_exit_wait), so
+    the process ends after one Ctrl-C, as CPython's does."""
+    global _exit_wait_interrupted
+    _exit_wait_interrupted = True
+    if _has("hilo_abandon_exit_wait"):
+        _lib.hilo_abandon_exit_wait()
+
+
 def _wait_at_exit():
     """Waits for the non-daemon threads (hilo_shutdown, which also lets joins
     of the main thread return), interruptibly in the main thread: Ctrl-C
     raises KeyboardInterrupt here, as in CPython's shutdown."""
-    global _exit_wait_interrupted
     if _exit_wait_interrupted:
         return
     try:
         _hilo.wait_for_exit()
     except BaseException:
-        _exit_wait_interrupted = True
+        _give_up_exit_wait()
         raise
 
 
@@ -1357,14 +1367,24 @@ class ThreadPoolExecutor(_cf.Executor):
 def _executors_exit():
     """threading._register_atexit hook: refuses new work and waits for the
     work already submitted to every executor, before the interpreter
-    finalises (a worker must not enter Python after that)."""
+    finalises (a worker must not enter Python after that). The wait is
+    interruptible in the main thread: Ctrl-C raises KeyboardInterrupt here
+    and the exit waits for nothing more, as CPython's."""
     global _executors_shutdown
     with _executors_lock:
         _executors_shutdown = True
         pools = list(_executors)
-    for pool in pools:
-        pool.shutdown(wait=True)
-    _hilo.executor_reap()
+    if _exit_wait_interrupted:
+        return
+    try:
+        for pool in pools:
+            pool.shutdown(wait=False)
+        for pool in pools:
+            pool.shutdown(wait=True)
+        _hilo.executor_reap()
+    except BaseException:
+        _give_up_exit_wait()
+        raise
     # Every worker has ended for hilo; each deletes its Python thread state
     # in its thread-exit destructor, just after. Let those run before the
     # interpreter finalises (bounded: 2 s).

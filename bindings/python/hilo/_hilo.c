@@ -1305,17 +1305,41 @@ static PyObject *executor_cancel(PyObject *Py_UNUSED(module), PyObject *capsule)
     return PyBool_FromLong(rc == 1);
 }
 
+/* What executor_shutdown_call is given. */
+typedef struct {
+    hilo_executor *ex;
+    bool cancel;
+} ShutdownCall;
+
+static int executor_shutdown_call(void *obj, double timeout) {
+    (void)timeout; /* none: the wait is a join of every worker */
+    ShutdownCall *call = obj;
+    return hilo_executor_shutdown(call->ex, true, call->cancel);
+}
+
 /* shutdown(wait, cancel_futures), with the GIL released (the workers need
- * it to finish; cancelled tasks' callbacks take it here). */
+ * it to finish; cancelled tasks' callbacks take it here). The wait is
+ * interruptible in the main thread (wait_released): Ctrl-C raises
+ * KeyboardInterrupt, as in CPython's join of its workers; the executor is
+ * shut down all the same, and a handler that does not raise lets the wait
+ * go on (hilo_executor_shutdown again, which waits again). */
 static PyObject *executor_shutdown(ExecutorObject *self, PyObject *args) {
     int wait, cancel;
     if (!PyArg_ParseTuple(args, "pp:shutdown", &wait, &cancel)) {
         return NULL;
     }
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = hilo_executor_shutdown(self->ex, wait != 0, cancel != 0);
-    Py_END_ALLOW_THREADS
+    if (wait) {
+        ShutdownCall call = {self->ex, cancel != 0};
+        rc = wait_released(executor_shutdown_call, &call, -1);
+        if (rc == PY_ERROR) {
+            return NULL;
+        }
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        rc = hilo_executor_shutdown(self->ex, false, cancel != 0);
+        Py_END_ALLOW_THREADS
+    }
     if (rc != HILO_OK) {
         return raise_status(rc);
     }
@@ -1337,11 +1361,20 @@ static void executor_dealloc(ExecutorObject *self) {
 }
 
 /* reap(): waits for the work of the collected executors and frees them, with
- * the GIL released (the exit hook). */
+ * the GIL released (the exit hook). The wait is interruptible as
+ * executor_shutdown's; an executor whose wait was interrupted stays listed
+ * (not freed: its workers may still run). */
 static PyObject *executor_reap(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(args)) {
     while (orphans != NULL) {
         Orphan *o = orphans;
         orphans = o->next;
+        ShutdownCall call = {o->ex, false};
+        int rc = wait_released(executor_shutdown_call, &call, -1);
+        if (rc == PY_ERROR) {
+            o->next = orphans; /* the GIL is held again */
+            orphans = o;
+            return NULL;
+        }
         Py_BEGIN_ALLOW_THREADS
         hilo_executor_free(o->ex);
         Py_END_ALLOW_THREADS

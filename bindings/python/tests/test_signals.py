@@ -30,6 +30,12 @@ CASES = {
     "Thread.join": ("e = hilo.Event(); t = hilo.Thread(target=e.wait, daemon=True); t.start()",
                     "t.join()"),
     "Barrier.wait": ("b = hilo.Barrier(2)", "b.wait()"),
+    # The worker's task ends at exit (a threading._register_atexit hook runs
+    # before hilo's executor wait), so the child can exit afterwards.
+    "ThreadPoolExecutor.shutdown": (
+        "import threading; e = hilo.Event(); threading._register_atexit(e.set)\n"
+        "ex = hilo.ThreadPoolExecutor(1); ex.submit(e.wait)",
+        "ex.shutdown(wait=True)"),
 }
 
 CHILD = """
@@ -224,39 +230,57 @@ class HandlerThatReturns(unittest.TestCase):
 
 
 class CtrlCAtExit(unittest.TestCase):
-    """Ctrl-C while the exit waits for a non-daemon thread that never ends:
-    KeyboardInterrupt there, as in CPython's shutdown; libhilo's own exit
-    hook then still waits for the thread (C's rule), and a second Ctrl-C,
-    Python's handler gone by then, ends the process. Before, no number of
-    Ctrl-C could end it."""
+    """One Ctrl-C while the exit waits (for a non-daemon thread that never
+    ends, or for an executor's queued work) ends the process, as in CPython:
+    KeyboardInterrupt in that wait, printed as CPython prints it ("Exception
+    ignored in" the threading module), and the exit status CPython gives.
+    Each case runs with hilo and with CPython's own threading in the same
+    test. Before, libhilo's own exit hook waited again, and a second Ctrl-C
+    was needed (for executor work, none ended it)."""
 
-    def test_exit_wait_is_interrupted(self):
-        import threading as cpython_threading
+    def exit_after_one_ctrl_c(self, module, setup):
+        """The child (`module` imported as threading, then `setup`) once one
+        SIGINT reached its main thread blocked in the exit wait; fails if
+        it still runs 30 s later."""
         proc = support.start_python(["-c", textwrap.dedent("""
-            import hilo
-            hilo.Thread(target=hilo.Event().wait).start()
+            import %s as threading, time
+            %s
             print("ready", flush=True)
-        """)])
-        errors = []
-        reader = cpython_threading.Thread(target=lambda: errors.append(proc.stderr.read()))
+        """) % (module, setup)])
         try:
-            wait_until_child_blocks(proc, "the exit wait")
-            reader.start()
+            wait_until_child_blocks(proc, "the exit wait (%s)" % module)
             os.kill(proc.pid, signal.SIGINT)
-            deadline = time.monotonic() + 30
-            while proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.2)
-                if proc.poll() is None:
-                    os.kill(proc.pid, signal.SIGINT)
-            self.assertIsNotNone(proc.poll(), "Ctrl-C never ended the process")
+            return support.finish(proc, 30)
         finally:
             if proc.poll() is None:
                 proc.kill()
-            proc.wait()
-            reader.join(30)
-        self.assertEqual(proc.returncode, -signal.SIGINT)
-        self.assertIn("KeyboardInterrupt", errors[0])
-        self.assertIn("_wait_at_exit", errors[0])
+                proc.wait()
+
+    def check(self, setup, cpython_setup, hilo_frame):
+        hilo_run = self.exit_after_one_ctrl_c("hilo", setup)
+        cpython_run = self.exit_after_one_ctrl_c("threading", cpython_setup)
+        for run in (hilo_run, cpython_run):
+            lines = run.stderr.rstrip().splitlines()
+            self.assertGreater(len(lines), 2, run.stderr)
+            self.assertTrue(lines[0].startswith("Exception ignored in: <module 'threading'"),
+                            run.stderr)
+            self.assertEqual(lines[-1].strip(), "KeyboardInterrupt:", run.stderr)
+        self.assertIn(hilo_frame, hilo_run.stderr)
+        self.assertEqual(hilo_run.returncode, cpython_run.returncode,
+                         "hilo:\n%s\nCPython:\n%s" % (hilo_run.stderr, cpython_run.stderr))
+        self.assertEqual(cpython_run.returncode, 0)
+
+    def test_one_ctrl_c_ends_the_wait_for_a_non_daemon_thread(self):
+        setup = "threading.Thread(target=threading.Event().wait).start()"
+        self.check(setup, setup, "in _wait_at_exit")
+
+    def test_one_ctrl_c_ends_the_wait_for_executor_work(self):
+        # One long task running, two queued behind it.
+        submit = "for _ in range(3): pool.submit(time.sleep, 100)"
+        self.check("pool = threading.ThreadPoolExecutor(1)\n" + submit,
+                   "import concurrent.futures\n"
+                   "pool = concurrent.futures.ThreadPoolExecutor(1)\n" + submit,
+                   "in _executors_exit")
 
 
 def _add(name):
