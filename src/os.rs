@@ -310,9 +310,13 @@ pub fn os_name(name: &[u8]) -> [u8; 16] {
 
 /// Sets the calling thread's kernel name (what `top -H` and `gdb` show).
 pub fn set_own_name(name: &CStr) {
-    let short = os_name(name.to_bytes());
+    set_own_os_name(&os_name(name.to_bytes()));
+}
+
+/// Sets the calling thread's kernel name to `short`, made by `os_name`.
+pub fn set_own_os_name(short: &[u8; 16]) {
     // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes,
-    // and `short` is exactly that.
+    // and `short` is exactly that (`os_name` leaves a NUL at the end).
     unsafe {
         libc::prctl(libc::PR_SET_NAME, short.as_ptr() as libc::c_ulong, 0, 0, 0);
     }

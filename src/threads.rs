@@ -161,8 +161,10 @@ impl Drop for EndOfThread {
 }
 
 /// Gives the calling (new) thread's OS name the record's name before its
-/// target runs; `name` is the record's name at `version`. Returns the name
-/// and version that the OS name now shows.
+/// target runs; `os_name` is the record's name at `version`, as the kernel
+/// shows it, and the thread has kept that name (`current::keep_name`).
+/// Returns the version of the name that the OS name now shows, which the
+/// thread has kept.
 ///
 /// `prctl` runs outside the slot's mutex. A `hilo_set_name` that comes after
 /// the thread published its TID bumps `name_version` before it writes the
@@ -170,14 +172,15 @@ impl Drop for EndOfThread {
 /// later rename writes after it and wins; if it changed, we read the new
 /// name under the mutex (after that rename finished) and name ourselves
 /// again.
-fn name_self(slot: &Slot, mut name: Arc<CStr>, mut version: u32) -> (Arc<CStr>, u32) {
+fn name_self(slot: &Slot, mut os_name: [u8; 16], mut version: u32) -> u32 {
     loop {
-        os::set_own_name(&name);
+        os::set_own_os_name(&os_name);
         if slot.name_version.load(Ordering::SeqCst) == version {
-            return (name, version);
+            return version;
         }
         let record = slot.record.lock();
-        name = record.name.clone();
+        current::keep_name(&record.name);
+        os_name = os::os_name(record.name.to_bytes());
         version = slot.name_version.load(Ordering::SeqCst);
     }
 }
@@ -195,12 +198,15 @@ extern "C-unwind" fn trampoline(arg: *mut c_void) -> *mut c_void {
         let mut record = slot.record.lock();
         record.pthread = os::pthread_self();
         slot.native_id.store(tid, Ordering::Release);
-        let name = record.name.clone();
+        // The name is copied (or, when long, referenced) here, under the
+        // mutex, rather than cloned out and copied later.
+        current::keep_name(&record.name);
+        let os_name = os::os_name(record.name.to_bytes());
         let version = slot.name_version.load(Ordering::SeqCst);
         let (target, target_arg) = (record.target, record.arg);
         drop(record);
-        let (name, version) = name_self(slot, name, version);
-        current::enter(handle, slot, name, version);
+        let version = name_self(slot, os_name, version);
+        current::enter(handle, slot, version);
         (slot, target, target_arg)
     });
     let Ok((slot, Some(target), target_arg)) = started else {
