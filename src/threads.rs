@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use crate::error::{Error, Kind, Result};
 use crate::registry::{
-    copy_name, default_name, index_of, registry, Handle, Reap, Slot, Target, DAEMON, DUMMY,
-    FINISHED, MAIN, RELEASED, RUNNING, UNSTARTED,
+    copy_name, index_of, registry, Handle, Reap, Slot, Target, DAEMON, DUMMY, FINISHED, MAIN,
+    RELEASED, RUNNING, UNSTARTED,
 };
 use crate::sync::local;
 use crate::{current, joins, os};
@@ -27,11 +27,14 @@ pub fn create(target: Target, arg: *mut c_void, name: Option<&CStr>) -> Result<H
     current::init();
     let daemon = if current::is_daemon() { DAEMON } else { 0 };
     let name = match name {
-        Some(name) if !name.is_empty() => copy_name(name)?,
-        _ => default_name("Thread"),
+        Some(name) if !name.is_empty() => Some(copy_name(name)?),
+        _ => None,
     };
     registry().insert(UNSTARTED | daemon, |slot, record| {
-        slot.rename(record, name);
+        match name {
+            Some(name) => slot.rename(record, name),
+            None => slot.rename_default(record, "Thread"),
+        }
         record.target = Some(target);
         record.arg = arg;
         record.result = std::ptr::null_mut();
@@ -194,7 +197,7 @@ extern "C-unwind" fn trampoline(arg: *mut c_void) -> *mut c_void {
         // System calls stay out of the critical section, so that a joiner
         // that locks the record right after hilo_start does not have to
         // spin, yield or sleep behind them.
-        let tid = os::gettid();
+        let tid = os::own_tid();
         let mut record = slot.record.lock();
         record.pthread = os::pthread_self();
         slot.native_id.store(tid, Ordering::Release);
