@@ -307,27 +307,38 @@ pub fn enter(handle: Handle, slot: &'static Slot, name_version: u32) {
 
 /// The calling thread's record, for a wait about to block (src/waits.rs):
 /// a thread hilo did not create is registered as a dummy first, so that a
-/// dump shows what it waits for. None once its identity has ended.
+/// dump shows what it waits for. None once its identity has ended, and
+/// once its record is freed (a released hilo thread in its destructors):
+/// the slot may already hold another thread's record, whose wait cell
+/// only that thread writes.
 pub fn wait_slot() -> Option<&'static Slot> {
     handle();
-    let slot = CURRENT
-        .try_with(|current| (!current.torn_down.get()).then(|| current.slot.get()))
+    own_slot()
+}
+
+/// The calling thread's slot while it holds the thread's record.
+fn own_slot() -> Option<&'static Slot> {
+    let (handle, slot) = CURRENT
+        .try_with(|current| {
+            (!current.torn_down.get()).then(|| (current.handle.get(), current.slot.get()))
+        })
         .ok()
         .flatten()?;
     // SAFETY: a non-null slot pointer came from the registry, whose slots
-    // are never freed; the identity has not ended, so it is this thread's.
-    unsafe { slot.as_ref() }
+    // are never freed.
+    let slot = unsafe { slot.as_ref() }?;
+    // A record is freed only after its thread has finished, so a record
+    // still here is this thread's for as long as the caller needs it, but
+    // for a released thread's own destructors, where the slot may be
+    // taken right after this check (a narrow window; no memory is at
+    // stake, only which thread a dump shows waiting).
+    slot.load().names(handle).then_some(slot)
 }
 
 /// The calling thread has just drawn `token` (`sync::thread_token`): its
 /// record, if it has one, learns it.
 pub fn publish_token(token: u64) {
-    let slot = CURRENT
-        .try_with(|current| (!current.torn_down.get()).then(|| current.slot.get()))
-        .ok()
-        .flatten();
-    // SAFETY: as in `wait_slot`.
-    if let Some(slot) = slot.and_then(|slot| unsafe { slot.as_ref() }) {
+    if let Some(slot) = own_slot() {
         slot.token.store(token, Ordering::Release);
     }
 }

@@ -289,6 +289,17 @@ fn a_hilo_thread_keeps_its_name_in_other_keys_destructors() {
     );
 }
 
+/// A released hilo thread whose record's slot went to another thread no
+/// longer records its waits there: a wait of its key destructor erased the
+/// new thread's wait from the dumps when it ended.
+#[test]
+fn a_released_threads_wait_in_a_destructor_leaves_the_slots_new_thread_alone() {
+    assert_eq!(
+        destructor_case("wait_after_slot_reused"),
+        "slot reused: yes, U shown waiting after T's wait: yes\n"
+    );
+}
+
 const NO_LEAK: &str = "\
 destructor calls: 64, zero handles: 0
 active: before 1 after 1
