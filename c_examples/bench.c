@@ -4,8 +4,10 @@
  * anchor, ...) measured side by side in this run, so that a noisy machine
  * slows both sides alike. It prints one table and never fails on timing.
  *
- *   bench [--calls | --pools] [--label TEXT] [--python PATH/bench_python.py]
+ *   bench [--calls | --pools | --cycle] [--label TEXT] [--python PATH/bench_python.py]
  *
+ * --cycle runs only the create+start+join+release row, for runs of it
+ * alone, pinned (`taskset -c 0`) or interleaved with another build's.
  * --calls runs only the per-call rows (current_name, is_alive, is_daemon,
  * the uncontended lock), which is what differs between the shared and the
  * static library.
@@ -1030,9 +1032,10 @@ int main(int argc, char **argv) {
     const char *script = NULL;
     /* libuv's pool: 2 threads, as the others' (read at its first use). */
     setenv("UV_THREADPOOL_SIZE", "2", 1);
-    int pools_only = 0;
+    int pools_only = 0, cycle_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--pools")) pools_only = 1;
+        if (!strcmp(argv[i], "--cycle")) cycle_only = 1;
         if (!strcmp(argv[i], "--calls")) calls_only = 1;
         else if (!strcmp(argv[i], "--label") && i + 1 < argc) label = argv[++i];
         else if (!strcmp(argv[i], "--python") && i + 1 < argc) script = argv[++i];
@@ -1053,8 +1056,8 @@ int main(int argc, char **argv) {
     }
 
     /* First, while the registry is empty: every record below is new. */
-    double record = bytes_per_record();
-    struct python_figures py = run_python(script);
+    double record = cycle_only ? 0 : bytes_per_record();
+    struct python_figures py = run_python(cycle_only ? NULL : script);
     header(label, py.ok);
 
     double h[ROUNDS], a[ROUNDS];
@@ -1066,6 +1069,9 @@ int main(int argc, char **argv) {
     }
     row("create+start+join+release vs create+join", median(h, ROUNDS) / 1000,
         median(a, ROUNDS) / 1000, "us", "1.05", py.ok, py.cycle_ns / 1000);
+    if (cycle_only) {
+        return 0;
+    }
 
     for (int r = 0; r < ROUNDS; r++) {
         h[r] = hilo_many(BURST, 0);

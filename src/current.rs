@@ -7,19 +7,29 @@
 //! A thread keeps its identity through the destructors that run as it ends
 //! (`hilo_local` values, other pthread keys, C++ `thread_local`s), so that a
 //! destructor that asks who is calling gets the thread's own handle and name
-//! and never registers a record that would outlive the thread. The identity
-//! goes, with the dummy's record or the main thread's life, in the third of
-//! pthread's four rounds of key destructors: one key of hilo's, set when a
-//! thread needs it, puts itself back for the rounds before (`teardown`). The
-//! fourth is left to tools that end a thread's own state there with the
+//! and never registers a record that would outlive the thread. Where the
+//! identity owns something that must go with the thread (a dummy's record,
+//! the main thread's life, a long name's reference), it goes in the third
+//! of pthread's four rounds of key destructors: one key of hilo's, set when
+//! a thread needs it, puts itself back for the rounds before (`teardown`).
+//! The fourth is left to tools that end a thread's own state there with the
 //! same trick: ThreadSanitizer's runtime does, and instrumented code that
 //! runs after it crashes.
+//!
+//! A hilo thread whose name fits `INLINE_NAME` owns nothing there: its name
+//! is a copy in the thread-local itself, which goes with the thread's TLS,
+//! so it sets no key and keeps its identity to its very end. That is the
+//! common case and it matters: once a thread has set a key with a
+//! destructor, glibc scans the thread's key slots at its end in every round
+//! (`__nptl_deallocate_tsd`), and the three rounds of the teardown key were
+//! about 1,600 instructions of a 5,200-instruction create+start+join+release
+//! cycle (callgrind; docs/performance.md).
 //!
 //! The first use also installs the process hooks: the exit wait (`atexit`,
 //! src/exit.rs) and fork handling (`pthread_atfork`, src/fork.rs), the only
 //! calls from here up to those modules.
 
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::{c_char, c_void, CStr};
 use std::panic::catch_unwind;
 use std::ptr::{self, NonNull};
@@ -43,6 +53,15 @@ static TEARDOWN_KEY: OnceLock<Option<Key>> = OnceLock::new();
 /// The round of key destructors in which an identity ends: the third of
 /// pthread's `PTHREAD_DESTRUCTOR_ITERATIONS` (4 in glibc); see the top.
 const TEARDOWN_ROUND: u8 = 3;
+
+/// The longest name, in bytes with its NUL, that a thread's identity keeps
+/// as a copy in its thread-local (`Current::inline`) rather than as a
+/// reference to the record's name: "Thread-N", "Dummy-N", "MainThread" and
+/// most names given; the default names need at most 27 bytes. A longer name
+/// makes a hilo thread set the teardown key at its end, to drop the
+/// reference. The thread-local is part of libhilo's static TLS block (see
+/// docs/performance.md), so this is kept small.
+const INLINE_NAME: usize = 32;
 
 /// What ends with a thread's identity (`Current::ending`).
 const ENDS_NOTHING: u8 = 0;
@@ -132,6 +151,11 @@ fn register_dummy() -> (Handle, &'static Slot) {
 /// record) in the third round of its key destructors.
 fn arm_teardown(ending: u8) {
     CURRENT.with(|current| current.ending.set(ending));
+    set_teardown_key();
+}
+
+/// Sets the teardown key, so that `teardown` runs as the thread ends.
+fn set_teardown_key() {
     if let Some(Some(key)) = TEARDOWN_KEY.get() {
         // SAFETY: a live key, never deleted; any non-NULL value will do.
         // Setting a value of a key below 32 allocates nothing; a failure
@@ -174,22 +198,36 @@ extern "C" fn teardown(_value: *mut c_void) {
             current.torn_down.set(true);
             set_cache(None, 0, ptr::null());
             drop_name(current.name.take());
+            // SAFETY: the calling thread's own buffer; the cache no longer
+            // points at it.
+            unsafe { (*current.inline.get())[0] = 0 };
         });
     });
 }
 
 /// Called by a hilo thread at the end of its target, once its record is
-/// finished: its identity stays until its last destructors have run.
+/// finished: its identity stays until its last destructors have run. Only
+/// a long name's reference needs the teardown key (`INLINE_NAME`); should
+/// the thread take one later, in a destructor, `keep_name` sets the key then.
 pub fn finish() {
-    arm_teardown(ENDS_HILO);
+    CURRENT.with(|current| {
+        current.ending.set(ENDS_HILO);
+        if current.name.get().is_some() {
+            set_teardown_key();
+        }
+    });
 }
 
 struct Current {
     handle: Cell<Handle>,
     slot: Cell<*const Slot>,
-    /// A strong reference to the cached name (`Arc::into_raw`), or None.
-    /// The `NameCache` points at it while it is the slot's name.
+    /// A strong reference to the cached name (`Arc::into_raw`) when it is
+    /// longer than `INLINE_NAME`, else None and the name is `inline`. The
+    /// C cache points at one of them while it is the slot's name.
     name: Cell<Option<NonNull<CStr>>>,
+    /// A copy of a short cached name, NUL-terminated ("" when none): it
+    /// lives as long as the thread's TLS, so it needs no teardown.
+    inline: UnsafeCell<[u8; INLINE_NAME]>,
     /// What ends with this identity (`ENDS_*`), and how many rounds of key
     /// destructors have run.
     ending: Cell<u8>,
@@ -205,6 +243,7 @@ thread_local! {
             handle: Cell::new(0),
             slot: Cell::new(ptr::null()),
             name: Cell::new(None),
+            inline: UnsafeCell::new([0; INLINE_NAME]),
             ending: Cell::new(ENDS_NOTHING),
             rounds: Cell::new(0),
             torn_down: Cell::new(false),
@@ -241,13 +280,20 @@ fn set_cache(slot: Option<&'static Slot>, version: u32, name: *const c_char) {
     unsafe { hilo_internal_set_cached_name(version_word, version, name) };
 }
 
-/// Marks the calling thread as the thread of `handle`, caching `name`, which
-/// is the slot's name at `name_version` (both read under the slot's mutex).
-pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>, name_version: u32) {
+/// Keeps `name` as the calling thread's name (a copy, or a reference when
+/// it is long), for `enter`. Called under the slot's mutex, where `name` is
+/// the record's name, so that the new thread takes no reference of its own
+/// to a short name.
+pub fn keep_name(name: &Arc<CStr>) {
+    CURRENT.with(|current| replace_name(current, name));
+}
+
+/// Marks the calling thread as the thread of `handle`, whose name (kept by
+/// `keep_name`) is the slot's name at `name_version`.
+pub fn enter(handle: Handle, slot: &'static Slot, name_version: u32) {
     CURRENT.with(|current| {
         current.handle.set(handle);
         current.slot.set(slot);
-        replace_name(current, name);
         set_cache(Some(slot), name_version, cached_name(current));
     });
     slot.thread_pointer
@@ -261,37 +307,63 @@ pub fn enter(handle: Handle, slot: &'static Slot, name: Arc<CStr>, name_version:
 
 /// The calling thread's record, for a wait about to block (src/waits.rs):
 /// a thread hilo did not create is registered as a dummy first, so that a
-/// dump shows what it waits for. None once its identity has ended.
+/// dump shows what it waits for. None once its identity has ended, and
+/// once its record is freed (a released hilo thread in its destructors):
+/// the slot may already hold another thread's record, whose wait cell
+/// only that thread writes.
 pub fn wait_slot() -> Option<&'static Slot> {
     handle();
-    let slot = CURRENT
-        .try_with(|current| (!current.torn_down.get()).then(|| current.slot.get()))
+    own_slot()
+}
+
+/// The calling thread's slot while it holds the thread's record.
+fn own_slot() -> Option<&'static Slot> {
+    let (handle, slot) = CURRENT
+        .try_with(|current| {
+            (!current.torn_down.get()).then(|| (current.handle.get(), current.slot.get()))
+        })
         .ok()
         .flatten()?;
     // SAFETY: a non-null slot pointer came from the registry, whose slots
-    // are never freed; the identity has not ended, so it is this thread's.
-    unsafe { slot.as_ref() }
+    // are never freed.
+    let slot = unsafe { slot.as_ref() }?;
+    // A record is freed only after its thread has finished, so a record
+    // still here is this thread's for as long as the caller needs it, but
+    // for a released thread's own destructors, where the slot may be
+    // taken right after this check (a narrow window; no memory is at
+    // stake, only which thread a dump shows waiting).
+    slot.load().names(handle).then_some(slot)
 }
 
 /// The calling thread has just drawn `token` (`sync::thread_token`): its
 /// record, if it has one, learns it.
 pub fn publish_token(token: u64) {
-    let slot = CURRENT
-        .try_with(|current| (!current.torn_down.get()).then(|| current.slot.get()))
-        .ok()
-        .flatten();
-    // SAFETY: as in `wait_slot`.
-    if let Some(slot) = slot.and_then(|slot| unsafe { slot.as_ref() }) {
+    if let Some(slot) = own_slot() {
         slot.token.store(token, Ordering::Release);
     }
 }
 
-fn replace_name(current: &Current, name: Arc<CStr>) {
-    drop_name(
-        current
-            .name
-            .replace(NonNull::new(Arc::into_raw(name).cast_mut())),
-    );
+/// Makes `name` the thread's cached name: a copy in `inline` when it fits,
+/// else a new reference. The caller sets the C cache afterwards (it may
+/// point at `inline`, whose bytes change here: a name that
+/// `hilo_current_name` gave is valid only until this thread's next call).
+fn replace_name(current: &Current, name: &Arc<CStr>) {
+    let bytes = name.to_bytes_with_nul();
+    let long = if bytes.len() <= INLINE_NAME {
+        // SAFETY: the calling thread's own buffer, not borrowed elsewhere;
+        // the copy fits (checked above).
+        unsafe { (&mut *current.inline.get())[..bytes.len()].copy_from_slice(bytes) };
+        None
+    } else {
+        NonNull::new(Arc::into_raw(name.clone()).cast_mut())
+    };
+    let taken = long.is_some();
+    drop_name(current.name.replace(long));
+    if taken && current.ending.get() == ENDS_HILO {
+        // A hilo thread past its target (in a destructor) took a reference
+        // to a long name: it must be dropped as the thread ends.
+        set_teardown_key();
+    }
 }
 
 fn drop_name(name: Option<NonNull<CStr>>) {
@@ -306,7 +378,8 @@ fn cached_name(current: &Current) -> *const c_char {
     match current.name.get() {
         // SAFETY: the cell holds a strong reference while it is Some.
         Some(name) => unsafe { name.as_ref() }.as_ptr(),
-        None => c"".as_ptr(),
+        // NUL-terminated: zeroed at first, then a whole name with its NUL.
+        None => current.inline.get().cast::<c_char>().cast_const(),
     }
 }
 
@@ -365,12 +438,10 @@ fn enter_main() -> Handle {
 
 fn enter_registered(handle: Handle, slot: &'static Slot) -> Handle {
     let record = slot.record.lock();
-    let (name, version) = (
-        record.name.clone(),
-        slot.name_version.load(Ordering::Acquire),
-    );
+    keep_name(&record.name);
+    let version = slot.name_version.load(Ordering::Acquire);
     drop(record);
-    enter(handle, slot, name, version);
+    enter(handle, slot, version);
     handle
 }
 
@@ -419,7 +490,7 @@ pub fn refresh_name() -> *const c_char {
         let record = slot.record.lock();
         if slot.load().names(handle) {
             let version = slot.name_version.load(Ordering::Acquire);
-            replace_name(current, record.name.clone());
+            replace_name(current, &record.name);
             set_cache(Some(slot), version, cached_name(current));
         }
         drop(record);

@@ -17,6 +17,46 @@ pub fn gettid() -> i64 {
     i64::from(unsafe { libc::gettid() })
 }
 
+extern "C" {
+    // POSIX; declared here as `pthread_setcancelstate` is below.
+    fn pthread_getcpuclockid(thread: libc::pthread_t, clock: *mut libc::clockid_t) -> c_int;
+}
+
+/// Whether `own_tid` may decode the TID from the thread's CPU clock id:
+/// 0 not checked yet, 1 yes, 2 no (then it asks the kernel).
+static TID_FROM_CLOCK: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// The kernel thread id (Linux TID) of the calling thread, without a system
+/// call where libc allows: a thread's CPU-time clock id is the kernel's
+/// encoding of its TID, `(!tid << 3) | 6` (CPUCLOCK_PERTHREAD and
+/// CPUCLOCK_SCHED, linux/posix-timers.h), and glibc and musl compute it in
+/// `pthread_getcpuclockid` from the TID they keep in the thread's
+/// descriptor. The first call checks the decoding against `gettid`; where
+/// it differs, every call is `gettid`. A new hilo thread publishes its TID
+/// this way, one system call fewer per thread (~0.1 us on the AMD EPYC VM).
+pub fn own_tid() -> i64 {
+    let decoded = || {
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: the calling thread's own pthread_t is valid; `clock` is a
+        // valid out-pointer.
+        let rc = unsafe { pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+        (rc == 0 && clock & 7 == 6).then(|| i64::from(!(clock >> 3)))
+    };
+    match TID_FROM_CLOCK.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => decoded().filter(|&tid| tid > 0).unwrap_or_else(gettid),
+        2 => gettid(),
+        _ => {
+            let tid = gettid();
+            let works = decoded() == Some(tid);
+            TID_FROM_CLOCK.store(
+                if works { 1 } else { 2 },
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            tid
+        }
+    }
+}
+
 /// The process id.
 pub fn getpid() -> i64 {
     // SAFETY: getpid has no preconditions and cannot fail.
@@ -310,9 +350,13 @@ pub fn os_name(name: &[u8]) -> [u8; 16] {
 
 /// Sets the calling thread's kernel name (what `top -H` and `gdb` show).
 pub fn set_own_name(name: &CStr) {
-    let short = os_name(name.to_bytes());
+    set_own_os_name(&os_name(name.to_bytes()));
+}
+
+/// Sets the calling thread's kernel name to `short`, made by `os_name`.
+pub fn set_own_os_name(short: &[u8; 16]) {
     // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes,
-    // and `short` is exactly that.
+    // and `short` is exactly that (`os_name` leaves a NUL at the end).
     unsafe {
         libc::prctl(libc::PR_SET_NAME, short.as_ptr() as libc::c_ulong, 0, 0, 0);
     }
@@ -639,7 +683,26 @@ pub fn in_unrestarted_call(tid: i64) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::os_name;
+    use super::{gettid, os_name, own_tid};
+
+    #[test]
+    fn own_tid_is_the_kernels_tid_on_every_thread() {
+        // The first call checks the decoding, the later ones use it.
+        for _ in 0..3 {
+            assert_eq!(own_tid(), gettid());
+        }
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (own_tid(), gettid())))
+            .collect();
+        for thread in threads {
+            let (decoded, asked) = thread.join().expect("thread ran");
+            assert_eq!(decoded, asked);
+        }
+        assert_eq!(
+            super::TID_FROM_CLOCK.load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+    }
 
     fn shown(name: &str) -> String {
         let out = os_name(name.as_bytes());

@@ -227,6 +227,30 @@ impl Slot {
         self.name_version.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Gives the record the next default name, `prefix-N`; callers hold the
+    /// slot's mutex. A freed record keeps its name (`Registry::remove`), so
+    /// when nobody else holds that name and it has the new one's length
+    /// (Thread-1234 after Thread-1233), the new name is written over its
+    /// bytes and nothing is allocated or freed.
+    pub fn rename_default(&self, record: &mut Record, prefix: &str) {
+        let (buf, len) = default_name_bytes(prefix);
+        if let Some(name) = Arc::get_mut(&mut record.name) {
+            if name.to_bytes_with_nul().len() == len {
+                // SAFETY: `get_mut` proves this the only reference to the
+                // name (every reader clones the Arc under the mutex we
+                // hold); the bytes written are as many as it has, and they
+                // end with the only NUL, so it stays a valid CStr.
+                unsafe {
+                    ptr::copy_nonoverlapping(buf.as_ptr(), (name as *mut CStr).cast::<u8>(), len)
+                };
+                // As `rename`.
+                self.name_version.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+        }
+        self.rename(record, Arc::from(default_name_cstr(&buf, len)));
+    }
+
     /// True unless the record named by `handle` still runs a thread that
     /// may finish: finished, freed, reverted to unstarted, or exiting (its
     /// thread called `exit()`, or it is the main thread and the process has
@@ -271,28 +295,40 @@ static NAME_COUNTER: AtomicU64 = AtomicU64::new(1);
 /// A new default name, `prefix-N`. Built on the stack, so the name costs
 /// one allocation (the `Arc`), not a `format!` and a `CString` besides.
 pub fn default_name(prefix: &str) -> Arc<CStr> {
-    let n = NAME_COUNTER.fetch_add(1, Ordering::Relaxed);
-    // "Thread-" or "Dummy-", 20 digits of a u64, and the NUL.
+    let (buf, len) = default_name_bytes(prefix);
+    Arc::from(default_name_cstr(&buf, len))
+}
+
+/// The next default name's bytes, `prefix-N` and its NUL, and their length.
+/// `prefix` is "Thread" or "Dummy".
+fn default_name_bytes(prefix: &str) -> ([u8; 32], usize) {
+    debug_assert!(prefix.len() <= 10 && !prefix.as_bytes().contains(&0));
+    let mut n = NAME_COUNTER.fetch_add(1, Ordering::Relaxed);
+    // The digits of a u64 (at most 20), from the end.
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
     let mut buf = [0u8; 32];
     let head = prefix.len() + 1;
     buf[..prefix.len()].copy_from_slice(prefix.as_bytes());
     buf[prefix.len()] = b'-';
-    let mut digits = [0u8; 20];
-    let mut rest = n;
-    let mut count = 0;
-    loop {
-        digits[count] = b'0' + (rest % 10) as u8;
-        count += 1;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for (i, digit) in digits[..count].iter().rev().enumerate() {
-        buf[head + i] = *digit;
-    }
-    let name = CStr::from_bytes_with_nul(&buf[..=head + count]).expect("one NUL, at the end");
-    Arc::from(name)
+    let count = digits.len() - at;
+    buf[head..head + count].copy_from_slice(&digits[at..]);
+    // The NUL is the zero after the digits.
+    (buf, head + count + 1)
+}
+
+fn default_name_cstr(buf: &[u8; 32], len: usize) -> &CStr {
+    // SAFETY: `default_name_bytes` wrote a prefix without NULs, '-' and
+    // digits, then left the NUL at `len - 1`: one NUL, at the end.
+    unsafe { CStr::from_bytes_with_nul_unchecked(&buf[..len]) }
 }
 
 /// A caller's name, copied for a record. Allocation failure is a status
@@ -672,4 +708,63 @@ fn is_listed_alive(word: Word) -> bool {
 
 pub fn index_of(handle: Handle) -> u32 {
     (handle & INDEX_MASK) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name_of(slot: &Slot) -> String {
+        slot.record.lock().name.to_str().expect("UTF-8").to_string()
+    }
+
+    fn number(name: &str) -> u64 {
+        name.strip_prefix("Thread-")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("not a default name: {name}"))
+    }
+
+    /// A default name written over the old one's bytes leaves every
+    /// reference taken before alone: it is done only when there is none.
+    #[test]
+    fn a_default_name_reuses_the_old_names_memory_only_when_nobody_holds_it() {
+        let slot = Slot::new();
+        let mut record = slot.record.lock();
+        slot.rename(&mut record, Arc::from(c"Thread-0"));
+        let held = record.name.clone();
+        let version = slot.name_version.load(Ordering::SeqCst);
+        // Held: a new allocation; the held name is unchanged.
+        slot.rename_default(&mut record, "Thread");
+        assert_eq!(held.to_bytes(), b"Thread-0");
+        assert!(!Arc::ptr_eq(&held, &record.name));
+        assert_eq!(slot.name_version.load(Ordering::SeqCst), version + 1);
+        drop(held);
+        // Not held: the same memory, when the length is the same (a new
+        // digit comes at most once in a few names).
+        let mut reused = 0;
+        for _ in 0..3 {
+            let before = Arc::as_ptr(&record.name);
+            let old = record.name.to_str().expect("UTF-8").to_string();
+            slot.rename_default(&mut record, "Thread");
+            let new = record.name.to_str().expect("UTF-8").to_string();
+            assert!(number(&new) > number(&old), "{old} then {new}");
+            if old.len() == new.len() {
+                assert_eq!(Arc::as_ptr(&record.name), before, "{old} then {new}");
+                reused += 1;
+            }
+        }
+        assert!(reused > 0);
+        assert_eq!(slot.name_version.load(Ordering::SeqCst), version + 4);
+        drop(record);
+        assert!(name_of(&slot).starts_with("Thread-"));
+        // A length that differs: a new name of its own length.
+        let mut record = slot.record.lock();
+        slot.rename(&mut record, Arc::from(c"x"));
+        slot.rename_default(&mut record, "Thread");
+        assert!(record.name.to_bytes().starts_with(b"Thread-"));
+        assert_eq!(
+            record.name.to_bytes().iter().filter(|&&b| b == 0).count(),
+            0
+        );
+    }
 }

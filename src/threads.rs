@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use crate::error::{Error, Kind, Result};
 use crate::registry::{
-    copy_name, default_name, index_of, registry, Handle, Reap, Slot, Target, DAEMON, DUMMY,
-    FINISHED, MAIN, RELEASED, RUNNING, UNSTARTED,
+    copy_name, index_of, registry, Handle, Reap, Slot, Target, DAEMON, DUMMY, FINISHED, MAIN,
+    RELEASED, RUNNING, UNSTARTED,
 };
 use crate::sync::local;
 use crate::{current, joins, os};
@@ -27,11 +27,14 @@ pub fn create(target: Target, arg: *mut c_void, name: Option<&CStr>) -> Result<H
     current::init();
     let daemon = if current::is_daemon() { DAEMON } else { 0 };
     let name = match name {
-        Some(name) if !name.is_empty() => copy_name(name)?,
-        _ => default_name("Thread"),
+        Some(name) if !name.is_empty() => Some(copy_name(name)?),
+        _ => None,
     };
     registry().insert(UNSTARTED | daemon, |slot, record| {
-        slot.rename(record, name);
+        match name {
+            Some(name) => slot.rename(record, name),
+            None => slot.rename_default(record, "Thread"),
+        }
         record.target = Some(target);
         record.arg = arg;
         record.result = std::ptr::null_mut();
@@ -161,8 +164,10 @@ impl Drop for EndOfThread {
 }
 
 /// Gives the calling (new) thread's OS name the record's name before its
-/// target runs; `name` is the record's name at `version`. Returns the name
-/// and version that the OS name now shows.
+/// target runs; `os_name` is the record's name at `version`, as the kernel
+/// shows it, and the thread has kept that name (`current::keep_name`).
+/// Returns the version of the name that the OS name now shows, which the
+/// thread has kept.
 ///
 /// `prctl` runs outside the slot's mutex. A `hilo_set_name` that comes after
 /// the thread published its TID bumps `name_version` before it writes the
@@ -170,14 +175,15 @@ impl Drop for EndOfThread {
 /// later rename writes after it and wins; if it changed, we read the new
 /// name under the mutex (after that rename finished) and name ourselves
 /// again.
-fn name_self(slot: &Slot, mut name: Arc<CStr>, mut version: u32) -> (Arc<CStr>, u32) {
+fn name_self(slot: &Slot, mut os_name: [u8; 16], mut version: u32) -> u32 {
     loop {
-        os::set_own_name(&name);
+        os::set_own_os_name(&os_name);
         if slot.name_version.load(Ordering::SeqCst) == version {
-            return (name, version);
+            return version;
         }
         let record = slot.record.lock();
-        name = record.name.clone();
+        current::keep_name(&record.name);
+        os_name = os::os_name(record.name.to_bytes());
         version = slot.name_version.load(Ordering::SeqCst);
     }
 }
@@ -191,16 +197,19 @@ extern "C-unwind" fn trampoline(arg: *mut c_void) -> *mut c_void {
         // System calls stay out of the critical section, so that a joiner
         // that locks the record right after hilo_start does not have to
         // spin, yield or sleep behind them.
-        let tid = os::gettid();
+        let tid = os::own_tid();
         let mut record = slot.record.lock();
         record.pthread = os::pthread_self();
         slot.native_id.store(tid, Ordering::Release);
-        let name = record.name.clone();
+        // The name is copied (or, when long, referenced) here, under the
+        // mutex, rather than cloned out and copied later.
+        current::keep_name(&record.name);
+        let os_name = os::os_name(record.name.to_bytes());
         let version = slot.name_version.load(Ordering::SeqCst);
         let (target, target_arg) = (record.target, record.arg);
         drop(record);
-        let (name, version) = name_self(slot, name, version);
-        current::enter(handle, slot, name, version);
+        let version = name_self(slot, os_name, version);
+        current::enter(handle, slot, version);
         (slot, target, target_arg)
     });
     let Ok((slot, Some(target), target_arg)) = started else {

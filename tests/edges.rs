@@ -271,6 +271,35 @@ fn a_hilo_thread_keeps_its_name_in_its_local_destructors() {
     );
 }
 
+/// Other pthread keys' destructors (after hilo's own key, two rounds) see
+/// the hilo thread's own name and handle, whether the name is short (kept
+/// in the thread-local), long (a reference that hilo's teardown key drops
+/// later), or renamed to a long one while the destructor runs.
+#[test]
+fn a_hilo_thread_keeps_its_name_in_other_keys_destructors() {
+    let out = destructor_case("names_in_key_destructors");
+    assert_eq!(
+        out,
+        "Keyed-T: rounds 2, names 'Keyed-T' 'Keyed-T', current is the thread: yes yes\n\
+         Keyed-thread-with-a-name-longer-than-31-bytes: rounds 2, names \
+         'Keyed-thread-with-a-name-longer-than-31-bytes' \
+         'Keyed-thread-with-a-name-longer-than-31-bytes', current is the thread: yes yes\n\
+         Keyed-R: rounds 2, names 'Renamed-in-a-key-destructor-to-a-long-name' \
+         'Renamed-in-a-key-destructor-to-a-long-name', current is the thread: yes yes\n"
+    );
+}
+
+/// A released hilo thread whose record's slot went to another thread no
+/// longer records its waits there: a wait of its key destructor erased the
+/// new thread's wait from the dumps when it ended.
+#[test]
+fn a_released_threads_wait_in_a_destructor_leaves_the_slots_new_thread_alone() {
+    assert_eq!(
+        destructor_case("wait_after_slot_reused"),
+        "slot reused: yes, U shown waiting after T's wait: yes\n"
+    );
+}
+
 const NO_LEAK: &str = "\
 destructor calls: 64, zero handles: 0
 active: before 1 after 1

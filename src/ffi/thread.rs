@@ -256,8 +256,9 @@ pub extern "C" fn hilo_get_name(t: hilo_thread_t, buf: *mut c_char, size: usize)
 /// Names the calling thread. Costs a thread-local read on the common path:
 /// no lock, no system call. In the destructors that run as a thread ends
 /// (`hilo_local`, other pthread keys, C++ `thread_local`s) it is still the
-/// thread's own name; "" only after the third of pthread's four destructor
-/// rounds.
+/// thread's own name: on a hilo thread whose name is at most 31 bytes, to
+/// the thread's very end; otherwise "" only after the third of pthread's
+/// four destructor rounds.
 ///
 /// @return the calling thread's name: "MainThread" on the process's initial
 /// thread, "Dummy-N" on a thread hilo did not create (registering it), the

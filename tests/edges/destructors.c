@@ -91,6 +91,107 @@ static void *set_name_local(void *arg) {
     return NULL;
 }
 
+/* ---- a hilo thread's identity in other pthread keys' destructors ---- */
+
+/* A key created after hilo's own (its destructor runs after hilo's in each
+ * round), whose destructor sets itself again once: it runs in the first
+ * two of pthread's destructor rounds, and notes the name and handle there. */
+static pthread_key_t name_key;
+static int key_round;
+static char key_names[2][96];
+static hilo_thread_t key_currents[2];
+static hilo_event *in_key_dtor, *renamed, *key_dtor_done;
+static int rename_in_dtor;
+
+static void name_key_dtor(void *value) {
+    (void)value;
+    int r = key_round++;
+    if (r == 0 && rename_in_dtor) {
+        /* The main thread renames this finished thread meanwhile. */
+        hilo_event_set(in_key_dtor);
+        hilo_event_wait(renamed, HILO_FOREVER);
+    }
+    snprintf(key_names[r], sizeof key_names[r], "%s", hilo_current_name());
+    key_currents[r] = hilo_current();
+    if (r == 0) {
+        pthread_setspecific(name_key, (void *)1);
+    } else {
+        hilo_event_set(key_dtor_done);
+    }
+}
+
+static void *set_name_key(void *arg) {
+    (void)arg;
+    pthread_setspecific(name_key, (void *)1);
+    return NULL;
+}
+
+/* One thread named `name` through its key destructors; `new_name`, if not
+ * NULL, is given to it while its first key destructor runs. */
+static void names_in_key_destructors(const char *name, const char *new_name) {
+    key_round = 0;
+    rename_in_dtor = new_name != NULL;
+    hilo_event_clear(key_dtor_done);
+    hilo_thread_t t = spawn(set_name_key, NULL, name, 0);
+    if (new_name != NULL) {
+        hilo_event_wait(in_key_dtor, HILO_FOREVER);
+        hilo_join(t, HILO_FOREVER, NULL);
+        hilo_set_name(t, new_name);
+        hilo_event_set(renamed);
+    }
+    hilo_event_wait(key_dtor_done, HILO_FOREVER);
+    hilo_join(t, HILO_FOREVER, NULL);
+    printf("%s: rounds %d, names '%s' '%s', current is the thread: %s %s\n", name, key_round,
+           key_names[0], key_names[1], key_currents[0] == t ? "yes" : "no",
+           key_currents[1] == t ? "yes" : "no");
+    hilo_release(t);
+}
+
+/* ---- a released thread's wait in a key destructor, after its record's
+ * slot went to another thread ---- */
+
+static pthread_key_t wait_key;
+static int t_in_dtor, t_go, t_done;
+static hilo_event *u_event, *t_event;
+
+static void wait_key_dtor(void *value) {
+    (void)value;
+    __atomic_store_n(&t_in_dtor, 1, __ATOMIC_SEQ_CST);
+    while (!__atomic_load_n(&t_go, __ATOMIC_SEQ_CST)) {
+        sleep_ms(1);
+    }
+    hilo_event_wait(t_event, 0.05); /* blocks, then times out */
+    __atomic_store_n(&t_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *set_wait_key(void *arg) {
+    (void)arg;
+    pthread_setspecific(wait_key, (void *)1);
+    return NULL;
+}
+
+static void *wait_for_u_event(void *arg) {
+    (void)arg;
+    hilo_event_wait(u_event, HILO_FOREVER);
+    return NULL;
+}
+
+/* Whether hilo_dump shows the thread named `name` waiting. */
+static int dump_shows_waiting(const char *name) {
+    static char text[1 << 16];
+    FILE *f = tmpfile();
+    hilo_dump(fileno(f));
+    rewind(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\" 0x", name);
+    const char *line = strstr(text, pattern);
+    const char *next = line ? strchr(line, '\n') : NULL;
+    return next != NULL && strncmp(next + 1, "    waiting", 11) == 0;
+}
+
 static int zero_currents, dtor_calls;
 
 static void current_in_dtor(void *value) {
@@ -232,6 +333,50 @@ int main(int argc, char **argv) {
         sleep_ms(100); /* in case the join did not wait for the destructor */
         printf("name in destructor: %s\n", dtor_name);
         printf("current in destructor is the thread: %s\n", dtor_current == t ? "yes" : "no");
+        return 0;
+    }
+    if (strcmp(which, "names_in_key_destructors") == 0) {
+        (void)hilo_current(); /* hilo's key first, so name_key runs after it */
+        pthread_key_create(&name_key, name_key_dtor);
+        in_key_dtor = hilo_event_new();
+        renamed = hilo_event_new();
+        key_dtor_done = hilo_event_new();
+        /* A short name is a copy in the thread-local (no teardown key); a
+         * long one, from the start or given in a destructor, a reference
+         * that hilo's teardown key drops. */
+        names_in_key_destructors("Keyed-T", NULL);
+        names_in_key_destructors("Keyed-thread-with-a-name-longer-than-31-bytes", NULL);
+        names_in_key_destructors("Keyed-R", "Renamed-in-a-key-destructor-to-a-long-name");
+        return 0;
+    }
+    if (strcmp(which, "wait_after_slot_reused") == 0) {
+        (void)hilo_current();
+        pthread_key_create(&wait_key, wait_key_dtor);
+        u_event = hilo_event_new();
+        t_event = hilo_event_new();
+        /* T is released: its record is freed when it ends (or now), before
+         * its key destructor goes on. U takes the freed slot. */
+        hilo_thread_t t = spawn(set_wait_key, NULL, "T", 0);
+        hilo_release(t);
+        while (!__atomic_load_n(&t_in_dtor, __ATOMIC_SEQ_CST)) {
+            sleep_ms(1);
+        }
+        hilo_thread_t u = spawn(wait_for_u_event, NULL, "U", 0);
+        while (!dump_shows_waiting("U")) {
+            sleep_ms(1);
+        }
+        /* T's wait in its destructor must not be recorded in U's record:
+         * its end would erase U's wait from the dumps. */
+        __atomic_store_n(&t_go, 1, __ATOMIC_SEQ_CST);
+        while (!__atomic_load_n(&t_done, __ATOMIC_SEQ_CST)) {
+            sleep_ms(1);
+        }
+        int reused = (t & 0xffffff) == (u & 0xffffff);
+        printf("slot reused: %s, U shown waiting after T's wait: %s\n", reused ? "yes" : "no",
+               dump_shows_waiting("U") ? "yes" : "no");
+        hilo_event_set(u_event);
+        hilo_join(u, HILO_FOREVER, NULL);
+        hilo_release(u);
         return 0;
     }
     if (strcmp(which, "foreign_key_registered") == 0) {
