@@ -62,21 +62,6 @@
 #define HILO_VERSION_PATCH 0
 
 /**
- * The size of a block, and its alignment.
- */
-#define BLOCK_BYTES (64 * 1024)
-
-/**
- * The size of a slot: one cache line, so that two futures never share one.
- */
-#define SLOT_BYTES 64
-
-/**
- * How many bytes of freed blocks are kept for reuse, process-wide.
- */
-#define CACHE_BYTES (16 << 20)
-
-/**
  * A timeout meaning "wait forever". Any negative timeout and +infinity mean
  * the same; 0 means "do not wait"; NaN is `HILO_EINVAL`.
  */

@@ -21,13 +21,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::futex::{ForkLock, Mutex};
 
 /// The size of a block, and its alignment.
-pub const BLOCK_BYTES: usize = 64 * 1024;
+pub(crate) const BLOCK_BYTES: usize = 64 * 1024;
 /// The size of a slot: one cache line, so that two futures never share one.
-pub const SLOT_BYTES: usize = 64;
+pub(crate) const SLOT_BYTES: usize = 64;
 /// Slots per block; the first slot's room holds the header.
 const SLOTS: u32 = (BLOCK_BYTES / SLOT_BYTES) as u32 - 1;
 /// How many bytes of freed blocks are kept for reuse, process-wide.
-pub const CACHE_BYTES: usize = 16 << 20;
+pub(crate) const CACHE_BYTES: usize = 16 << 20;
 
 /// A block's first slot.
 #[repr(C, align(64))]
