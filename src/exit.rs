@@ -38,10 +38,34 @@ use crate::registry::{registry, EXITING, IN_SHUTDOWN, NOT_LEAVING};
 /// The kernel thread id of the thread whose `exit()` came first, or 0.
 static FIRST_EXIT: AtomicI64 = AtomicI64::new(0);
 
-/// Registers the exit hook: twice, see the module's doc.
+/// Registers the exit hook: twice, see the module's doc. On the main
+/// thread, also `main_exits` (see there).
 pub fn install() {
     os::at_exit(on_process_exit);
     os::at_exit(on_process_exit);
+    if os::is_initial_thread() {
+        os::at_thread_exit(main_exits);
+    }
+}
+
+/// Runs first thing in an `exit()` that the main thread calls (`main`
+/// returning included), before the `atexit` handlers, and when the main
+/// thread ends with `pthread_exit`. When another thread's `exit()` has
+/// already reached hilo's hook, this one blocks for good, so that the first
+/// exit's status stands. The handlers alone cannot see to that: glibc
+/// before 2.41 does not serialise `exit()`, and once the first exit has
+/// run every copy of hilo's hook (it is past its wait, running handlers
+/// registered before hilo's), a later `exit()` finds none left and races it
+/// to `_exit` with its own status. Registered for the main thread only (one
+/// registration per process, when hilo starts there): a later `exit()`
+/// from another thread still has that race.
+unsafe extern "C" fn main_exits(_: *mut std::ffi::c_void) {
+    let _ = catch_unwind(|| {
+        let first = FIRST_EXIT.load(Ordering::Acquire);
+        if first != 0 && first != os::gettid() {
+            block_for_good();
+        }
+    });
 }
 
 /// The `atexit` hook. Never unwinds into libc.

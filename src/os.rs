@@ -4,6 +4,7 @@
 
 use std::ffi::{c_int, c_void, CStr};
 use std::io::Write;
+use std::ptr;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
@@ -388,6 +389,28 @@ pub fn at_exit(hook: extern "C" fn()) {
     unsafe {
         libc::atexit(hook);
     }
+}
+
+extern "C" {
+    /// glibc's registration of a C++ `thread_local` destructor: it runs
+    /// when the calling thread ends, and, for the thread that calls
+    /// `exit()`, first thing in `exit()`, before the `atexit` handlers.
+    fn __cxa_thread_atexit_impl(
+        destructor: unsafe extern "C" fn(*mut c_void),
+        object: *mut c_void,
+        dso_symbol: *mut c_void,
+    ) -> c_int;
+}
+
+/// Registers `hook` to run when the calling thread ends, and first thing
+/// in an `exit()` that this thread calls (or `main` returning, on the main
+/// thread). False when glibc refused (no memory).
+pub fn at_thread_exit(hook: unsafe extern "C" fn(*mut c_void)) -> bool {
+    // SAFETY: glibc stores the pointers. The DSO symbol is an address in
+    // the object that holds `hook` (glibc keeps that object loaded while
+    // the destructor is pending; libhilo.so is -z nodelete anyway); it must
+    // not be NULL, which glibc 2.36 dereferences on a first call.
+    unsafe { __cxa_thread_atexit_impl(hook, ptr::null_mut(), hook as *mut c_void) == 0 }
 }
 
 /// The page size, for rounding stack sizes.
