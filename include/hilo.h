@@ -1443,13 +1443,6 @@ void *hilo_local_get(const hilo_local *l);
  */
 int hilo_local_set(hilo_local *l, void *value);
 
-/**
- * glibc's registration of a C++ `thread_local` destructor: it runs
- * when the calling thread ends, and, for the thread that calls
- * `exit()`, first thing in `exit()`, before the `atexit` handlers.
- */
-extern int __cxa_thread_atexit_impl(void (*destructor)(void*), void *object, void *dso_symbol);
-
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
