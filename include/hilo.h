@@ -519,7 +519,7 @@ int hilo_shutdown(void);
  * Joins are not affected: `hilo_join` still waits for its thread, and an
  * explicit `hilo_executor_shutdown(ex, true, ...)` for its workers.
  *
- * Not in API.md: an addition for hosts whose user asked to stop while the
+ * An addition to hilo's specified API, for hosts whose user asked to stop while the
  * exit waited, such as a Python interpreter in which Ctrl-C raised
  * KeyboardInterrupt during its shutdown's wait for threads (CPython then
  * finishes and exits): hilo's own wait at `exit()` must not hold the
