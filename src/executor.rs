@@ -1305,6 +1305,26 @@ mod tests {
     pub static SLOW_CLAIM: AtomicU32 = AtomicU32::new(u32::MAX);
 
     #[test]
+    fn futures_outlive_their_executor_across_blocks() {
+        // More than two blocks' worth, the executor dropped first (its
+        // arena gives back the slots it never handed out), the futures
+        // read and freed afterwards from another thread.
+        let executor = Executor::new(2, Some(c"outlived")).unwrap();
+        let futures: Vec<FutureRef> = (1..=2500usize)
+            .map(|i| executor.submit(count, i as *mut c_void).unwrap())
+            .collect();
+        drop(executor);
+        std::thread::spawn(move || {
+            for (i, future) in futures.into_iter().enumerate() {
+                assert_eq!(future.result(None).unwrap() as usize, i + 1);
+                assert_eq!(future.prefix(), None, "its executor is gone");
+            }
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
     fn a_future_is_one_cache_line_and_its_slot_comes_back() {
         // What every submit takes: one 64-byte slot (docs/executor.md
         // quotes it), aligned so that no two futures share a line.
