@@ -169,10 +169,12 @@ int main(int argc, char **argv) {
         if (strcmp(which, "abandon_nondaemon") == 0) {
             spawn(wait_forever, never, "Stuck", 0);
         } else {
-            hilo_executor *ex = hilo_executor_new(1, "Pool");
-            hilo_future *f;
-            if (hilo_executor_submit(ex, wait_forever, never, &f) != HILO_OK ||
-                hilo_executor_submit(ex, return_arg, NULL, &f) != HILO_OK) {
+            /* Left to the exit, reachable (valgrind). */
+            static hilo_executor *ex;
+            static hilo_future *f[2];
+            ex = hilo_executor_new(1, "Pool");
+            if (hilo_executor_submit(ex, wait_forever, never, &f[0]) != HILO_OK ||
+                hilo_executor_submit(ex, return_arg, NULL, &f[1]) != HILO_OK) {
                 say("submit failed");
                 return 98;
             }
