@@ -8,6 +8,11 @@
 # "possibly lost" or "still reachable", which the promise does not cover.
 # The fork cases are checked for memory errors only: see below.)
 # Anything not run prints "skipped: <case>: <reason>".
+# --fair-sched=yes: valgrind runs one thread at a time, and its default lock
+# is unfair; two threads taking a contended hilo_lock in a loop kept the
+# main thread of reliability's fork_under_load from running at all (over
+# 600 s, killed; 6 s with fair scheduling), the variance behind valgrind
+# steps of 145 s in one CI run and 484 s in another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +41,7 @@ check() {
     local label="$1" expected="$2" secs="$3"; shift 3
     local log="$out/$label.log" status=0 t0=$SECONDS
     ran=$((ran + 1))
-    timeout --kill-after=10 "$secs" valgrind --quiet --child-silent-after-fork=yes --leak-check=full \
+    timeout --kill-after=10 "$secs" valgrind --quiet --fair-sched=yes --child-silent-after-fork=yes --leak-check=full \
         --errors-for-leak-kinds="${LEAK_KINDS:-definite}" --error-exitcode=97 \
         --log-file="$log" "$@" >"$out/$label.out" 2>&1 || status=$?
     if [ "$status" = "$expected" ]; then
