@@ -165,6 +165,19 @@ and at exit
     );
 }
 
+#[test]
+fn submits_fail_cleanly_when_memory_runs_out_and_work_again_after() {
+    // Under an address-space limit the futures' blocks stop fitting: the
+    // submit answers HILO_EAGAIN with a message, nothing crashes, and once
+    // the futures are freed their blocks make room again.
+    assert_eq!(
+        case("out_of_memory"),
+        "refused: HILO_EAGAIN, out of memory for a new future; after more than 100,000: yes
+after freeing them: ok 0x5
+"
+    );
+}
+
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C-unwind" fn add_one(arg: *mut c_void) -> *mut c_void {

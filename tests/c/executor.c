@@ -9,6 +9,8 @@
  *   fork              fork() with an executor busy: what the child gets
  *   interrupt         an interruptible thread's result and wait: HILO_EINTR
  *   pthread_exit      a task that calls pthread_exit(v): its future gives v
+ *   out_of_memory     submits until the address space runs out: HILO_EAGAIN
+ *                     with a message, then work again once futures are freed
  *   behind_pthread_exit
  *                     work queued behind a task that calls pthread_exit:
  *                     shutdown(wait) and the exit still wait for it
@@ -18,6 +20,7 @@
 #include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "testing.h"
@@ -569,6 +572,40 @@ static void *slow_last(void *arg) {
     return arg;
 }
 
+/* ---- out of memory ---- */
+
+/* The address space limited to what the process maps now plus 64 MiB
+ * (RLIMIT_AS): submits fail cleanly once the futures' blocks no longer
+ * fit, and succeed again once the futures are freed. */
+static int out_of_memory(void) {
+    hilo_executor *ex = hilo_executor_new(1, "Oom");
+    hilo_future_free(submit(ex, identity, NULL)); /* the worker is started */
+    enum { MAX = 4 << 20 };
+    hilo_future **fs = malloc(MAX * sizeof *fs);
+    check(fs != NULL, "malloc");
+    long pages = 0;
+    FILE *statm = fopen("/proc/self/statm", "r");
+    check(statm != NULL && fscanf(statm, "%ld", &pages) == 1, "/proc/self/statm");
+    fclose(statm);
+    struct rlimit limit = {(rlim_t)pages * 4096 + (64 << 20), RLIM_INFINITY};
+    check(setrlimit(RLIMIT_AS, &limit) == 0, "setrlimit");
+    int rc = HILO_OK;
+    size_t n = 0;
+    while (n < MAX && (rc = hilo_executor_submit(ex, identity, NULL, &fs[n])) == HILO_OK) n++;
+    printf("refused: %s, %s; after more than 100,000: %s\n",
+           rc == HILO_EAGAIN ? "HILO_EAGAIN" : "?", hilo_last_error(), n > 100000 ? "yes" : "no");
+    check(hilo_wait(fs, n, HILO_FOREVER, HILO_ALL_COMPLETED) == HILO_OK, "wait");
+    for (size_t i = 0; i < n; i++) hilo_future_free(fs[i]);
+    free(fs);
+    hilo_future *again = submit(ex, identity, (void *)0x5);
+    void *value = NULL;
+    rc = hilo_future_result(again, HILO_FOREVER, &value);
+    printf("after freeing them: %s %p\n", rc == HILO_OK ? "ok" : "?", value);
+    hilo_future_free(again);
+    hilo_executor_free(ex);
+    return 0;
+}
+
 static hilo_executor *behind_left; /* left to the exit, reachable */
 static int behind_pthread_exit(void) {
     hilo_executor *ex = hilo_executor_new(1, "Behind");
@@ -596,6 +633,7 @@ int main(int argc, char **argv) {
     if (strcmp(which, "interrupt") == 0) return interrupt_case();
     if (strcmp(which, "pthread_exit") == 0) return pthread_exit_case();
     if (strcmp(which, "behind_pthread_exit") == 0) return behind_pthread_exit();
+    if (strcmp(which, "out_of_memory") == 0) return out_of_memory();
     fprintf(stderr, "usage: executor CASE\n");
     return 2;
 }
