@@ -888,37 +888,39 @@ impl Shared {
             }
         }
         self.wake_all();
-        if wait {
-            let mut joined = Vec::new();
-            // Until no worker is left that it has not joined: a task that
-            // ends its worker with pthread_exit has another started in its
-            // place (`TaskExit`) for the work queued behind it.
-            loop {
-                let workers = self.others_workers(&joined);
-                if workers.is_empty() {
-                    break;
-                }
-                for worker in workers {
-                    match threads::join(worker, None) {
-                        Err(err) if err.kind == Kind::Interrupted => return Err(Interrupted),
-                        // A join that fails otherwise (a cycle of joins, a
-                        // released record) has nothing left to wait for
-                        // that this one could.
-                        _ => joined.push(worker),
-                    }
-                }
-            }
+        if !wait {
+            return Ok(());
         }
-        Ok(())
+        self.for_each_worker(|worker| match threads::join(worker, None) {
+            Err(err) if err.kind == Kind::Interrupted => Err(Interrupted),
+            // A join that fails otherwise (a cycle of joins, a released
+            // record) has nothing left to wait for that this one could.
+            _ => Ok(()),
+        })
     }
 
-    /// The workers started since the last fork, the caller and those in
-    /// `done` excepted.
-    fn others_workers(&self, done: &[Handle]) -> Vec<Handle> {
+    /// Calls `wait` once for each worker, the caller excepted, until no
+    /// worker is left that it has not been called for: a task that ends its
+    /// worker with pthread_exit has another started in its place
+    /// (`TaskExit`) for the work queued behind it. Stops at `wait`'s first
+    /// error.
+    fn for_each_worker<E>(
+        &self,
+        mut wait: impl FnMut(Handle) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let me = current::handle_if_known();
-        let mut workers = self.control.lock().workers.clone();
-        workers.retain(|&worker| worker != me && !done.contains(&worker));
-        workers
+        let mut done = Vec::new();
+        loop {
+            let mut workers = self.control.lock().workers.clone();
+            workers.retain(|&worker| worker != me && !done.contains(&worker));
+            if workers.is_empty() {
+                return Ok(());
+            }
+            for worker in workers {
+                done.push(worker);
+                wait(worker)?;
+            }
+        }
     }
 
     /// The exit's wait for the workers of an executor already shut down:
@@ -926,24 +928,14 @@ impl Shared {
     /// (`hilo_abandon_exit_wait`), and no signal ends it.
     fn wait_for_workers_at_exit(&self) {
         let me = current::handle_if_known();
-        let mut waited = Vec::new();
-        // Until none is left, as in `shutdown`.
-        loop {
-            let workers = self.others_workers(&waited);
-            if workers.is_empty() {
-                break;
-            }
-            for worker in workers {
-                waited.push(worker);
-                // A join's cycle check: a worker whose task joins this
-                // thread is not waited for, as `shutdown`'s join would
-                // refuse too.
-                let Ok(_edge) = joins::begin(me, worker) else {
-                    continue;
-                };
+        let _ = self.for_each_worker(|worker| -> std::result::Result<(), ()> {
+            // A join's cycle check: a worker whose task joins this thread
+            // is not waited for, as `shutdown`'s join would refuse too.
+            if let Ok(_edge) = joins::begin(me, worker) {
                 registry::registry().wait_for_end(worker, |_| false);
             }
-        }
+            Ok(())
+        });
     }
 }
 
