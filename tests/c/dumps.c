@@ -411,8 +411,13 @@ static void *churn(void *arg) {
     (void)arg;
     while (!stop) {
         hilo_thread_t t;
-        if (hilo_create(nothing, NULL, "brief", &t) == HILO_OK && hilo_start(t) == HILO_OK) {
-            hilo_join(t, HILO_FOREVER, NULL);
+        if (hilo_create(nothing, NULL, "brief", &t) == HILO_OK) {
+            if (hilo_start(t) == HILO_OK) hilo_join(t, HILO_FOREVER, NULL);
+            /* Released, so the records are reused: a churner that kept its
+             * handles would grow the table every dump lists (90,000 rows
+             * within a second on a fast machine) until the dumps could not
+             * finish. */
+            hilo_release(t);
         }
     }
     return NULL;
