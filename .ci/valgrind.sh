@@ -120,6 +120,17 @@ cc -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -g -Iincl
 for case in $(cases_of tests/edges/destructors.c); do
     check "destructors-$case" 0 300 "$out/destructors" "$case"
 done
+# Joins asleep on the joined thread's exit word, pinned to one CPU
+# (tests/edges/exit_word.c); joined_thread_exits ends with the thread's
+# exit(7).
+cc -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -g -Iinclude \
+    tests/edges/exit_word.c -o "$out/exit_word" -L"$lib" -Wl,-rpath,"$lib" -lhilo -lpthread
+for case in $(cases_of tests/edges/exit_word.c); do
+    case "$case" in
+        joined_thread_exits) check "exit_word-$case" 7 300 "$out/exit_word" "$case" ;;
+        *) check "exit_word-$case" 0 300 "$out/exit_word" "$case" ;;
+    esac
+done
 # Dumps (tests/c/dumps.c): stacks taken by signal while threads start and
 # end, the dump of a deadlock (two daemon threads left blocked), and of
 # threads blocked on futures.

@@ -60,10 +60,10 @@ pub fn new_fork_generation() {
 const SPINS: u32 = if cfg!(all(test, loom)) { 1 } else { 100 };
 
 /// The deadline has passed.
-struct Expired;
+pub(crate) struct Expired;
 
 /// How long a sleep until `deadline` may last: None for no deadline.
-fn time_left(deadline: Option<Instant>) -> Result<Option<Duration>, Expired> {
+pub(crate) fn time_left(deadline: Option<Instant>) -> Result<Option<Duration>, Expired> {
     let Some(deadline) = deadline else {
         return Ok(None);
     };

@@ -503,6 +503,108 @@ pub fn futex_wake(word: &AtomicU32, count: i32) {
     }
 }
 
+// ---- the kernel's wake of a thread's end ---------------------------------
+
+/// Where glibc keeps a thread's TID in its descriptor (`struct pthread`), as
+/// an offset from the `pthread_t`: the word the kernel clears, and wakes a
+/// futex waiter on, when the thread exits (`CLONE_CHILD_CLEARTID`; it is
+/// what `pthread_join` sleeps on). 0: not looked up yet; 1: none (another
+/// libc, a static link without `dlsym`, a check that failed).
+static EXIT_WORD_OFFSET: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The offset of glibc's TID word in a thread's descriptor, if this libc
+/// has one hilo can rely on. glibc publishes it for debuggers
+/// (`_thread_db_pthread_tid`, which libthread_db and gdb read: bits, count,
+/// offset); it is accepted when it describes one 32-bit word inside the
+/// descriptor and the calling thread's own word holds its TID.
+pub fn exit_word_offset() -> Option<usize> {
+    use std::sync::atomic::Ordering::Relaxed;
+    match EXIT_WORD_OFFSET.load(Relaxed) {
+        0 => {}
+        1 => return None,
+        offset => return Some(offset),
+    }
+    // SAFETY: dlsym with a NUL-terminated name; a NULL answer is handled.
+    let field = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_thread_db_pthread_tid".as_ptr()) };
+    // SAFETY: as above.
+    let size = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_thread_db_sizeof_pthread".as_ptr()) };
+    let offset = (!field.is_null() && !size.is_null())
+        .then(|| {
+            // SAFETY: glibc defines `_thread_db_pthread_tid` as three
+            // uint32_t (size in bits, count, offset) and
+            // `_thread_db_sizeof_pthread` as one uint32_t, read-only data.
+            let (bits, count, offset, size) = unsafe {
+                let field = field.cast::<u32>();
+                (
+                    *field,
+                    *field.add(1),
+                    *field.add(2) as usize,
+                    *size.cast::<u32>() as usize,
+                )
+            };
+            (bits == 32 && count == 1 && offset % 4 == 0 && offset + 4 <= size).then_some(offset)
+        })
+        .flatten()
+        .filter(|&offset| {
+            // SAFETY: the offset lies inside the calling thread's own live
+            // descriptor (checked against its size above), 4-aligned.
+            let word = unsafe { *(pthread_self() as *const u8).add(offset).cast::<i32>() };
+            i64::from(word) == gettid()
+        });
+    EXIT_WORD_OFFSET.store(offset.unwrap_or(1), Relaxed);
+    offset
+}
+
+/// Sleeps while the word at `word` holds `expected`, as `futex_wait`, but as
+/// a shared futex: the kernel's wake at a thread's exit is a shared one.
+/// The word is never read or written here, only by the kernel, which
+/// answers EFAULT for memory no longer mapped: that too is a return (the
+/// caller checks its condition again). True when a signal handler ran.
+pub fn futex_wait_exit_word(word: *const u32, expected: u32, timeout: Option<Duration>) -> bool {
+    let spec = timeout.map(|t| libc::timespec {
+        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: t.subsec_nanos() as libc::c_long,
+    });
+    let spec_ptr = spec
+        .as_ref()
+        .map_or(std::ptr::null(), |s| s as *const libc::timespec);
+    // SAFETY: the kernel validates the address (EFAULT when unmapped) and
+    // only reads the word and the timespec, which outlives the call.
+    let result =
+        unsafe { libc::syscall(libc::SYS_futex, word, libc::FUTEX_WAIT, expected, spec_ptr) };
+    result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+}
+
+/// Wakes up to `count` sleepers of `futex_wait_exit_word` on `word`.
+pub fn futex_wake_exit_word(word: *const u32, count: i32) {
+    // SAFETY: FUTEX_WAKE touches no memory; it wakes the kernel's waiters
+    // keyed by the address.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word, libc::FUTEX_WAKE, count);
+    }
+}
+
+/// CLOCK_MONOTONIC_COARSE in nanoseconds.
+pub fn monotonic_coarse_ns() -> u64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid out-pointer; the clock exists on every Linux
+    // since 2.6.32 (0 is left on a failure, which cannot happen).
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut t) };
+    (t.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(t.tv_nsec as u64)
+}
+
+/// The CPU the calling thread runs on now (glibc reads it from the rseq
+/// area: no system call), or -1.
+pub fn current_cpu() -> i32 {
+    // SAFETY: no preconditions.
+    unsafe { libc::sched_getcpu() }
+}
+
 // ---- signals, for stack capture and dump-on-signal (src/stacks.rs,
 // src/watch.rs) -------------------------------------------------------------
 

@@ -26,6 +26,7 @@ use std::time::Instant;
 
 use crate::futex::{Condvar, ForkLock, Mutex, MutexGuard};
 use crate::interrupt::Interrupted;
+use crate::{interrupt, os};
 
 use crate::error::{Error, Kind, Result};
 
@@ -118,6 +119,39 @@ pub struct Record {
     /// `hilo_set_thread_stack_size`'s size for this thread, 0 for the
     /// process-wide setting.
     pub stack_size: usize,
+    /// Joiners asleep on the thread's exit word (`Slot::wait_while_running`).
+    pub exit_word_joiners: u16,
+    /// The CPU the last of them went to sleep on.
+    pub exit_word_joiner_cpu: i32,
+}
+
+impl Record {
+    /// Called by the record's own thread as it finishes, under the record's
+    /// mutex: whether it must wake the joiners asleep on its exit word now
+    /// (`wake_exit_word_joiners`, after unlocking) rather than leave them to
+    /// the kernel's wake at its exit. One joiner that sleeps on this CPU is
+    /// left to the kernel: woken now, it would preempt this thread, which
+    /// must then be switched back in to exit (two context switches where a
+    /// `pthread_join` takes one). A joiner on another CPU is woken now: it
+    /// goes on while this thread exits.
+    pub fn must_wake_exit_word_joiners(&self) -> bool {
+        self.exit_word_joiners > 1
+            || (self.exit_word_joiners == 1 && self.exit_word_joiner_cpu != os::current_cpu())
+    }
+
+    /// Wakes the joiners asleep on the exit word of the calling thread,
+    /// whose record this is (the word lives in its descriptor, alive while
+    /// it runs).
+    pub fn wake_exit_word_joiners(pthread: libc::pthread_t) {
+        if let Some(offset) = os::exit_word_offset() {
+            os::futex_wake_exit_word(exit_word(pthread, offset), i32::MAX);
+        }
+    }
+}
+
+/// The address of the exit word (`os::exit_word_offset`) of `pthread`.
+fn exit_word(pthread: libc::pthread_t, offset: usize) -> *const u32 {
+    (pthread as *const u8).wrapping_add(offset).cast::<u32>()
 }
 
 // SAFETY: `arg` and `result` are opaque values that C hands over to the new
@@ -181,6 +215,8 @@ impl Slot {
                 pthread: 0,
                 reap: Reap::Done,
                 stack_size: 0,
+                exit_word_joiners: 0,
+                exit_word_joiner_cpu: -1,
             }),
             ended: Condvar::new(),
             joining: AtomicU64::new(0),
@@ -262,6 +298,60 @@ impl Slot {
             || self.exit_mark.load(Ordering::Acquire) >= EXITING
     }
 
+    /// The exit word of the record's running thread, and the TID it holds,
+    /// when a join may sleep on it: a thread hilo started (the main thread
+    /// and dummies exit without hilo), known to its record, with a libc
+    /// whose descriptor has one. The caller holds the record's mutex and
+    /// has seen the record running, so the thread has not finished (it
+    /// takes this mutex to do so) and its descriptor is alive.
+    fn exit_word_of(&self, record: &Record) -> Option<(*const u32, u32)> {
+        if record.pthread == 0
+            || self.load().has(MAIN | DUMMY)
+            || record.exit_word_joiners == u16::MAX
+        {
+            return None;
+        }
+        let word = exit_word(record.pthread, os::exit_word_offset()?);
+        // SAFETY: the word is inside the live descriptor (see above), 4-aligned
+        // (`exit_word_offset` checked it); glibc wrote it before `pthread_create`
+        // returned, and the kernel clears it only at the thread's exit.
+        let tid = unsafe { ptr::read_volatile(word) };
+        // 0 would be a thread that left without finishing its record
+        // (a raw exit system call): the Condvar's wait then, as before.
+        (tid != 0).then_some((word, tid))
+    }
+
+    /// One sleep of a join on the thread's exit word, which the thread
+    /// wakes as it finishes (`Record::must_wake_exit_word_joiners`) or the
+    /// kernel wakes as it exits: a join that sleeps on the thread's CPU is
+    /// woken as `pthread_join` is, when the thread is gone. Answers as
+    /// `Condvar::wait_until`, with the mutex locked again.
+    fn sleep_on_exit_word(
+        &self,
+        handle: Handle,
+        record: &mut MutexGuard<'_, Record>,
+        word: *const u32,
+        tid: u32,
+        deadline: Option<Instant>,
+    ) -> std::result::Result<bool, Interrupted> {
+        let Ok(timeout) = crate::futex::time_left(deadline) else {
+            return Ok(false);
+        };
+        record.exit_word_joiners += 1;
+        record.exit_word_joiner_cpu = os::current_cpu();
+        let interrupted = MutexGuard::unlocked(record, || {
+            interrupt::sleep(timeout, |timeout| {
+                os::futex_wait_exit_word(word, tid, timeout)
+            })
+        });
+        // A record freed meanwhile (released and finished) was reset.
+        if self.load().names(handle) {
+            record.exit_word_joiners -= 1;
+        }
+        interrupted?;
+        Ok(deadline.is_none_or(|deadline| Instant::now() < deadline))
+    }
+
     /// Waits until the record named by `handle` is `stopped`, or until
     /// `deadline` (None: no limit). Returns the guard and whether it
     /// stopped, or `Interrupted` when a signal handler interrupted the wait
@@ -279,7 +369,12 @@ impl Slot {
             if self.stopped(handle) {
                 return (record, Ok(true));
             }
-            let woken = self.ended.wait_until(&mut record, deadline);
+            let woken = match self.exit_word_of(&record) {
+                Some((word, tid)) => {
+                    self.sleep_on_exit_word(handle, &mut record, word, tid, deadline)
+                }
+                None => self.ended.wait_until(&mut record, deadline),
+            };
             if woken != Ok(true) {
                 let stopped = self.stopped(handle);
                 return (record, if stopped { Ok(true) } else { woken });
@@ -479,6 +574,7 @@ impl Registry {
         record.reap = Reap::Done;
         record.pthread = 0;
         record.stack_size = 0;
+        record.exit_word_joiners = 0;
         slot.native_id.store(0, Ordering::Relaxed);
         slot.exit_mark.store(NOT_LEAVING, Ordering::Relaxed);
         slot.token.store(0, Ordering::Relaxed);
@@ -518,6 +614,8 @@ impl Registry {
                     slot.record.reset_in_child();
                     slot.ended.reset_in_child();
                 }
+                // Joiners of the parent's threads do not exist here.
+                slot.record.lock().exit_word_joiners = 0;
                 slot.exit_mark.store(NOT_LEAVING, Ordering::Relaxed);
             }
         }
@@ -659,10 +757,16 @@ impl Registry {
     /// it). A handle that names no record is ignored.
     pub fn set_exit_mark(&self, handle: Handle, mark: u64) {
         if let Some(slot) = self.slot(handle) {
-            let _record = slot.record.lock();
+            let record = slot.record.lock();
             if slot.load().names(handle) {
                 slot.exit_mark.store(mark, Ordering::Release);
                 slot.ended.notify_all();
+                // Joiners asleep on the exit word of a thread that calls
+                // exit() must see it exiting: its thread never ends. Only the
+                // thread itself marks itself, so its descriptor is alive.
+                if record.exit_word_joiners > 0 && record.pthread == os::pthread_self() {
+                    Record::wake_exit_word_joiners(record.pthread);
+                }
             }
         }
     }

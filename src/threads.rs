@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use crate::error::{Error, Kind, Result};
 use crate::registry::{
-    copy_name, index_of, registry, Handle, Reap, Slot, Target, DAEMON, DUMMY, FINISHED, MAIN,
-    RELEASED, RUNNING, UNSTARTED,
+    copy_name, index_of, registry, Handle, Reap, Record, Slot, Target, DAEMON, DUMMY, FINISHED,
+    MAIN, RELEASED, RUNNING, UNSTARTED,
 };
 use crate::sync::local;
 use crate::{current, joins, os};
@@ -143,7 +143,12 @@ impl Drop for EndOfThread {
                 registry().remove(self.slot, &mut record, index_of(self.handle));
             }
             let returned = self.returned.is_some();
+            let wake_exit_word = record.must_wake_exit_word_joiners();
+            let pthread = record.pthread;
             drop(record);
+            if wake_exit_word {
+                Record::wake_exit_word_joiners(pthread);
+            }
             // Joiners are woken after the mutex is released (the Condvar
             // allows it: they counted themselves under it), or each would
             // wake only to block on the mutex this thread still held: two

@@ -271,6 +271,79 @@ fn a_hilo_thread_keeps_its_name_in_its_local_destructors() {
     );
 }
 
+// ---------------------------------------------------------------------------
+// Joins asleep on the joined thread's exit word (exit_word.c), the process
+// pinned to one CPU
+// ---------------------------------------------------------------------------
+
+fn exit_word_case(case: &str) -> String {
+    let (code, out) = run_case("exit_word", case, 30);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+/// On the thread's own CPU a join is woken by the kernel as the thread
+/// exits, as `pthread_join` is: after the thread's last pthread key
+/// destructor, which runs after hilo's record has finished (a join woken as
+/// the record finished returned during it: "no").
+#[test]
+fn a_join_on_the_threads_cpu_returns_when_the_thread_has_exited() {
+    assert_eq!(
+        exit_word_case("after_exit"),
+        "join 0, result 0x33, after the key destructor: yes\n"
+    );
+}
+
+#[test]
+fn a_timed_join_on_the_threads_cpu_gives_up_and_a_later_one_returns() {
+    assert_eq!(
+        exit_word_case("timeout_then_join"),
+        "timed join -5, took >= 0.1 s: yes, < 5 s: yes\njoin 0, result 0x44\n"
+    );
+}
+
+/// The kernel wakes one sleeper of the word; five joiners on one CPU all
+/// return, with the result.
+#[test]
+fn five_joiners_on_the_threads_cpu_all_return() {
+    assert_eq!(
+        exit_word_case("many_joiners"),
+        "joins that got the result: 5 of 5\n"
+    );
+}
+
+/// A thread that calls exit() never exits while the exit runs: its exit
+/// hook wakes the join asleep on its word (without that wake: -100, the
+/// join still asleep 5 s later).
+#[test]
+fn a_join_on_the_threads_cpu_of_a_thread_that_calls_exit_returns() {
+    let (code, out) = run_case("exit_word", "joined_thread_exits", 30);
+    assert_eq!((code, out.as_str()), (7, "join of the exiting thread: 0\n"));
+}
+
+#[test]
+fn an_interruptible_join_on_the_threads_cpu_returns_eintr_at_a_signal() {
+    assert_eq!(
+        exit_word_case("interrupted"),
+        "interrupted join -10\njoin 0, result 0x66\n"
+    );
+}
+
+/// The record is freed while its joiner sleeps on the word: the join
+/// answers HILO_ESRCH and the slot's next thread joins as any.
+#[test]
+fn a_join_on_the_threads_cpu_of_a_handle_released_meanwhile_answers_esrch() {
+    assert_eq!(
+        exit_word_case("released_during_join"),
+        "join -2 (HILO_ESRCH is -2)\nnext join 0, result 0x77\n"
+    );
+}
+
+#[test]
+fn three_thousand_create_start_join_cycles_on_one_cpu_each_join_their_thread() {
+    assert_eq!(exit_word_case("cycles"), "bad joins: 0 of 3000\n");
+}
+
 /// Other pthread keys' destructors (after hilo's own key, two rounds) see
 /// the hilo thread's own name and handle, whether the name is short (kept
 /// in the thread-local), long (a reference that hilo's teardown key drops

@@ -1,0 +1,248 @@
+/* Joins that sleep on the joined thread's exit word, one case per run:
+ * `exit_word <case>`. Each case pins the whole process to one CPU first, so
+ * that every join sleeps on the CPU its thread runs on: hilo then leaves
+ * the wake to the kernel, which wakes the word as the thread exits (as for
+ * `pthread_join`), instead of waking the joiner as the thread finishes.
+ * tests/edges.rs checks the output. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "hilo.h"
+#include "../c/testing.h"
+
+static void pin_to_one_cpu(void) {
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu < 0 ? 0 : cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        fprintf(stderr, "sched_setaffinity: %s\n", strerror(errno));
+        _exit(92);
+    }
+}
+
+static long main_tid;
+
+/* Returns once the main thread sleeps in a futex (its join). */
+static void wait_for_main_to_block(void) {
+    for (int i = 0; i < 5000 && !blocked_in_futex(main_tid); i++) {
+        sleep_ms(1);
+    }
+}
+
+/* ---- the kernel's wake comes after the thread's last destructor -------- */
+
+static pthread_key_t late_key;
+static int late_done;
+
+static void late_destructor(void *value) {
+    (void)value;
+    sleep_ms(100);
+    __atomic_store_n(&late_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *with_a_late_destructor(void *arg) {
+    pthread_setspecific(late_key, arg);
+    wait_for_main_to_block();
+    return arg;
+}
+
+/* Prints whether the join returned after the thread's pthread key
+ * destructor (which runs after hilo's record has finished), and the result.
+ * A join woken as the record finishes returns during the destructor's
+ * 100 ms sleep. */
+static int case_after_exit(void) {
+    pthread_key_create(&late_key, late_destructor);
+    hilo_thread_t t = spawn(with_a_late_destructor, (void *)0x33, "late", 0);
+    void *result = NULL;
+    int rc = hilo_join(t, HILO_FOREVER, &result);
+    printf("join %d, result %p, after the key destructor: %s\n", rc, result,
+           __atomic_load_n(&late_done, __ATOMIC_SEQ_CST) ? "yes" : "no");
+    hilo_release(t);
+    return 0;
+}
+
+/* ---- a timed join gives up, a later one returns ------------------------ */
+
+static hilo_event *go;
+
+static void *waits_for_go(void *arg) {
+    hilo_event_wait(go, HILO_FOREVER);
+    return arg;
+}
+
+static int case_timeout_then_join(void) {
+    go = hilo_event_new();
+    hilo_thread_t t = spawn(waits_for_go, (void *)0x44, "slow", 0);
+    double began = now();
+    int rc = hilo_join(t, 0.1, NULL);
+    double took = now() - began;
+    printf("timed join %d, took >= 0.1 s: %s, < 5 s: %s\n", rc, took >= 0.099 ? "yes" : "no",
+           took < 5 ? "yes" : "no");
+    hilo_event_set(go);
+    void *result = NULL;
+    rc = hilo_join(t, 5.0, &result);
+    printf("join %d, result %p\n", rc, result);
+    hilo_release(t);
+    hilo_event_free(go);
+    return 0;
+}
+
+/* ---- several joiners at once ------------------------------------------- */
+
+static hilo_thread_t joined;
+static int joins_ok;
+
+static void *joiner(void *arg) {
+    (void)arg;
+    void *result = NULL;
+    if (hilo_join(joined, HILO_FOREVER, &result) == HILO_OK && result == (void *)0x55) {
+        __atomic_add_fetch(&joins_ok, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static void *sleeps_then_returns(void *arg) {
+    sleep_ms(200);
+    return arg;
+}
+
+static int case_many_joiners(void) {
+    joined = spawn(sleeps_then_returns, (void *)0x55, "joined", 0);
+    hilo_thread_t joiners[4];
+    for (int i = 0; i < 4; i++) {
+        joiners[i] = spawn(joiner, NULL, "joiner", 0);
+    }
+    joiner(NULL);
+    for (int i = 0; i < 4; i++) {
+        hilo_join(joiners[i], HILO_FOREVER, NULL);
+        hilo_release(joiners[i]);
+    }
+    printf("joins that got the result: %d of 5\n", __atomic_load_n(&joins_ok, __ATOMIC_SEQ_CST));
+    hilo_release(joined);
+    return 0;
+}
+
+/* ---- a thread that calls exit() ---------------------------------------- */
+
+static int main_joined = -100;
+
+static void *exits(void *arg) {
+    (void)arg;
+    wait_for_main_to_block();
+    exit(7);
+}
+
+/* Registered before hilo's first use, so it runs after hilo's exit hook,
+ * in the exiting thread: the join of that thread must have returned. */
+static void report_the_join(void) {
+    for (int i = 0; i < 5000 && __atomic_load_n(&main_joined, __ATOMIC_SEQ_CST) == -100; i++) {
+        sleep_ms(1);
+    }
+    printf("join of the exiting thread: %d\n", __atomic_load_n(&main_joined, __ATOMIC_SEQ_CST));
+}
+
+static int case_joined_thread_exits(void) {
+    atexit(report_the_join);
+    hilo_thread_t t = spawn(exits, NULL, "exiter", 0);
+    __atomic_store_n(&main_joined, hilo_join(t, HILO_FOREVER, NULL), __ATOMIC_SEQ_CST);
+    /* The exit goes on in the other thread and ends the process. */
+    sleep(30);
+    return 1;
+}
+
+/* ---- a signal during an interruptible join ----------------------------- */
+
+static void on_alarm(int signo) {
+    (void)signo;
+}
+
+static int case_interrupted(void) {
+    go = hilo_event_new();
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_alarm;
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &action, NULL);
+    hilo_thread_t t = spawn(waits_for_go, (void *)0x66, "slow", 0);
+    hilo_set_interruptible(true);
+    struct itimerval in_100ms = {{0, 0}, {0, 100000}};
+    setitimer(ITIMER_REAL, &in_100ms, NULL);
+    int rc = hilo_join(t, HILO_FOREVER, NULL);
+    printf("interrupted join %d\n", rc);
+    hilo_event_set(go);
+    void *result = NULL;
+    rc = hilo_join(t, 5.0, &result);
+    printf("join %d, result %p\n", rc, result);
+    hilo_release(t);
+    hilo_event_free(go);
+    return 0;
+}
+
+/* ---- the handle released during the join ------------------------------- */
+
+static hilo_thread_t to_release;
+
+static void *releases_then_returns(void *arg) {
+    wait_for_main_to_block();
+    hilo_release(to_release);
+    sleep_ms(50);
+    return arg;
+}
+
+static int case_released_during_join(void) {
+    hilo_thread_t t;
+    if (hilo_create(releases_then_returns, NULL, "released", &t) != HILO_OK) return 90;
+    to_release = t;
+    if (hilo_start(t) != HILO_OK) return 91;
+    int rc = hilo_join(t, 5.0, NULL);
+    printf("join %d (HILO_ESRCH is %d)\n", rc, HILO_ESRCH);
+    /* The slot is reused by the next thread, whose join works as any. */
+    hilo_thread_t next = spawn(sleeps_then_returns, (void *)0x77, "next", 0);
+    void *result = NULL;
+    rc = hilo_join(next, 5.0, &result);
+    printf("next join %d, result %p\n", rc, result);
+    hilo_release(next);
+    return 0;
+}
+
+/* ---- many short threads ------------------------------------------------ */
+
+static void *nothing(void *arg) {
+    return arg;
+}
+
+static int case_cycles(void) {
+    int bad = 0;
+    for (long i = 1; i <= 3000; i++) {
+        hilo_thread_t t = spawn(nothing, (void *)i, NULL, 0);
+        void *result = NULL;
+        if (hilo_join(t, 10.0, &result) != HILO_OK || result != (void *)i) bad++;
+        hilo_release(t);
+    }
+    printf("bad joins: %d of 3000\n", bad);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *which = argc > 1 ? argv[1] : "";
+    main_tid = (long)getpid();
+    pin_to_one_cpu();
+    if (strcmp(which, "after_exit") == 0) return case_after_exit();
+    if (strcmp(which, "timeout_then_join") == 0) return case_timeout_then_join();
+    if (strcmp(which, "many_joiners") == 0) return case_many_joiners();
+    if (strcmp(which, "joined_thread_exits") == 0) return case_joined_thread_exits();
+    if (strcmp(which, "interrupted") == 0) return case_interrupted();
+    if (strcmp(which, "released_during_join") == 0) return case_released_during_join();
+    if (strcmp(which, "cycles") == 0) return case_cycles();
+    fprintf(stderr, "unknown case %s\n", which);
+    return 2;
+}
