@@ -61,7 +61,8 @@ pub fn sleep(
         return Ok(());
     }
     // A dump's signal (src/stacks.rs) is not the program's: the wait goes on.
-    if wait(Some(timeout.unwrap_or(FAR))) && !crate::stacks::was_hilos_signal() {
+    let since = crate::stacks::stamp();
+    if wait(Some(timeout.unwrap_or(FAR))) && !crate::stacks::was_hilos_signal(since) {
         Err(Interrupted)
     } else {
         Ok(())

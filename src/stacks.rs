@@ -19,7 +19,7 @@
 //! `-g`, DWARF for files and lines; `dladdr` names the object file as a
 //! last resort.
 
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::futex::{ForkLock, Mutex};
@@ -46,24 +46,66 @@ static REQUEST: Request = Request {
     done: AtomicU32::new(0),
 };
 
-/// The last thread a signal of hilo's own (this handler's, or the dump
-/// signal's) ran on, until that thread's interrupted wait has seen it
-/// (`was_hilos_signal`): an interruptible thread's wait (src/interrupt.rs)
-/// must not return `HILO_EINTR` because a dump looked at it.
-static LAST_SIGNALLED: AtomicI64 = AtomicI64::new(0);
+/// The threads a signal of hilo's own (this handler's, or the dump
+/// signal's) ran on lately, each with when (`stamp`), until that thread's
+/// interrupted wait has seen it (`was_hilos_signal`): an interruptible
+/// thread's wait (src/interrupt.rs) must not return `HILO_EINTR` because a
+/// dump looked at it. One entry per thread: a single "last thread" was
+/// overwritten when the dump went on to signal the next thread before the
+/// first had woken from its wait, which then ended with `HILO_EINTR` (about
+/// once in 200 runs of tests/c/dumps.c `interruptible`). An entry is
+/// `tid << 32 | stamp`; 0 is free.
+static SIGNALLED: [AtomicU64; SIGNALLED_LEN] = [const { AtomicU64::new(0) }; SIGNALLED_LEN];
+const SIGNALLED_LEN: usize = 64;
 
-/// Called by hilo's signal handlers on the thread they run on.
-pub fn note_hilos_signal(tid: i64) {
-    LAST_SIGNALLED.store(tid, Ordering::SeqCst);
+/// Milliseconds of the coarse monotonic clock, wrapping at 32 bits (about
+/// 49 days); compared only over the length of one wait.
+pub fn stamp() -> u32 {
+    (os::monotonic_coarse_ns() / 1_000_000) as u32
 }
 
-/// True (once) when the signal that just interrupted the calling thread's
-/// sleep was one of hilo's.
-pub fn was_hilos_signal() -> bool {
-    let me = os::gettid();
-    LAST_SIGNALLED
-        .compare_exchange(me, 0, Ordering::SeqCst, Ordering::SeqCst)
-        .is_ok()
+/// Called by hilo's signal handlers on the thread they run on
+/// (async-signal-safe: atomics and `clock_gettime`). The thread's entry is
+/// renewed, or a free one taken; with every entry taken (64 threads noted
+/// and not yet interrupted in a wait), one is reused.
+pub fn note_hilos_signal(tid: i64) {
+    let tid = tid as u64 & 0xffff_ffff;
+    let entry = tid << 32 | u64::from(stamp());
+    for cell in &SIGNALLED {
+        if cell.load(Ordering::SeqCst) >> 32 == tid {
+            cell.store(entry, Ordering::SeqCst);
+            return;
+        }
+    }
+    for cell in &SIGNALLED {
+        if cell
+            .compare_exchange(0, entry, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+    }
+    SIGNALLED[tid as usize % SIGNALLED_LEN].store(entry, Ordering::SeqCst);
+}
+
+/// True when a signal of hilo's ran on the calling thread at or after
+/// `since` (a `stamp` taken before its wait began): the signal that just
+/// interrupted that wait was hilo's. Consumes the thread's entry.
+pub fn was_hilos_signal(since: u32) -> bool {
+    let me = os::gettid() as u64 & 0xffff_ffff;
+    for cell in &SIGNALLED {
+        let entry = cell.load(Ordering::SeqCst);
+        if entry >> 32 == me
+            && cell
+                .compare_exchange(entry, 0, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            // A note from before the wait (a dump while the thread ran) is
+            // not this wait's.
+            return (entry as u32).wrapping_sub(since) as i32 >= 0;
+        }
+    }
+    false
 }
 
 /// One capture at a time; also guards installing the handler.
@@ -278,4 +320,48 @@ fn plumbing(name: &str) -> bool {
     .iter()
     .any(|prefix| name.starts_with(prefix))
         || name.contains("{{closure}}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dump signals one thread after another: a note for the next
+    /// thread must not erase the note of one that has not yet woken from
+    /// its wait (with a single "last thread", that wait ended with
+    /// HILO_EINTR). A note from before a wait began is not that wait's.
+    #[test]
+    fn a_note_for_another_thread_leaves_a_sleeping_threads_note() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let sleeper = std::thread::spawn(move || {
+            let since = stamp();
+            tx.send(os::gettid()).unwrap();
+            go_rx.recv().unwrap();
+            let first = was_hilos_signal(since);
+            // Consumed: a second interruption is not hilo's.
+            let second = was_hilos_signal(since);
+            (first, second)
+        });
+        let sleeper_tid = rx.recv().unwrap();
+        note_hilos_signal(sleeper_tid);
+        // The next threads the dump looks at, this one among them.
+        note_hilos_signal(os::gettid());
+        for other in 1..=3 {
+            note_hilos_signal(i64::from(u32::MAX) - other);
+        }
+        go_tx.send(()).unwrap();
+        assert_eq!(sleeper.join().unwrap(), (true, false));
+        assert!(was_hilos_signal(stamp().wrapping_sub(1000)));
+        // A note older than the wait's start does not count.
+        note_hilos_signal(os::gettid());
+        assert!(!was_hilos_signal(stamp().wrapping_add(1000)));
+        // The made-up threads' notes go.
+        for cell in &SIGNALLED {
+            let entry = cell.load(Ordering::SeqCst);
+            if entry >> 32 >= u64::from(u32::MAX) - 3 {
+                let _ = cell.compare_exchange(entry, 0, Ordering::SeqCst, Ordering::SeqCst);
+            }
+        }
+    }
 }
