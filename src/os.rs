@@ -58,6 +58,29 @@ pub fn own_tid() -> i64 {
     }
 }
 
+/// The kernel thread id of a live `thread`, decoded from its CPU clock id
+/// as in `own_tid`; None where that decoding does not hold. glibc reads the
+/// TID from the thread's descriptor, so the caller must know the thread has
+/// not exited and been joined or detached (hilo holds its record's mutex).
+/// Not a read of the descriptor by hilo itself, which ThreadSanitizer would
+/// report: it sees the descriptor as the new thread's TLS.
+pub fn tid_of(thread: libc::pthread_t) -> Option<u32> {
+    if TID_FROM_CLOCK.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        own_tid();
+    }
+    if TID_FROM_CLOCK.load(std::sync::atomic::Ordering::Relaxed) != 1 {
+        return None;
+    }
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: the caller guarantees the thread's descriptor is alive;
+    // `clock` is a valid out-pointer.
+    let rc = unsafe { pthread_getcpuclockid(thread, &mut clock) };
+    (rc == 0 && clock & 7 == 6)
+        .then_some(!(clock >> 3))
+        .and_then(|tid| u32::try_from(tid).ok())
+        .filter(|&tid| tid > 0)
+}
+
 /// The process id.
 pub fn getpid() -> i64 {
     // SAFETY: getpid has no preconditions and cannot fail.

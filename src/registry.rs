@@ -312,13 +312,10 @@ impl Slot {
             return None;
         }
         let word = exit_word(record.pthread, os::exit_word_offset()?);
-        // SAFETY: the word is inside the live descriptor (see above), 4-aligned
-        // (`exit_word_offset` checked it); glibc wrote it before `pthread_create`
-        // returned, and the kernel clears it only at the thread's exit.
-        let tid = unsafe { ptr::read_volatile(word) };
-        // 0 would be a thread that left without finishing its record
-        // (a raw exit system call): the Condvar's wait then, as before.
-        (tid != 0).then_some((word, tid))
+        // The word holds the TID until the thread exits; hilo never reads it
+        // itself (only the kernel, in the futex call).
+        let tid = os::tid_of(record.pthread)?;
+        Some((word, tid))
     }
 
     /// One sleep of a join on the thread's exit word, which the thread

@@ -201,6 +201,12 @@ pub fn thread_of_pointer(pointer: usize) -> Option<Handle> {
 /// Runs `read(kind, object)` on `cell`'s wait while it cannot end (see
 /// `end`); None when the thread is not waiting.
 pub fn pinned<R>(cell: &WaitCell, read: impl FnOnce(u32, u64) -> R) -> Option<R> {
+    // Not waiting: nothing to pin. A wait that begins right after this load
+    // is one that began after the question was asked (the cycle checks
+    // record theirs under the graph's lock, which their callers hold).
+    if cell.kind.load(Ordering::SeqCst) == NONE {
+        return None;
+    }
     cell.readers.fetch_add(1, Ordering::SeqCst);
     let kind = cell.kind.load(Ordering::SeqCst);
     let result = (kind != NONE).then(|| read(kind, cell.object.load(Ordering::Relaxed)));
