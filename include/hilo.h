@@ -1353,8 +1353,9 @@ int hilo_future_cancel(hilo_future *f);
 /**
  * Calls `fn(f, arg)` once the future is done (finished or cancelled): on
  * the worker that finished it, in the thread that cancelled it, or at once
- * in the caller when it is done already. Each callback runs once, in the
- * order added. A callback may free the future (its own reference: the
+ * in the caller when it is done already and its earlier callbacks have
+ * run (one added while they still run runs after them, in the thread
+ * running them). Each callback runs once, in the order added. A callback may free the future (its own reference: the
  * caller's pointer is then gone), submit more work, or cancel others; it
  * must not wait for work of its executor that is queued behind it when the
  * executor has one worker (that never ends, as in Python).
@@ -1364,7 +1365,9 @@ int hilo_future_cancel(hilo_future *f);
  * @param arg its second argument, handed over as is
  * @return `HILO_OK`; `HILO_EINVAL` when `f` or `fn` is NULL
  */
-int hilo_future_add_done_callback(hilo_future *f, void (*fn)(hilo_future *f, void *arg), void *arg);
+int hilo_future_add_done_callback(hilo_future *f,
+                                  void (*fn)(hilo_future *f, void *arg),
+                                  void *arg);
 
 /**
  * Gives up the caller's future. NULL is fine. Work not yet run still runs

@@ -105,9 +105,19 @@ struct CallbackNode {
     next: *mut CallbackNode,
 }
 
-/// The callback list's head once the future has ended: a later callback
-/// runs at once. Never dereferenced.
+/// The callback list's head once the future has ended and its callbacks
+/// have all run: a later callback runs at once. Never dereferenced.
 const SEALED: *mut CallbackNode = NonNull::dangling().as_ptr();
+
+/// The callback list's end (and head, while nothing new came) while the
+/// future's callbacks run: a callback added meanwhile is pushed on it, and
+/// runs after them, in the thread running them. Never dereferenced.
+const DRAINING: *mut CallbackNode = SEALED.wrapping_add(1);
+
+/// True for a head or link that is no node.
+fn no_node(node: *mut CallbackNode) -> bool {
+    node.is_null() || node == SEALED || node == DRAINING
+}
 
 /// Where a future is in its life, as its accessors report it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,7 +171,7 @@ impl Drop for Future {
         // Callbacks of a future that never ended (abandoned by a fork, or
         // queued when its executor could not run it): dropped, not run.
         let mut node = *self.callbacks.get_mut();
-        while !node.is_null() && node != SEALED {
+        while !no_node(node) {
             // SAFETY: a node pushed by `add_done_callback`, owned by the
             // list; the last reference is going, so nobody else reads it.
             let boxed = unsafe { Box::from_raw(node) };
@@ -262,7 +272,15 @@ impl FutureRef {
 
     /// RUNNING -> FINISHED, with `value` written: wakes and calls back.
     fn finish(&self) {
-        let old = self.state.swap(FINISHED, Ordering::AcqRel);
+        // CALLBACKS stays: a callback added from now on must see that an
+        // earlier one is (or was) run by this end (`add_done_callback`).
+        let old = match self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                Some(FINISHED | (word & CALLBACKS))
+            }) {
+            Ok(old) | Err(old) => old,
+        };
         self.ended(old);
     }
 
@@ -278,10 +296,21 @@ impl FutureRef {
             os::futex_wake(&COMPLETIONS, i32::MAX);
         }
         if old & CALLBACKS != 0 {
-            // From now on a new callback runs at once, in its caller.
-            let mut node = self.callbacks.swap(SEALED, Ordering::AcqRel);
+            self.run_callbacks();
+        }
+    }
+
+    /// Runs the registered callbacks, oldest first, then those added while
+    /// they ran, until none is left; then seals the list, so that a later
+    /// callback runs at once in its caller, after all of these. One thread
+    /// does this per future: the one that ended it when a callback was
+    /// registered by then, else the first to register one after the end
+    /// (`add_done_callback`).
+    fn run_callbacks(&self) {
+        loop {
+            let mut node = self.callbacks.swap(DRAINING, Ordering::AcqRel);
             let mut oldest_first = Vec::new();
-            while !node.is_null() && node != SEALED {
+            while !no_node(node) {
                 // SAFETY: a node that `add_done_callback` pushed, now ours
                 // alone: the swap took the list.
                 let boxed = unsafe { Box::from_raw(node) };
@@ -293,6 +322,13 @@ impl FutureRef {
                 // not stop the others.
                 let _ = catch_unwind(AssertUnwindSafe(|| callback(self)));
             }
+            if self
+                .callbacks
+                .compare_exchange(DRAINING, SEALED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return;
+            }
         }
     }
 
@@ -301,10 +337,14 @@ impl FutureRef {
         // Flagged first: an end whose swap comes after this sees the flag
         // and takes the list; an earlier end shows here as done.
         let old = self.state.fetch_or(CALLBACKS, Ordering::AcqRel);
-        if matches!(old & PHASE, FINISHED | CANCELLED) || self.forks != forks() {
+        if self.forks != forks() {
             callback(self);
             return;
         }
+        // Ended before any callback was flagged: the end left the list
+        // alone, and this call is the one to run it (with callbacks other
+        // threads add meanwhile) and seal it.
+        let runs_them = matches!(old & PHASE, FINISHED | CANCELLED) && old & CALLBACKS == 0;
         let node = Box::into_raw(Box::new(CallbackNode {
             callback,
             next: ptr::null_mut(),
@@ -312,7 +352,7 @@ impl FutureRef {
         let mut head = self.callbacks.load(Ordering::Acquire);
         loop {
             if head == SEALED {
-                // The end took the list before this push: run it here.
+                // Every earlier callback has run: run it here.
                 // SAFETY: the node made above, never published.
                 let boxed = unsafe { Box::from_raw(node) };
                 (boxed.callback)(self);
@@ -326,9 +366,14 @@ impl FutureRef {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return,
+                Ok(_) => break,
                 Err(now) => head = now,
             }
+        }
+        // Pushed: the thread running the callbacks, or the end when it
+        // comes, runs it after the earlier ones, unless this call does.
+        if runs_them {
+            self.run_callbacks();
         }
     }
 
@@ -397,7 +442,8 @@ impl Future {
         self.state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
                 (word & PHASE == PENDING).then_some(if phase == CANCELLED {
-                    CANCELLED
+                    // As `finish`: CALLBACKS stays.
+                    CANCELLED | (word & CALLBACKS)
                 } else {
                     (word & !PHASE) | phase | runner
                 })
@@ -1213,7 +1259,7 @@ pub fn fork_lock() -> &'static dyn ForkLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicU64;
+    use std::sync::atomic::{AtomicBool, AtomicU64};
 
     static RAN: AtomicU64 = AtomicU64::new(0);
 
@@ -1283,6 +1329,55 @@ mod tests {
             assert_eq!(list.len(), 6, "{list:?}");
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
         }
+    }
+
+    static GATE: AtomicBool = AtomicBool::new(false);
+
+    unsafe extern "C-unwind" fn gated(arg: *mut c_void) -> *mut c_void {
+        while !GATE.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        arg
+    }
+
+    /// A callback added once the future has finished, while the worker
+    /// still runs an earlier one, runs after it (on the worker), not at once
+    /// in its caller: "in the order added". Before, the end's swap of the
+    /// state word cleared the callbacks flag and the caller ran it at once,
+    /// during the earlier one.
+    #[test]
+    fn a_callback_added_while_an_earlier_one_runs_waits_for_it() {
+        let executor = Executor::new(1, Some(c"ordered")).unwrap();
+        let future = executor.submit(gated, ptr::null_mut()).unwrap();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let first_began = Arc::new(AtomicBool::new(false));
+        {
+            let (log, began) = (Arc::clone(&log), Arc::clone(&first_began));
+            future.add_done_callback(Box::new(move |_| {
+                began.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(100));
+                log.lock().unwrap().push("first");
+            }));
+        }
+        GATE.store(true, Ordering::SeqCst);
+        while !first_began.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let caller = std::thread::current().id();
+        let ran_in_caller = Arc::new(AtomicBool::new(false));
+        {
+            let (log, ran_in_caller) = (Arc::clone(&log), Arc::clone(&ran_in_caller));
+            future.add_done_callback(Box::new(move |_| {
+                ran_in_caller.store(std::thread::current().id() == caller, Ordering::SeqCst);
+                log.lock().unwrap().push("second");
+            }));
+        }
+        executor.shutdown(true, false).unwrap();
+        while log.lock().unwrap().len() < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(*log.lock().unwrap(), ["first", "second"]);
+        assert!(!ran_in_caller.load(Ordering::SeqCst));
     }
 
     static SEQ: AtomicU64 = AtomicU64::new(0);

@@ -270,8 +270,9 @@ pub extern "C" fn hilo_future_cancel(f: *mut hilo_future) -> c_int {
 
 /// Calls `fn(f, arg)` once the future is done (finished or cancelled): on
 /// the worker that finished it, in the thread that cancelled it, or at once
-/// in the caller when it is done already. Each callback runs once, in the
-/// order added. A callback may free the future (its own reference: the
+/// in the caller when it is done already and its earlier callbacks have
+/// run (one added while they still run runs after them, in the thread
+/// running them). Each callback runs once, in the order added. A callback may free the future (its own reference: the
 /// caller's pointer is then gone), submit more work, or cancel others; it
 /// must not wait for work of its executor that is queued behind it when the
 /// executor has one worker (that never ends, as in Python).
