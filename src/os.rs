@@ -488,6 +488,31 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) -> std::io::Result<()> {
 /// kernel restarts that one silently; src/interrupt.rs relies on this).
 #[cfg_attr(all(test, loom), allow(dead_code))] // the loom models' futex stands in
 pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> bool {
+    // SAFETY: `word` is a live, aligned u32 for the whole call.
+    unsafe {
+        futex_wait_at(
+            word.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            timeout,
+        )
+    }
+}
+
+/// FUTEX_WAIT (`op`, private or shared) on `word`: true when a signal
+/// handler interrupted the sleep (EINTR). Every other result (woken, value
+/// changed, timed out, EFAULT) is a return the callers handle by checking
+/// their condition again.
+///
+/// # Safety
+/// `word` is a 4-aligned address; the kernel reads it, and answers EFAULT
+/// for an unmapped one, and reads the timespec, which outlives the call.
+unsafe fn futex_wait_at(
+    word: *const u32,
+    op: c_int,
+    expected: u32,
+    timeout: Option<Duration>,
+) -> bool {
     let spec = timeout.map(|t| libc::timespec {
         tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: t.subsec_nanos() as libc::c_long,
@@ -495,19 +520,8 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) ->
     let spec_ptr = spec
         .as_ref()
         .map_or(std::ptr::null(), |s| s as *const libc::timespec);
-    // SAFETY: `word` is a live, aligned u32 for the whole call; the kernel
-    // only reads it and the timespec, which outlives the call. Every result
-    // (woken, value changed, timed out, interrupted) is a return the callers
-    // handle by checking their condition again.
-    let result = unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            expected,
-            spec_ptr,
-        )
-    };
+    // SAFETY: as the caller guarantees.
+    let result = unsafe { libc::syscall(libc::SYS_futex, word, op, expected, spec_ptr) };
     result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
 }
 
@@ -584,18 +598,9 @@ pub fn exit_word_offset() -> Option<usize> {
 /// answers EFAULT for memory no longer mapped: that too is a return (the
 /// caller checks its condition again). True when a signal handler ran.
 pub fn futex_wait_exit_word(word: *const u32, expected: u32, timeout: Option<Duration>) -> bool {
-    let spec = timeout.map(|t| libc::timespec {
-        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: t.subsec_nanos() as libc::c_long,
-    });
-    let spec_ptr = spec
-        .as_ref()
-        .map_or(std::ptr::null(), |s| s as *const libc::timespec);
-    // SAFETY: the kernel validates the address (EFAULT when unmapped) and
-    // only reads the word and the timespec, which outlives the call.
-    let result =
-        unsafe { libc::syscall(libc::SYS_futex, word, libc::FUTEX_WAIT, expected, spec_ptr) };
-    result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+    // SAFETY: the word's offset is 4-aligned (`exit_word_offset`), and the
+    // kernel validates the address (EFAULT when unmapped).
+    unsafe { futex_wait_at(word, libc::FUTEX_WAIT, expected, timeout) }
 }
 
 /// Wakes up to `count` sleepers of `futex_wait_exit_word` on `word`.

@@ -79,6 +79,17 @@ static void *waits_for_go(void *arg) {
     return arg;
 }
 
+/* Lets the thread return, joins it, prints the join and its result. */
+static int let_go_and_join(hilo_thread_t t) {
+    hilo_event_set(go);
+    void *result = NULL;
+    int rc = hilo_join(t, 5.0, &result);
+    printf("join %d, result %p\n", rc, result);
+    hilo_release(t);
+    hilo_event_free(go);
+    return 0;
+}
+
 static int case_timeout_then_join(void) {
     go = hilo_event_new();
     hilo_thread_t t = spawn(waits_for_go, (void *)0x44, "slow", 0);
@@ -87,13 +98,7 @@ static int case_timeout_then_join(void) {
     double took = now() - began;
     printf("timed join %d, took >= 0.1 s: %s, < 5 s: %s\n", rc, took >= 0.099 ? "yes" : "no",
            took < 5 ? "yes" : "no");
-    hilo_event_set(go);
-    void *result = NULL;
-    rc = hilo_join(t, 5.0, &result);
-    printf("join %d, result %p\n", rc, result);
-    hilo_release(t);
-    hilo_event_free(go);
-    return 0;
+    return let_go_and_join(t);
 }
 
 /* ---- several joiners at once ------------------------------------------- */
@@ -178,13 +183,7 @@ static int case_interrupted(void) {
     setitimer(ITIMER_REAL, &in_100ms, NULL);
     int rc = hilo_join(t, HILO_FOREVER, NULL);
     printf("interrupted join %d\n", rc);
-    hilo_event_set(go);
-    void *result = NULL;
-    rc = hilo_join(t, 5.0, &result);
-    printf("join %d, result %p\n", rc, result);
-    hilo_release(t);
-    hilo_event_free(go);
-    return 0;
+    return let_go_and_join(t);
 }
 
 /* ---- the handle released during the join ------------------------------- */
