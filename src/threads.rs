@@ -133,6 +133,10 @@ impl Drop for EndOfThread {
                 None => record.reap = Reap::Pending,
             }
             self.slot.set_state(FINISHED);
+            // Decided before a release's `remove` resets the count: the
+            // kernel's wake at this thread's exit wakes one sleeper of its
+            // word, so joiners of a record that goes now need this wake.
+            let wake_exit_word = record.must_wake_exit_word_joiners();
             let released = self.slot.load().has(RELEASED);
             if released {
                 if record.reap == Reap::Pending {
@@ -143,11 +147,9 @@ impl Drop for EndOfThread {
                 registry().remove(self.slot, &mut record, index_of(self.handle));
             }
             let returned = self.returned.is_some();
-            let wake_exit_word = record.must_wake_exit_word_joiners();
-            let pthread = record.pthread;
             drop(record);
             if wake_exit_word {
-                Record::wake_exit_word_joiners(pthread);
+                Record::wake_exit_word_joiners(os::pthread_self());
             }
             // Joiners are woken after the mutex is released (the Condvar
             // allows it: they counted themselves under it), or each would

@@ -329,13 +329,15 @@ fn an_interruptible_join_on_the_threads_cpu_returns_eintr_at_a_signal() {
     );
 }
 
-/// The record is freed while its joiner sleeps on the word: the join
-/// answers HILO_ESRCH and the slot's next thread joins as any.
+/// The record is freed while two joiners sleep on the word: both answer
+/// HILO_ESRCH as the thread ends (the kernel's wake at its exit wakes only
+/// one: the other slept to its 5 s timeout before the thread woke them),
+/// and the slot's next thread joins as any.
 #[test]
-fn a_join_on_the_threads_cpu_of_a_handle_released_meanwhile_answers_esrch() {
+fn joins_on_the_threads_cpu_of_a_handle_released_meanwhile_answer_esrch() {
     assert_eq!(
         exit_word_case("released_during_join"),
-        "join -2 (HILO_ESRCH is -2)\nnext join 0, result 0x77\n"
+        "joins -2 and -2 (HILO_ESRCH is -2), within 4 s: yes\nnext join 0, result 0x77\n"
     );
 }
 

@@ -189,21 +189,41 @@ static int case_interrupted(void) {
 /* ---- the handle released during the join ------------------------------- */
 
 static hilo_thread_t to_release;
+static hilo_thread_t second_joiner;
+static int second_rc = -100;
 
+static void *joins_too(void *arg) {
+    (void)arg;
+    second_rc = hilo_join(to_release, 5.0, NULL);
+    return NULL;
+}
+
+/* Releases its own handle while two threads join it, then returns. */
 static void *releases_then_returns(void *arg) {
     wait_for_main_to_block();
+    for (int i = 0; i < 5000 && !blocked_in_futex((long)hilo_native_id(second_joiner)); i++) {
+        sleep_ms(1);
+    }
     hilo_release(to_release);
     sleep_ms(50);
     return arg;
 }
 
+/* Both joins answer HILO_ESRCH when the thread ends: the kernel's wake at
+ * its exit wakes one sleeper of its word, so a thread whose record goes
+ * with it must wake them all itself. */
 static int case_released_during_join(void) {
     hilo_thread_t t;
     if (hilo_create(releases_then_returns, NULL, "released", &t) != HILO_OK) return 90;
     to_release = t;
     if (hilo_start(t) != HILO_OK) return 91;
+    second_joiner = spawn(joins_too, NULL, "second", 0);
+    double began = now();
     int rc = hilo_join(t, 5.0, NULL);
-    printf("join %d (HILO_ESRCH is %d)\n", rc, HILO_ESRCH);
+    hilo_join(second_joiner, HILO_FOREVER, NULL);
+    hilo_release(second_joiner);
+    printf("joins %d and %d (HILO_ESRCH is %d), within 4 s: %s\n", rc, second_rc, HILO_ESRCH,
+           now() - began < 4 ? "yes" : "no");
     /* The slot is reused by the next thread, whose join works as any. */
     hilo_thread_t next = spawn(sleeps_then_returns, (void *)0x77, "next", 0);
     void *result = NULL;
