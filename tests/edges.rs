@@ -341,6 +341,28 @@ fn joins_on_the_threads_cpu_of_a_handle_released_meanwhile_answer_esrch() {
     );
 }
 
+/// Three seconds of rounds: a short thread joined by one to three threads
+/// at once with timeouts of 0, 1 ms or forever, its handle released early
+/// or late. Each join returns (the 30 s limit catches a lost wake-up: the
+/// release defect above hung this case in 1 of 3 runs) with an answer it
+/// may give. Pinned, and unpinned (joiners then also sleep on another CPU
+/// and are woken early).
+#[test]
+fn joins_timeouts_and_releases_racing_on_one_cpu_all_return() {
+    assert_eq!(
+        exit_word_case("race"),
+        "race: bad answers 0, rounds over 1000: yes\n"
+    );
+}
+
+#[test]
+fn joins_timeouts_and_releases_racing_on_two_cpus_all_return() {
+    assert_eq!(
+        exit_word_case("race_unpinned"),
+        "race: bad answers 0, rounds over 1000: yes\n"
+    );
+}
+
 #[test]
 fn three_thousand_create_start_join_cycles_on_one_cpu_each_join_their_thread() {
     assert_eq!(exit_word_case("cycles"), "bad joins: 0 of 3000\n");

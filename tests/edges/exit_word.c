@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,10 +252,83 @@ static int case_cycles(void) {
     return 0;
 }
 
+/* ---- joins, timeouts and releases racing, for a while ----------------- */
+
+struct race {
+    hilo_thread_t target;
+    unsigned seed;
+};
+
+static int race_bad;
+
+static unsigned next_rand(unsigned *seed) {
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 16) & 0x7fff;
+}
+
+static void *sleeps_briefly(void *arg) {
+    struct timespec t = {0, (long)((uintptr_t)arg % 2000) * 1000};
+    nanosleep(&t, NULL);
+    return arg;
+}
+
+/* A join with a timeout of 0, 1 ms or forever: any answer but OK,
+ * ETIMEDOUT (timed ones) or ESRCH (a released handle) is a defect. */
+static void *race_joiner(void *arg) {
+    struct race *r = arg;
+    double timeouts[] = {0.0, 0.001, HILO_FOREVER};
+    double timeout = timeouts[next_rand(&r->seed) % 3];
+    int rc = hilo_join(r->target, timeout, NULL);
+    if (!(rc == HILO_OK || rc == HILO_ESRCH || (rc == HILO_ETIMEDOUT && timeout >= 0))) {
+        __atomic_add_fetch(&race_bad, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+/* Rounds of one short thread joined by one to three threads at once, its
+ * handle released by one of them or after all, for `seconds`: every join
+ * returns (the case's time limit catches a lost wake-up) with an answer
+ * it may give. */
+static int case_race(double seconds) {
+    double end = now() + seconds;
+    unsigned seed = 1;
+    long rounds = 0;
+    while (now() < end) {
+        rounds++;
+        struct race r = {.seed = next_rand(&seed)};
+        r.target = spawn(sleeps_briefly, (void *)(uintptr_t)next_rand(&seed), "target", 0);
+        int joiners = 1 + (int)(next_rand(&seed) % 3);
+        hilo_thread_t j[3];
+        struct race theirs[3]; /* alive until they are joined below */
+        for (int i = 0; i < joiners; i++) {
+            theirs[i] = r;
+            theirs[i].seed = next_rand(&seed);
+            j[i] = spawn(race_joiner, &theirs[i], "joiner", 0);
+        }
+        int release_early = next_rand(&seed) % 2;
+        if (release_early) hilo_release(r.target);
+        race_joiner(&r);
+        for (int i = 0; i < joiners; i++) {
+            hilo_join(j[i], HILO_FOREVER, NULL);
+            hilo_release(j[i]);
+        }
+        if (!release_early) {
+            hilo_join(r.target, HILO_FOREVER, NULL);
+            hilo_release(r.target);
+        }
+    }
+    printf("race: bad answers %d, rounds over 1000: %s\n", race_bad, rounds > 1000 ? "yes" : "no");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
     main_tid = (long)getpid();
+    /* The race runs unpinned too: joiners then also sleep on other CPUs,
+     * and the ending thread wakes them early. */
+    if (strcmp(which, "race_unpinned") == 0) return case_race(3.0);
     pin_to_one_cpu();
+    if (strcmp(which, "race") == 0) return case_race(3.0);
     if (strcmp(which, "after_exit") == 0) return case_after_exit();
     if (strcmp(which, "timeout_then_join") == 0) return case_timeout_then_join();
     if (strcmp(which, "many_joiners") == 0) return case_many_joiners();
