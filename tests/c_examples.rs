@@ -225,3 +225,60 @@ fn stuck() {
     assert!(out.contains("\nFound one deadlock:\n"), "{out}");
     assert!(out.ends_with("the program can still exit.\n"), "{out}");
 }
+
+/// The benchmark builds with -Werror (without GLib and libuv too: their rows
+/// print "-"), and `make bench-cycle`'s script runs it as separate pinned
+/// processes and summarises both spawn-cycle rows. Nothing here is timed:
+/// the figures only have to be there and be positive.
+#[test]
+fn bench_cycle_runs_summarise_both_rows() {
+    let bench = compile_c(&root().join("c_examples").join("bench.c"), Link::Shared);
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg(root().join("c_examples").join("cycle_runs.sh"))
+        .arg(&bench)
+        .arg("3");
+    let out = common::run_command_with_limit(command, 120);
+    let text = stdout_of(&out);
+    assert!(out.status.success(), "{:?}\n{text}", out.status);
+    assert!(text.contains("3 runs of 'bench --cycle'"), "{text}");
+    for what in [
+        "create+start+join+release vs create+join ",
+        "the same vs create+join, named by hand ",
+    ] {
+        let line = text
+            .lines()
+            .find(|line| line.starts_with(what))
+            .unwrap_or_else(|| panic!("no row {what:?}:\n{text}"));
+        // hilo, anchor and ratio: a median, then its (lowest-highest).
+        let figures: Vec<f64> = line[what.len()..]
+            .split(|c: char| c.is_whitespace() || "()-".contains(c))
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                part.parse()
+                    .unwrap_or_else(|_| panic!("{part:?} in {line}"))
+            })
+            .collect();
+        assert_eq!(figures.len(), 9, "{line}");
+        for (i, triple) in figures.chunks(3).enumerate() {
+            let (median, low, high) = (triple[0], triple[1], triple[2]);
+            assert!(
+                low > 0.0 && low <= median && median <= high,
+                "column {i}: {line}"
+            );
+        }
+    }
+}
+
+/// A count that is not a whole number is refused with a message.
+#[test]
+fn bench_cycle_runs_refuse_a_bad_count() {
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg(root().join("c_examples").join("cycle_runs.sh"))
+        .arg("/bin/true")
+        .arg("many");
+    let out = common::run_command_with_limit(command, 30);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("RUNS must be a whole number"));
+}
