@@ -20,19 +20,27 @@ case $runs in
     ;;
 esac
 pin="taskset -c 0"
-if ! command -v taskset >/dev/null 2>&1; then
-    echo "taskset not found (util-linux): the runs are not pinned"
+if ! taskset -c 0 true >/dev/null 2>&1; then
+    echo "taskset not found (util-linux) or CPU 0 not allowed here: the runs are not pinned"
     pin=""
 fi
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+one=$(mktemp)
+trap 'rm -f "$out" "$one"' EXIT
 i=0
 while [ "$i" -lt "$runs" ]; do
+    status=0
+    $pin "$bench" --cycle >"$one" 2>&1 || status=$?
+    if [ "$status" -ne 0 ] || ! grep -q ' vs ' "$one"; then
+        cat "$one" >&2
+        echo "cycle_runs.sh: '$bench --cycle' failed (status $status) in run $((i + 1))" >&2
+        exit 1
+    fi
     # bench.c's row(): what, hilo and anchor in us, ratio, in fixed columns.
-    $pin "$bench" --cycle | awk '/ vs / {
+    awk '/ vs / {
         w = substr($0, 1, 44); sub(/ +$/, "", w); sub(/^ +/, "", w)
         print w "\t" substr($0, 46, 12) + 0 "\t" substr($0, 59, 12) + 0 "\t" substr($0, 72, 7) + 0
-    }' >>"$out"
+    }' "$one" >>"$out"
     i=$((i + 1))
 done
 echo "spawn cycle pinned to one CPU: $runs runs of 'bench --cycle', median (lowest-highest)"

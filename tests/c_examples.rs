@@ -282,3 +282,23 @@ fn bench_cycle_runs_refuse_a_bad_count() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("RUNS must be a whole number"));
 }
+
+/// A benchmark that fails (here one that prints nothing and answers 1) is
+/// reported with its status and fails the summary, rather than giving an
+/// empty table that looks like a run.
+#[test]
+fn bench_cycle_runs_report_a_failing_bench() {
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg(root().join("c_examples").join("cycle_runs.sh"))
+        .arg("false")
+        .arg("2");
+    let out = common::run_command_with_limit(command, 30);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("'false --cycle' failed (status 1) in run 1"),
+        "{stderr}"
+    );
+    assert!(!stdout_of(&out).contains("median"), "{out:?}");
+}
