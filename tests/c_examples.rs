@@ -226,6 +226,16 @@ fn stuck() {
     assert!(out.ends_with("the program can still exit.\n"), "{out}");
 }
 
+/// `sh c_examples/cycle_runs.sh BENCH RUNS`, within `limit_secs`.
+fn cycle_runs(bench: &std::ffi::OsStr, runs: &str, limit_secs: u64) -> std::process::Output {
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg(root().join("c_examples").join("cycle_runs.sh"))
+        .arg(bench)
+        .arg(runs);
+    common::run_command_with_limit(command, limit_secs)
+}
+
 /// The benchmark builds with -Werror (without GLib and libuv too: their rows
 /// print "-"), and `make bench-cycle`'s script runs it as separate pinned
 /// processes and summarises both spawn-cycle rows. Nothing here is timed:
@@ -233,12 +243,7 @@ fn stuck() {
 #[test]
 fn bench_cycle_runs_summarise_both_rows() {
     let bench = compile_c(&root().join("c_examples").join("bench.c"), Link::Shared);
-    let mut command = std::process::Command::new("sh");
-    command
-        .arg(root().join("c_examples").join("cycle_runs.sh"))
-        .arg(&bench)
-        .arg("3");
-    let out = common::run_command_with_limit(command, 120);
+    let out = cycle_runs(bench.as_os_str(), "3", 120);
     let text = stdout_of(&out);
     assert!(out.status.success(), "{:?}\n{text}", out.status);
     assert!(text.contains("3 runs of 'bench --cycle'"), "{text}");
@@ -273,12 +278,7 @@ fn bench_cycle_runs_summarise_both_rows() {
 /// A count that is not a whole number is refused with a message.
 #[test]
 fn bench_cycle_runs_refuse_a_bad_count() {
-    let mut command = std::process::Command::new("sh");
-    command
-        .arg(root().join("c_examples").join("cycle_runs.sh"))
-        .arg("/bin/true")
-        .arg("many");
-    let out = common::run_command_with_limit(command, 30);
+    let out = cycle_runs("/bin/true".as_ref(), "many", 30);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("RUNS must be a whole number"));
 }
@@ -288,12 +288,7 @@ fn bench_cycle_runs_refuse_a_bad_count() {
 /// empty table that looks like a run.
 #[test]
 fn bench_cycle_runs_report_a_failing_bench() {
-    let mut command = std::process::Command::new("sh");
-    command
-        .arg(root().join("c_examples").join("cycle_runs.sh"))
-        .arg("false")
-        .arg("2");
-    let out = common::run_command_with_limit(command, 30);
+    let out = cycle_runs("false".as_ref(), "2", 30);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
