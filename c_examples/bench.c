@@ -6,8 +6,10 @@
  *
  *   bench [--calls | --pools | --cycle] [--label TEXT] [--python PATH/bench_python.py]
  *
- * --cycle runs only the create+start+join+release row, for runs of it
- * alone, pinned (`taskset -c 0`) or interleaved with another build's.
+ * --cycle runs only the create+start+join+release rows (against raw
+ * pthreads, and against pthreads that name their threads by hand), for
+ * runs of them alone, pinned (`taskset -c 0`, as `make bench-cycle` does
+ * over many processes) or interleaved with another build's.
  * --calls runs only the per-call rows (current_name, is_alive, is_daemon,
  * the uncontended lock), which is what differs between the shared and the
  * static library.
