@@ -149,6 +149,37 @@ impl Record {
     }
 }
 
+/// Waits until the thread `pthread` has exited (the kernel cleared its exit
+/// word), then wakes every other sleeper of the word; false at `deadline`.
+/// For the join that reaps a thread ended with `pthread_exit`, before its
+/// `pthread_join`: the kernel's wake at a thread's exit wakes one sleeper of
+/// the word, and glibc's `pthread_join` sleeping there would neither pass
+/// it on nor be sure to get it (a join asleep on the word since before the
+/// thread finished is queued first). True at once without an exit word.
+///
+/// # Safety
+/// The caller reaps `pthread` (`Reap::InProgress`): it is joinable and
+/// nobody joined or detached it, so its descriptor is alive.
+pub unsafe fn wait_for_exit(pthread: libc::pthread_t, deadline: Option<Instant>) -> bool {
+    let Some(offset) = os::exit_word_offset() else {
+        return true;
+    };
+    let word = exit_word(pthread, offset);
+    // The TID the word holds, read by glibc (`os::tid_of`: hilo never reads
+    // the word itself, see `exit_word_of`); None once the kernel cleared it
+    // (or where the TID cannot be had: then no join sleeps on the word).
+    while let Some(tid) = os::tid_of(pthread) {
+        let Ok(timeout) = crate::futex::time_left(deadline) else {
+            return false;
+        };
+        // A signal handler that ran only ends one sleep: this wait is not
+        // interruptible (the thread has finished; only its exit is left).
+        os::futex_wait_exit_word(word, tid, timeout);
+    }
+    os::futex_wake_exit_word(word, i32::MAX);
+    true
+}
+
 /// The address of the exit word (`os::exit_word_offset`) of `pthread`.
 fn exit_word(pthread: libc::pthread_t, offset: usize) -> *const u32 {
     (pthread as *const u8).wrapping_add(offset).cast::<u32>()
@@ -342,8 +373,18 @@ impl Slot {
             })
         });
         // A record freed meanwhile (released and finished) was reset.
-        if self.load().names(handle) {
+        let mine = self.load().names(handle);
+        if mine {
             record.exit_word_joiners -= 1;
+        }
+        // The kernel's wake at the thread's exit wakes one sleeper of the
+        // word: this one, perhaps, while others sleep there too (joiners
+        // that went to sleep after the thread's own wake, or the join that
+        // reaps it, in `wait_for_exit`). Passed on to them; should the
+        // descriptor be gone, the kernel answers EFAULT, and a word reused
+        // meanwhile gets a spurious wake, which its sleepers allow for.
+        if !mine || record.exit_word_joiners > 0 || record.reap == Reap::InProgress {
+            os::futex_wake_exit_word(word, i32::MAX);
         }
         interrupted?;
         Ok(deadline.is_none_or(|deadline| Instant::now() < deadline))

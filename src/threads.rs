@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use crate::error::{Error, Kind, Result};
 use crate::registry::{
-    copy_name, index_of, registry, Handle, Reap, Record, Slot, Target, DAEMON, DUMMY, FINISHED,
-    MAIN, RELEASED, RUNNING, UNSTARTED,
+    copy_name, index_of, registry, wait_for_exit, Handle, Reap, Record, Slot, Target, DAEMON,
+    DUMMY, FINISHED, MAIN, RELEASED, RUNNING, UNSTARTED,
 };
 use crate::sync::local;
 use crate::{current, joins, os};
@@ -294,7 +294,13 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
                 // SAFETY: the thread is joinable: it ended with pthread_exit
                 // and nobody joined or detached it. Reap::InProgress makes
                 // this the only join or detach of it.
-                let value = unsafe { os::join_until(thread, deadline) };
+                let exited = unsafe { wait_for_exit(thread, deadline) };
+                let value = if exited {
+                    // SAFETY: as above; it has exited, so this does not sleep.
+                    unsafe { os::join_until(thread, deadline) }
+                } else {
+                    None
+                };
                 record = slot.record.lock();
                 let Some(value) = value else {
                     // Still in its last steps (other keys' destructors) at

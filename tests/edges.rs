@@ -363,6 +363,21 @@ fn joins_timeouts_and_releases_racing_on_two_cpus_all_return() {
     );
 }
 
+/// A thread that ends with `pthread_exit`, joined by the main thread before
+/// it finishes and by a second thread after (which then reaps it with
+/// `pthread_join`): both joins return its value. The kernel's wake at the
+/// exit wakes one sleeper of the word; it woke the main thread, which
+/// waited for the reaping join, asleep in `pthread_join` until its 5 s
+/// timeout (-5). The executor's `behind_pthread_exit` case hung on this in 8
+/// of 300 runs.
+#[test]
+fn a_pthread_exit_reaped_by_a_second_join_wakes_both_joins() {
+    assert_eq!(
+        exit_word_case("reaped_while_joined"),
+        "first join 0, result 0x88; second join 0, result 0x88\n"
+    );
+}
+
 #[test]
 fn three_thousand_create_start_join_cycles_on_one_cpu_each_join_their_thread() {
     assert_eq!(exit_word_case("cycles"), "bad joins: 0 of 3000\n");

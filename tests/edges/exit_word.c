@@ -71,6 +71,47 @@ static int case_after_exit(void) {
     return 0;
 }
 
+/* ---- a second join reaps a pthread_exit while the first sleeps -------- */
+
+/* The thread ends with pthread_exit, so its value is the OS's to give: the
+ * join that finds it finished calls pthread_join, which sleeps on the same
+ * exit word as the main thread's join, asleep there since before the thread
+ * finished. The kernel's wake at the exit wakes one sleeper of the word,
+ * the first: the main thread, which then waits for the reaping join. Each
+ * join prints its status and result; a reaping join left asleep gives up
+ * at its 5 s timeout (-5). */
+static hilo_thread_t exiting;
+static int reaper_rc = -100;
+static void *reaper_result;
+
+static void *exits_with_a_late_destructor(void *arg) {
+    pthread_setspecific(late_key, arg);
+    wait_for_main_to_block();
+    pthread_exit(arg);
+}
+
+static void *reaps_once_finished(void *arg) {
+    (void)arg;
+    /* Finished: hilo's record is done, the key destructor still sleeps. */
+    while (hilo_is_alive(exiting) == 1) sleep_ms(1);
+    reaper_rc = hilo_join(exiting, 5.0, &reaper_result);
+    return NULL;
+}
+
+static int case_reaped_while_joined(void) {
+    pthread_key_create(&late_key, late_destructor);
+    exiting = spawn(exits_with_a_late_destructor, (void *)0x88, "exiting", 0);
+    hilo_thread_t second = spawn(reaps_once_finished, NULL, "reaper", 0);
+    void *result = NULL;
+    int rc = hilo_join(exiting, HILO_FOREVER, &result);
+    hilo_join(second, HILO_FOREVER, NULL);
+    printf("first join %d, result %p; second join %d, result %p\n", rc, result, reaper_rc,
+           reaper_result);
+    hilo_release(second);
+    hilo_release(exiting);
+    return 0;
+}
+
 /* ---- a timed join gives up, a later one returns ------------------------ */
 
 static hilo_event *go;
@@ -336,6 +377,7 @@ int main(int argc, char **argv) {
     if (strcmp(which, "interrupted") == 0) return case_interrupted();
     if (strcmp(which, "released_during_join") == 0) return case_released_during_join();
     if (strcmp(which, "cycles") == 0) return case_cycles();
+    if (strcmp(which, "reaped_while_joined") == 0) return case_reaped_while_joined();
     fprintf(stderr, "unknown case %s\n", which);
     return 2;
 }
