@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::executor::{Future, Phase};
@@ -33,6 +34,25 @@ fn state_text(word: Word) -> String {
     text
 }
 
+/// How long a dump waits for a thread started a moment ago to publish its
+/// TID.
+const TID_PATIENCE: Duration = Duration::from_millis(50);
+
+/// A record's native id. A thread started a moment ago publishes its TID as
+/// the first thing it does; until then the dump waits for it (up to
+/// `TID_PATIENCE`), as `hilo_native_id` does, rather than show a running
+/// thread with native id 0 and its stack again under no name.
+fn native_id(slot: &Slot, word: Word) -> i64 {
+    let give_up = Instant::now() + TID_PATIENCE;
+    loop {
+        let tid = slot.native_id.load(Ordering::Acquire);
+        if tid != 0 || word.state() != RUNNING || Instant::now() >= give_up {
+            return tid;
+        }
+        std::thread::yield_now();
+    }
+}
+
 /// The table as text.
 pub fn table() -> String {
     let mut rows = Vec::new();
@@ -46,7 +66,7 @@ pub fn table() -> String {
             joins::name_for_message(handle),
             if word.has(DAEMON) { "yes" } else { "no" }.to_string(),
             state_text(word),
-            slot.native_id.load(Ordering::Acquire).to_string(),
+            native_id(slot, word).to_string(),
             joining,
         ]);
     });
@@ -305,7 +325,7 @@ pub fn text() -> String {
     let mut threads = Vec::new();
     let mut known = Vec::new();
     registry().for_each(|handle, slot, word| {
-        let tid = slot.native_id.load(Ordering::Acquire);
+        let tid = native_id(slot, word);
         let running = word.state() == RUNNING && tid != 0;
         if running {
             known.push(tid);

@@ -294,3 +294,15 @@ fn a_dump_does_not_interrupt_an_interruptible_wait() {
 fn dumps_while_threads_start_and_end_do_not_crash() {
     assert_eq!(run("churn", &[]), "ok\n");
 }
+
+/// A dump taken right after `hilo_start`, before the new thread has run, shows
+/// its native id and its stack under its name. The dump read the id the
+/// thread publishes as it begins, and showed 0 (and the stack again under no
+/// name) in 9 of 200 rounds here.
+#[test]
+fn a_dump_right_after_a_start_shows_the_new_threads_native_id() {
+    assert_eq!(
+        run("fresh", &[]),
+        "rounds that showed a started thread otherwise: 0 of 300\n"
+    );
+}

@@ -440,6 +440,57 @@ static int case_churn(int dumps) {
     return 0;
 }
 
+/* ---- a dump right after a start ---------------------------------------- */
+
+/* Each round starts a thread and dumps at once, often before the new thread
+ * has run: its row must show the native id `hilo_native_id` gives, and its
+ * stack must be listed under its name. Prints how many rounds showed
+ * otherwise. */
+static void *waits_for_go(void *arg) {
+    check(hilo_event_wait(go, HILO_FOREVER), "fresh waits");
+    return arg;
+}
+
+static int case_fresh(int rounds) {
+    go = hilo_event_new();
+    int wrong = 0;
+    for (int i = 0; i < rounds; i++) {
+        hilo_thread_t t = spawn(waits_for_go, NULL, "Fresh", 0);
+        FILE *out = tmpfile();
+        if (out == NULL) {
+            perror("tmpfile");
+            return 81;
+        }
+        check(hilo_dump(fileno(out)), "dump");
+        rewind(out);
+        char row[64], block[64], line[512];
+        snprintf(row, sizeof row, "%#llx ", (unsigned long long)t);
+        snprintf(block, sizeof block, "\"Fresh\" %#llx native id %lld,", (unsigned long long)t,
+                 (long long)hilo_native_id(t));
+        long long listed = -1;
+        int has_block = 0;
+        while (fgets(line, sizeof line, out) != NULL) {
+            if (strncmp(line, row, strlen(row)) == 0) {
+                /* HANDLE NAME DAEMON STATE NATIVE_ID JOINING */
+                char state[32];
+                if (sscanf(line, "%*s %*s %*s %31s %lld", state, &listed) != 2) listed = -2;
+            }
+            if (strncmp(line, block, strlen(block)) == 0) has_block = 1;
+        }
+        fclose(out);
+        if (listed != hilo_native_id(t) || !has_block) {
+            if (wrong++ == 0) printf("first wrong round: row id %lld, native id %lld, block %d\n",
+                                     listed, (long long)hilo_native_id(t), has_block);
+        }
+        hilo_event_set(go);
+        check(hilo_join(t, HILO_FOREVER, NULL), "join");
+        hilo_release(t);
+        hilo_event_clear(go);
+    }
+    printf("rounds that showed a started thread otherwise: %d of %d\n", wrong, rounds);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *c = argc > 1 ? argv[1] : "";
     if (strcmp(c, "locks") == 0) return case_locks();
@@ -452,6 +503,7 @@ int main(int argc, char **argv) {
     if (strcmp(c, "watchdog") == 0) return case_watchdog();
     if (strcmp(c, "interruptible") == 0) return case_interruptible();
     if (strcmp(c, "churn") == 0) return case_churn(argc > 2 ? atoi(argv[2]) : 20);
+    if (strcmp(c, "fresh") == 0) return case_fresh(argc > 2 ? atoi(argv[2]) : 300);
     fprintf(stderr, "unknown case %s\n", c);
     return 2;
 }
