@@ -9,8 +9,9 @@
 //! allocator, join graph, exit flag) are held across the fork by the forking thread, so the
 //! child sees their data whole. A slot's lock may be held by a thread that
 //! does not exist in the child: the registry's fix-up releases it. A slot's
-//! critical sections only swap a few fields, so what the child finds there
-//! is usable.
+//! critical sections only swap a few fields, and free what they replace
+//! only after the swap (`Slot::rename`), so what the child finds there is
+//! usable.
 //!
 //! Every lock of hilo is a futex word (futex.rs): the child handler touches
 //! nothing process-wide that a vanished thread could have left locked, and

@@ -288,10 +288,17 @@ impl Slot {
 
     /// Replaces the name; callers hold the slot's mutex.
     pub fn rename(&self, record: &mut Record, name: Arc<CStr>) {
-        record.name = name;
+        // The new name in place first, the old one dropped after: a fork
+        // while this runs leaves the child a record whose name is one or
+        // the other, never freed memory. (`record.name = name` drops first:
+        // a fork right after that free left the child's record pointing at
+        // the freed name, which the child's next rename freed again,
+        // corrupting its heap.)
+        let old = std::mem::replace(&mut record.name, name);
         // SeqCst: the new thread's check after naming itself (`name_self`)
         // relies on this bump being ordered before the rename's OS write.
         self.name_version.fetch_add(1, Ordering::SeqCst);
+        drop(old);
     }
 
     /// Gives the record the next default name, `prefix-N`; callers hold the

@@ -172,6 +172,25 @@ fn fork_case(case: &str) {
     );
 }
 
+/// A fork at each `free()` a rename makes, while the renaming thread holds
+/// the record's lock (fork_rename.c replaces `free`, poisons what it frees
+/// and pauses the renaming thread there): each child reads the old or the
+/// new name, and renames the thread. The rename freed the old name before
+/// storing the new one, and the child forked there read the freed bytes
+/// (status 1).
+#[test]
+fn a_fork_at_any_free_of_a_rename_leaves_the_child_a_whole_name() {
+    let out = run_with_limit(&program("fork_rename"), &[], 30);
+    let (code, out) = code_and_stdout("fork_rename", &out);
+    assert_eq!(
+        (code, out.as_str()),
+        (
+            0,
+            "rename 0, now Second; forks at its frees: some; bad children: 0\n"
+        )
+    );
+}
+
 #[test]
 fn fork_while_threads_set_and_clear_an_event_leaves_it_usable_in_the_child() {
     fork_case("event");
