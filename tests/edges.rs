@@ -802,3 +802,58 @@ fn exit_hunts_with_the_static_library() {
         assert_eq!((got, stdout.as_str()), (code, expected), "{case}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// The hunt (scripts/hunt.py): every case of the C test programs, over and
+// over, flagging hangs, signals, stderr and changing statuses
+// ---------------------------------------------------------------------------
+
+fn hunt_script(args: &[&str]) -> (i32, String) {
+    let mut command = Command::new("python3");
+    command
+        .arg(root().join("scripts/hunt.py"))
+        .args(["--budget", "0"])
+        .args(args);
+    let out = common::run_command_with_limit(command, 600);
+    (out.status.code().unwrap_or(-1), stdout_of(&out))
+}
+
+#[test]
+fn the_hunt_runs_a_case_four_times_and_passes_it() {
+    let (code, out) = hunt_script(&["--only", "exit_word:after_exit"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        lines[..lines.len().min(1)],
+        ["ok exit_word after_exit: 4 runs, status {'0': 4}, 1 different outputs, 0 with stderr"],
+        "{out}"
+    );
+    assert!(
+        lines.len() == 2 && lines[1].starts_with("hunt: 1 cases, 0 failed, in "),
+        "{out}"
+    );
+}
+
+/// A case the program does not know writes to stderr (and ends with 99):
+/// the hunt fails it, shows what it wrote, and ends with 1.
+#[test]
+fn the_hunt_fails_a_case_that_writes_to_stderr() {
+    let (code, out) = hunt_script(&["--only", "misc:no_such_case"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with(
+            "FAILED misc no_such_case: 4 runs, status {'99': 4}, 1 different outputs, \
+             4 with stderr\n"
+        ) && out.contains("    stderr: \"unknown case 'no_such_case'\\n\"\n")
+            && out.contains("\nhunt: 1 cases, 1 failed, in "),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_hunt_refuses_an_unknown_program() {
+    assert_eq!(
+        hunt_script(&["--only", "nothing:case"]),
+        (2, "unknown program or no case: nothing:case\n".to_string())
+    );
+}
