@@ -131,6 +131,14 @@ for case in $(cases_of tests/edges/exit_word.c); do
         *) check "exit_word-$case" 0 300 "$out/exit_word" "$case" ;;
     esac
 done
+# Joins held at their exit-word futex calls while glibc frees and unmaps
+# the thread's stack (tests/edges/exit_word_freed.c, which replaces
+# syscall()): no call may name the unmapped descriptor.
+cc -std=c11 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -g -Iinclude \
+    tests/edges/exit_word_freed.c -o "$out/exit_word_freed" -L"$lib" -Wl,-rpath,"$lib" -lhilo -lpthread
+for case in $(cases_of tests/edges/exit_word_freed.c); do
+    check "exit_word_freed-$case" 0 300 "$out/exit_word_freed" "$case"
+done
 # Dumps (tests/c/dumps.c): stacks taken by signal while threads start and
 # end, the dump of a deadlock (two daemon threads left blocked), and of
 # threads blocked on futures.

@@ -119,10 +119,18 @@ pub struct Record {
     /// `hilo_set_thread_stack_size`'s size for this thread, 0 for the
     /// process-wide setting.
     pub stack_size: usize,
-    /// Joiners asleep on the thread's exit word (`Slot::wait_while_running`).
+    /// Joiners asleep on the thread's exit word (`Slot::wait_while_running`),
+    /// counted from before they unlock the record to sleep until after they
+    /// have locked it again. While any is counted the thread's descriptor,
+    /// where the word lives, stays allocated (the thread does not detach
+    /// itself, a reaping join waits, a release is left to the last of them:
+    /// `Slot::leave_exit_word`), and the record stays too.
     pub exit_word_joiners: u16,
     /// The CPU the last of them went to sleep on.
     pub exit_word_joiner_cpu: i32,
+    /// The thread returned while joiners were counted on its exit word, so
+    /// it did not detach itself: the last of them detaches it.
+    pub detach_when_unpinned: bool,
 }
 
 impl Record {
@@ -248,6 +256,7 @@ impl Slot {
                 stack_size: 0,
                 exit_word_joiners: 0,
                 exit_word_joiner_cpu: -1,
+                detach_when_unpinned: false,
             }),
             ended: Condvar::new(),
             joining: AtomicU64::new(0),
@@ -361,6 +370,13 @@ impl Slot {
     /// kernel wakes as it exits: a join that sleeps on the thread's CPU is
     /// woken as `pthread_join` is, when the thread is gone. Answers as
     /// `Condvar::wait_until`, with the mutex locked again.
+    ///
+    /// The join is counted in `exit_word_joiners` from before it unlocks
+    /// the record until it has locked it again and passed the wake on,
+    /// which keeps the thread's descriptor, where the word lives, allocated
+    /// that long: the futex calls below never name memory that glibc may
+    /// have freed (the kernel would answer EFAULT, valgrind reports the
+    /// call, and reused memory would get a stray wake or hold a sleeper).
     fn sleep_on_exit_word(
         &self,
         handle: Handle,
@@ -379,22 +395,71 @@ impl Slot {
                 os::futex_wait_exit_word(word, tid, timeout)
             })
         });
-        // A record freed meanwhile (released and finished) was reset.
-        let mine = self.load().names(handle);
-        if mine {
-            record.exit_word_joiners -= 1;
-        }
+        // Counted, so the record cannot have been freed meanwhile (see
+        // `leave_exit_word`).
+        debug_assert!(self.load().names(handle));
         // The kernel's wake at the thread's exit wakes one sleeper of the
         // word: this one, perhaps, while others sleep there too (joiners
         // that went to sleep after the thread's own wake, or the join that
-        // reaps it, in `wait_for_exit`). Passed on to them; should the
-        // descriptor be gone, the kernel answers EFAULT, and a word reused
-        // meanwhile gets a spurious wake, which its sleepers allow for.
-        if !mine || record.exit_word_joiners > 0 || record.reap == Reap::InProgress {
+        // reaps it, in `wait_for_exit`). Passed on to them, while this join
+        // still keeps the descriptor.
+        if record.exit_word_joiners > 1 || record.reap == Reap::InProgress {
             os::futex_wake_exit_word(word, i32::MAX);
         }
+        self.leave_exit_word(handle, record);
         interrupted?;
         Ok(deadline.is_none_or(|deadline| Instant::now() < deadline))
+    }
+
+    /// A join counted on the exit word leaves it, under the record's mutex.
+    /// The last one to leave does what waited for the descriptor to be free
+    /// of joiners: it wakes the join that reaps the thread, or detaches a
+    /// thread that returned meanwhile, and completes a release made
+    /// meanwhile (then `handle` names no record any more).
+    fn leave_exit_word(&self, handle: Handle, record: &mut Record) {
+        record.exit_word_joiners -= 1;
+        if record.exit_word_joiners > 0 {
+            return;
+        }
+        if record.reap == Reap::InProgress {
+            self.ended.notify_all();
+            return;
+        }
+        let word = self.load();
+        if !word.names(handle) || word.state() != FINISHED {
+            return;
+        }
+        let released = word.has(RELEASED);
+        if record.detach_when_unpinned || (released && record.reap == Reap::Pending) {
+            record.detach_when_unpinned = false;
+            record.reap = Reap::Done;
+            // SAFETY: the thread is joinable: it did not detach itself
+            // (`detach_when_unpinned`) or ended with pthread_exit (Pending),
+            // and nobody joins it (not InProgress) or detached it.
+            unsafe { os::detach(record.pthread) };
+        }
+        if released {
+            registry().remove(self, record, index_of(handle));
+        }
+    }
+
+    /// The reaping join (`Reap::InProgress`) of a thread that has exited
+    /// waits, before `pthread_join` frees its descriptor, until no join is
+    /// counted on its exit word (`leave_exit_word` wakes it): those were
+    /// all woken at the exit, by the kernel or by `wait_for_exit`, and
+    /// only have to lock the record. False at `deadline`; a signal handler
+    /// does not end this wait, which is that short.
+    pub fn wait_exit_word_left(
+        &self,
+        record: &mut MutexGuard<'_, Record>,
+        deadline: Option<Instant>,
+    ) -> bool {
+        while record.exit_word_joiners > 0 {
+            if self.ended.wait_until(record, deadline) == Ok(false) {
+                return record.exit_word_joiners == 0;
+            }
+        }
+        true
     }
 
     /// Waits until the record named by `handle` is `stopped`, or until
@@ -620,6 +685,7 @@ impl Registry {
         record.pthread = 0;
         record.stack_size = 0;
         record.exit_word_joiners = 0;
+        record.detach_when_unpinned = false;
         slot.native_id.store(0, Ordering::Relaxed);
         slot.exit_mark.store(NOT_LEAVING, Ordering::Relaxed);
         slot.token.store(0, Ordering::Relaxed);
@@ -672,13 +738,21 @@ impl Registry {
             }
             let mut record = slot.record.lock();
             record.reap = Reap::Done;
-            if word.state() == RUNNING {
-                if word.has(RELEASED) || word.has(DUMMY) {
+            record.detach_when_unpinned = false;
+            match word.state() {
+                RUNNING if word.has(RELEASED) || word.has(DUMMY) => {
                     self.remove(slot, &mut record, index_of(handle));
-                } else {
+                }
+                RUNNING => {
                     slot.set_flag(MAIN, false);
                     slot.set_state(FINISHED);
                 }
+                // Released while a join reaped it or joins were counted on
+                // its exit word: those would have freed it.
+                FINISHED if word.has(RELEASED) => {
+                    self.remove(slot, &mut record, index_of(handle));
+                }
+                _ => {}
             }
         });
     }

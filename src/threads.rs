@@ -126,19 +126,28 @@ impl Drop for EndOfThread {
             // No join waits inside pthread_join while a thread runs, so
             // nobody reaps this one yet: it detaches itself below, or stays
             // joinable after pthread_exit.
+            //
+            // Joins counted on this thread's exit word may still make futex
+            // calls on it after this thread has exited, so its descriptor
+            // must outlive them: the last of them detaches the thread, and
+            // completes a release (`Slot::leave_exit_word`).
+            let pinned = record.exit_word_joiners > 0;
             match self.returned {
-                Some(value) => record.result = value,
+                Some(value) => {
+                    record.result = value;
+                    record.detach_when_unpinned = pinned;
+                }
                 // pthread_exit: only pthread_join knows the value, so the
                 // thread stays joinable for a joiner to reap.
                 None => record.reap = Reap::Pending,
             }
             self.slot.set_state(FINISHED);
-            // Decided before a release's `remove` resets the count: the
-            // kernel's wake at this thread's exit wakes one sleeper of its
-            // word, so joiners of a record that goes now need this wake.
+            // The kernel's wake at this thread's exit wakes one sleeper of
+            // its word; joiners on other CPUs, or more than one, are woken
+            // now.
             let wake_exit_word = record.must_wake_exit_word_joiners();
-            let released = self.slot.load().has(RELEASED);
-            if released {
+            let removed = self.slot.load().has(RELEASED) && !pinned;
+            if removed {
                 if record.reap == Reap::Pending {
                     // SAFETY: the thread is joinable and nobody joined it.
                     unsafe { os::detach(record.pthread) };
@@ -146,7 +155,7 @@ impl Drop for EndOfThread {
                 }
                 registry().remove(self.slot, &mut record, index_of(self.handle));
             }
-            let returned = self.returned.is_some();
+            let detach_self = self.returned.is_some() && !pinned;
             drop(record);
             if wake_exit_word {
                 Record::wake_exit_word_joiners(os::pthread_self());
@@ -157,13 +166,13 @@ impl Drop for EndOfThread {
             // more futex calls and a sleep per join (docs/performance.md).
             // Should the slot be reused meanwhile, the wake is a spurious
             // one for its waiters, who check their condition again.
-            if !released {
+            if !removed {
                 self.slot.ended.notify_all();
             }
             // The identity stays for the destructors that pthread runs
             // after this (other keys', C++ thread_locals') and goes with them.
             current::finish();
-            if returned {
+            if detach_self {
                 os::detach_self();
             }
         }));
@@ -268,8 +277,10 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
         return Err(Error::timed_out());
     }
     loop {
+        // Released meanwhile: the record may stay a while (a join counted
+        // on the exit word frees it), but the handle is gone.
         let word = slot.load();
-        if !word.names(handle) {
+        if !word.valid_for(handle) {
             return Err(Error::no_such_thread());
         }
         if word.state() == UNSTARTED {
@@ -295,18 +306,32 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
                 // and nobody joined or detached it. Reap::InProgress makes
                 // this the only join or detach of it.
                 let exited = unsafe { wait_for_exit(thread, deadline) };
-                let value = if exited {
+                record = slot.record.lock();
+                // Joins still counted on the exit word must be done with it
+                // before pthread_join frees the descriptor it lives in.
+                let value = if exited && slot.wait_exit_word_left(&mut record, deadline) {
+                    drop(record);
                     // SAFETY: as above; it has exited, so this does not sleep.
-                    unsafe { os::join_until(thread, deadline) }
+                    let value = unsafe { os::join_until(thread, deadline) };
+                    record = slot.record.lock();
+                    value
                 } else {
                     None
                 };
-                record = slot.record.lock();
                 let Some(value) = value else {
                     // Still in its last steps (other keys' destructors) at
                     // the deadline: joinable as before, by whoever comes.
                     record.reap = Reap::Pending;
                     slot.ended.notify_all();
+                    // A release made meanwhile was left to this join (or,
+                    // while joins are counted on the exit word, is left to
+                    // the last of them).
+                    if slot.load().has(RELEASED) && record.exit_word_joiners == 0 {
+                        // SAFETY: joinable, and nobody joins it any more.
+                        unsafe { os::detach(thread) };
+                        record.reap = Reap::Done;
+                        registry().remove(slot, &mut record, index_of(handle));
+                    }
                     return Err(Error::timed_out());
                 };
                 record.result = value;
@@ -355,8 +380,10 @@ pub fn release(handle: Handle) -> Result<()> {
     slot.set_flag(RELEASED, true);
     match (slot.load().state(), record.reap) {
         // Still running: the thread frees the record at its end. A joiner
-        // inside pthread_join frees it when done.
+        // inside pthread_join frees it when done; joins counted on the exit
+        // word, the last of them (`Slot::leave_exit_word`).
         (RUNNING, _) | (_, Reap::InProgress) => {}
+        _ if record.exit_word_joiners > 0 => {}
         (state, reap) => {
             debug_assert!(state == UNSTARTED || state == FINISHED);
             if reap == Reap::Pending {

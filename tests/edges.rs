@@ -397,6 +397,55 @@ fn a_pthread_exit_reaped_by_a_second_join_wakes_both_joins() {
     );
 }
 
+// A join's futex calls on the exit word of a thread whose descriptor glibc
+// may have freed (exit_word_freed.c: it replaces syscall() to hold each
+// join at its exit-word wait while the thread ends and glibc unmaps freed
+// stacks). Found by valgrind in CI: "Syscall param futex(futex) points to
+// unaddressable byte(s)", 13 of 120 runs of destructors
+// ok_joins_follow_destructors, two at once.
+
+fn exit_word_freed_case(case: &str) -> String {
+    let (code, out) = run_case("exit_word_freed", case, 30);
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+/// A join about to sleep on the word of a thread that then returns and
+/// exits. The thread detached itself, glibc unmapped its descriptor, and
+/// the join's futex wait named unmapped memory (EFAULT).
+#[test]
+fn a_join_about_to_sleep_keeps_the_descriptor_of_a_thread_that_returns() {
+    assert_eq!(
+        exit_word_freed_case("sleep_after_return"),
+        "join 0, result 0x66; descriptor unmapped while joins had it: no; \
+         futex calls answered EFAULT: 0\n"
+    );
+}
+
+/// Two joins woken on the word of a thread that returned pass the wake on
+/// after it has exited. The thread detached itself, and the first join's
+/// wake named unmapped memory (EFAULT).
+#[test]
+fn joins_woken_at_a_return_keep_the_descriptor_until_they_pass_the_wake_on() {
+    assert_eq!(
+        exit_word_freed_case("wake_after_return"),
+        "join 0, result 0x66; join 0, result 0x66; \
+         descriptor unmapped while joins had it: no; futex calls answered EFAULT: 0\n"
+    );
+}
+
+/// A `pthread_exit` reaped (`pthread_join`) by the main thread while two
+/// joins woken on its word have yet to pass the wake on: the reaping join
+/// waits for them. It returned at once, and freed the descriptor under them.
+#[test]
+fn a_reaping_join_waits_for_the_joins_woken_on_the_exit_word() {
+    assert_eq!(
+        exit_word_freed_case("wake_after_reap"),
+        "reaping join 0, result 0x66, after both joins went on: yes; \
+         join 0, result 0x66; join 0, result 0x66; futex calls answered EFAULT: 0\n"
+    );
+}
+
 #[test]
 fn three_thousand_create_start_join_cycles_on_one_cpu_each_join_their_thread() {
     assert_eq!(exit_word_case("cycles"), "bad joins: 0 of 3000\n");
