@@ -899,6 +899,34 @@ fn the_hunt_fails_a_case_that_writes_to_stderr() {
     );
 }
 
+/// `--valgrind` runs each case under memcheck: a case clean there passes,
+/// and one with a definite leak (misc leak_on_purpose) fails with status
+/// 97 and valgrind's report.
+#[test]
+fn the_hunt_under_valgrind_passes_a_clean_case_and_fails_a_leak() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        eprintln!("skipped: valgrind is not installed (.ci/valgrind.sh installs it)");
+        return;
+    }
+    let (code, out) = hunt_script(&[
+        "--valgrind",
+        "--only",
+        "exit_word:after_exit",
+        "misc:leak_on_purpose",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with(
+            "ok exit_word after_exit: 2 runs, status {'0': 2}, 1 different outputs, \
+             0 with stderr\n\
+             FAILED misc leak_on_purpose: 2 runs, status {'97': 2}, 1 different outputs, \
+             2 with stderr\n"
+        ) && out.contains("48 bytes in 1 blocks are definitely lost")
+            && out.contains("\nhunt: 2 cases, 1 failed, in "),
+        "{out}"
+    );
+}
+
 #[test]
 fn the_hunt_refuses_an_unknown_program() {
     assert_eq!(

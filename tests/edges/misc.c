@@ -142,6 +142,16 @@ int main(int argc, char **argv) {
                failed_starts, active, wrong, hilo_active_count());
         return 0;
     }
+    if (strcmp(which, "leak_on_purpose") == 0) {
+        /* One block lost on purpose, no hilo call: how the hunt's --valgrind
+         * is shown to fail a run that valgrind finds an error in. */
+        char *lost = malloc(48);
+        if (lost == NULL) return 1;
+        snprintf(lost, 48, "lost on purpose");
+        printf("%s\n", lost);
+        lost = NULL;
+        return 0;
+    }
     fprintf(stderr, "unknown case '%s'\n", which);
     return 99;
 }
