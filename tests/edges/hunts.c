@@ -77,6 +77,8 @@ static void local_dtor(void *value) {
     (void)hilo_current_name();
 }
 
+static hilo_local *small_stack_local;
+
 static void *small_stack_body(void *arg) {
     (void)arg;
     if (strcmp(hilo_current_name(), "Small-stack-thread-with-a-long-name") != 0) {
@@ -91,8 +93,10 @@ static void *small_stack_body(void *arg) {
     if (hilo_dump(devnull) != HILO_OK) {
         fail("dump");
     }
-    hilo_local *l = hilo_local_new(local_dtor);
-    hilo_local_set(l, (void *)1);
+    /* Its destructor runs on this small stack as the thread ends; the
+     * main thread frees the key after the join. */
+    small_stack_local = hilo_local_new(local_dtor);
+    hilo_local_set(small_stack_local, (void *)1);
     hilo_thread_t t = spawn(nothing, (void *)7, "Nested", 0);
     void *r = NULL;
     if (hilo_join(t, HILO_FOREVER, &r) != HILO_OK || r != (void *)7) {
@@ -307,6 +311,8 @@ int main(int argc, char **argv) {
         }
         hilo_thread_t t = spawn(small_stack_body, NULL, "Small-stack-thread-with-a-long-name", 0);
         hilo_join(t, HILO_FOREVER, NULL);
+        hilo_release(t);
+        hilo_local_free(small_stack_local);
         both = hilo_barrier_new(2, NULL, NULL, HILO_FOREVER);
         for (int i = 0; i < 20; i++) {
             char name[4096];
@@ -321,6 +327,7 @@ int main(int argc, char **argv) {
             hilo_release(partner_a);
             hilo_release(partner_b);
         }
+        hilo_barrier_free(both);
         printf("small stack failures: %d\n", small_stack_failures);
         return 0;
     }
