@@ -396,8 +396,13 @@ impl Slot {
             })
         });
         // Counted, so the record cannot have been freed meanwhile (see
-        // `leave_exit_word`).
-        debug_assert!(self.load().names(handle));
+        // `leave_exit_word`); were it, neither its count nor the word would
+        // be this join's to touch.
+        if !self.load().names(handle) {
+            debug_assert!(false, "a record freed while a join was counted on its exit word");
+            interrupted?;
+            return Ok(true);
+        }
         // The kernel's wake at the thread's exit wakes one sleeper of the
         // word: this one, perhaps, while others sleep there too (joiners
         // that went to sleep after the thread's own wake, or the join that
