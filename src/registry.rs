@@ -399,7 +399,10 @@ impl Slot {
         // `leave_exit_word`); were it, neither its count nor the word would
         // be this join's to touch.
         if !self.load().names(handle) {
-            debug_assert!(false, "a record freed while a join was counted on its exit word");
+            debug_assert!(
+                false,
+                "a record freed while a join was counted on its exit word"
+            );
             interrupted?;
             return Ok(true);
         }
@@ -434,18 +437,31 @@ impl Slot {
         if !word.names(handle) || word.state() != FINISHED {
             return;
         }
-        let released = word.has(RELEASED);
-        if record.detach_when_unpinned || (released && record.reap == Reap::Pending) {
+        if record.detach_when_unpinned {
             record.detach_when_unpinned = false;
-            record.reap = Reap::Done;
-            // SAFETY: the thread is joinable: it did not detach itself
-            // (`detach_when_unpinned`) or ended with pthread_exit (Pending),
-            // and nobody joins it (not InProgress) or detached it.
+            // SAFETY: the thread returned without detaching itself, and
+            // nobody joins (its value is in the record) or detached it.
             unsafe { os::detach(record.pthread) };
         }
-        if released {
-            registry().remove(self, record, index_of(handle));
+        if word.has(RELEASED) {
+            self.free_released(handle, record);
         }
+    }
+
+    /// Frees the record `handle` names, of a released thread that has
+    /// finished (or never started) and that nobody reaps: its pthread is
+    /// detached first when still joinable (it ended with `pthread_exit`).
+    /// The caller holds the record's mutex, and no join is counted on the
+    /// thread's exit word.
+    pub fn free_released(&self, handle: Handle, record: &mut Record) {
+        debug_assert!(record.reap != Reap::InProgress && record.exit_word_joiners == 0);
+        if record.reap == Reap::Pending {
+            record.reap = Reap::Done;
+            // SAFETY: the thread ended with pthread_exit and is joinable;
+            // nobody reaps it (not InProgress) and nobody detached it.
+            unsafe { os::detach(record.pthread) };
+        }
+        registry().remove(self, record, index_of(handle));
     }
 
     /// The reaping join (`Reap::InProgress`) of a thread that has exited

@@ -148,12 +148,7 @@ impl Drop for EndOfThread {
             let wake_exit_word = record.must_wake_exit_word_joiners();
             let removed = self.slot.load().has(RELEASED) && !pinned;
             if removed {
-                if record.reap == Reap::Pending {
-                    // SAFETY: the thread is joinable and nobody joined it.
-                    unsafe { os::detach(record.pthread) };
-                    record.reap = Reap::Done;
-                }
-                registry().remove(self.slot, &mut record, index_of(self.handle));
+                self.slot.free_released(self.handle, &mut record);
             }
             let detach_self = self.returned.is_some() && !pinned;
             drop(record);
@@ -327,10 +322,7 @@ pub fn join(handle: Handle, deadline: Option<Instant>) -> Result<*mut c_void> {
                     // while joins are counted on the exit word, is left to
                     // the last of them).
                     if slot.load().has(RELEASED) && record.exit_word_joiners == 0 {
-                        // SAFETY: joinable, and nobody joins it any more.
-                        unsafe { os::detach(thread) };
-                        record.reap = Reap::Done;
-                        registry().remove(slot, &mut record, index_of(handle));
+                        slot.free_released(handle, &mut record);
                     }
                     return Err(Error::timed_out());
                 };
@@ -384,14 +376,9 @@ pub fn release(handle: Handle) -> Result<()> {
         // word, the last of them (`Slot::leave_exit_word`).
         (RUNNING, _) | (_, Reap::InProgress) => {}
         _ if record.exit_word_joiners > 0 => {}
-        (state, reap) => {
+        (state, _) => {
             debug_assert!(state == UNSTARTED || state == FINISHED);
-            if reap == Reap::Pending {
-                // SAFETY: the thread ended with pthread_exit and is joinable;
-                // nobody is joining it (not InProgress).
-                unsafe { os::detach(record.pthread) };
-            }
-            registry().remove(slot, &mut record, index_of(handle));
+            slot.free_released(handle, &mut record);
         }
     }
     Ok(())
