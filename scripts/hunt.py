@@ -3,7 +3,7 @@
 rare failure that one `cargo test` run does not show.
 
     python3 scripts/hunt.py [--budget SECONDS] [--jobs N] [--only PROG:CASE ...]
-                            [--valgrind]
+                            [--valgrind] [--out DIR]
 
 Each case (`strcmp(which, "<case>")` in tests/c/*.c and tests/edges/*.c) is
 run as often as fits in --budget seconds (at least 4 and at most 40 times),
@@ -32,6 +32,7 @@ showing a just-started thread with native id 0 (reliability dump).
 import argparse
 import collections
 import concurrent.futures
+import fcntl
 import os
 import re
 import shutil
@@ -70,16 +71,26 @@ VARYING_STATUS = {
 
 
 def build(out):
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    lib = os.path.join(ROOT, "target", "release")
+    """Builds the library and the programs into `out`. Several hunts may
+    run at once (cargo test runs its three hunt tests in parallel), so the
+    builds take turns under a lock, and each program is linked under a
+    name of this process's own, then renamed over the old one: a hunt
+    still running the old binary keeps it, and none ever runs (or links
+    over) a half-written file."""
     os.makedirs(out, exist_ok=True)
-    for name, folder in PROGRAMS.items():
-        subprocess.run(
-            ["cc", "-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
-             "-D_POSIX_C_SOURCE=200809L", "-g", "-I", os.path.join(ROOT, "include"),
-             os.path.join(ROOT, folder, name + ".c"), "-o", os.path.join(out, name),
-             "-L" + lib, "-Wl,-rpath," + lib, "-lhilo", "-lpthread"],
-            check=True)
+    with open(os.path.join(out, ".build-lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        lib = os.path.join(ROOT, "target", "release")
+        for name, folder in PROGRAMS.items():
+            partial = os.path.join(out, "%s.%d.partial" % (name, os.getpid()))
+            subprocess.run(
+                ["cc", "-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+                 "-D_POSIX_C_SOURCE=200809L", "-g", "-I", os.path.join(ROOT, "include"),
+                 os.path.join(ROOT, folder, name + ".c"), "-o", partial,
+                 "-L" + lib, "-Wl,-rpath," + lib, "-lhilo", "-lpthread"],
+                check=True)
+            os.replace(partial, os.path.join(out, name))
 
 
 def cases():
@@ -98,7 +109,8 @@ def run(out, name, case, valgrind):
     limit = LIMIT
     log = None
     if valgrind:
-        log = os.path.join(out, "valgrind-%s-%s-%d.log" % (name, case, threading.get_ident()))
+        log = os.path.join(out, "valgrind-%s-%s-%d-%d.log"
+                           % (name, case, os.getpid(), threading.get_ident()))
         kinds = "definite" if leaks_counted(name, case) else "none"
         command = ["valgrind", "--quiet", "--fair-sched=yes", "--child-silent-after-fork=yes",
                    "--leak-check=full", "--errors-for-leak-kinds=" + kinds,
@@ -130,6 +142,8 @@ def main():
     parser.add_argument("--budget", type=float, default=25.0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=None, metavar="PROG:CASE")
+    parser.add_argument("--out", default=os.path.join(ROOT, "target", "hunt"),
+                        help="where the programs are built (target/hunt)")
     parser.add_argument("--valgrind", action="store_true",
                         help="each run under valgrind memcheck, as .ci/valgrind.sh")
     args = parser.parse_args()
@@ -145,7 +159,7 @@ def main():
             return 2
     if args.valgrind:
         todo = [item for item in todo if item not in NOT_UNDER_VALGRIND]
-    out = os.path.join(ROOT, "target", "hunt")
+    out = os.path.abspath(args.out)
     build(out)
     failed = 0
     began = time.monotonic()

@@ -857,6 +857,9 @@ fn exit_hunts_with_the_static_library() {
 // over, flagging hangs, signals, stderr and changing statuses
 // ---------------------------------------------------------------------------
 
+/// The hunt's status and stdout, with its stderr (a build that failed, a
+/// traceback) appended when there is any, so that a failing assertion
+/// shows why: a hunt that works writes nothing to stderr.
 fn hunt_script(args: &[&str]) -> (i32, String) {
     let mut command = Command::new("python3");
     command
@@ -864,7 +867,13 @@ fn hunt_script(args: &[&str]) -> (i32, String) {
         .args(["--budget", "0"])
         .args(args);
     let out = common::run_command_with_limit(command, 600);
-    (out.status.code().unwrap_or(-1), stdout_of(&out))
+    let code = out.status.code().unwrap_or(-1);
+    let mut stdout = stdout_of(&out);
+    if !out.stderr.is_empty() {
+        stdout.push_str("\n--- hunt.py's stderr ---\n");
+        stdout.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    (code, stdout)
 }
 
 #[test]
@@ -897,6 +906,38 @@ fn the_hunt_fails_a_case_that_writes_to_stderr() {
             && out.contains("\nhunt: 1 cases, 1 failed, in "),
         "{out}"
     );
+}
+
+/// Hunts that start at once share their build directory (cargo test runs
+/// the hunt tests in parallel, all in target/hunt): each must build and
+/// run its programs whole. CI once failed here when one hunt ran `misc`
+/// while another was still linking it ("Permission denied" or "Text file
+/// busy", status 1, no stdout). Before the builds took turns and renamed
+/// each program into place, eight hunts at once failed this test in 5 of
+/// 5 runs.
+#[test]
+fn hunts_started_at_once_in_one_directory_each_build_and_run() {
+    let out = scratch().join("hunt-at-once");
+    let _ = std::fs::remove_dir_all(&out);
+    let out = out.to_string_lossy().into_owned();
+    let hunts: Vec<_> = (0..8)
+        .map(|_| {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                hunt_script(&["--out", out.as_str(), "--only", "misc:no_such_case"])
+            })
+        })
+        .collect();
+    for hunt in hunts {
+        let (code, out) = hunt.join().unwrap();
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.starts_with("FAILED misc no_such_case: 4 runs, status {'99': 4}")
+                && out.contains("\nhunt: 1 cases, 1 failed, in ")
+                && !out.contains("--- hunt.py's stderr ---"),
+            "{out}"
+        );
+    }
 }
 
 /// `--valgrind` runs each case under memcheck: a case clean there passes,
