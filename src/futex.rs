@@ -24,6 +24,8 @@ use crate::interrupt::{self, Interrupted};
 mod shim;
 use shim::{AtomicU32, Ordering};
 #[cfg(all(test, loom))]
+mod loom_exit_word;
+#[cfg(all(test, loom))]
 mod loom_models;
 
 const UNLOCKED: u32 = 0;

@@ -2,7 +2,8 @@
 //! futex calls on it, and the spin hint. Normally plain re-exports of std
 //! and of src/os.rs, so the locks compile exactly as if they named those
 //! directly. Under `RUSTFLAGS="--cfg loom"` in the crate's unit tests (the
-//! loom models in src/futex/loom_models.rs, run by .ci/loom.sh) they are
+//! loom models in src/futex/loom_models.rs and src/futex/loom_exit_word.rs,
+//! run by .ci/loom.sh) they are
 //! loom's atomics and a futex modelled with loom's primitives, the layout
 //! of tokio's src/loom (std vs mocked).
 
