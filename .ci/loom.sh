@@ -84,9 +84,10 @@
 #   that calls exit(), the join graph, fork, slot reuse (one generation),
 #   a join before the record knows the pthread, three or more joins;
 #   glibc and the kernel only as modelled (CLONE_CHILD_CLEARTID's store
-#   and one wake; the TID as pthread_getcpuclockid reads it). A join whose wake is not passed on hangs in
-#   the model (pthread_exit_joiner_keeping_the_wake_hangs, ignored: loom
-#   aborts the process on that deadlock, so it is run by hand).
+#   and one wake; the TID as pthread_getcpuclockid reads it). A join
+#   whose wake is not passed on hangs in the model
+#   (pthread_exit_joiner_keeping_the_wake_hangs, ignored: loom aborts the
+#   process on that deadlock, so it is run by hand).
 #
 # The models catch, each in several models, these breakages of futex.rs
 # (tried once by hand): no wake in unlock; Relaxed instead of Release in
