@@ -37,6 +37,7 @@ use std::sync::Mutex as Ghost;
 use loom::sync::Arc;
 use loom::thread;
 
+use super::loom_models::check_capped;
 use super::shim::{self, AtomicU32, Ordering};
 use super::{Condvar, Mutex, MutexGuard};
 use crate::interrupt::Interrupted;
@@ -564,29 +565,10 @@ fn release(slot: &Slot) -> Result<(), NoSuchThread> {
     Ok(())
 }
 
-/// Runs `model` in loom at a preemption bound of `LOOM_MAX_PREEMPTIONS`
-/// (or 4), but at most `cap`.
-fn check<F: Fn() + Sync + Send + 'static>(cap: usize, model: F) {
-    let mut builder = loom::model::Builder::new();
-    let bound = builder.preemption_bound.map_or(cap, |bound| bound.min(cap));
-    builder.preemption_bound = Some(bound);
-    let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counted = std::sync::Arc::clone(&executions);
-    builder.check(move || {
-        counted.fetch_add(1, Ordering::Relaxed);
-        model();
-    });
-    let name = std::thread::current().name().unwrap_or("?").to_owned();
-    println!(
-        "{name}: {} executions (preemption bound {bound})",
-        executions.load(Ordering::Relaxed)
-    );
-}
-
 /// The thread, one join on a thread of its own, and on the model's main
 /// thread a second join or a release; then checks 3 and 4.
 fn scenario(ending: Ending, second: Second, protocol: Protocol, cap: usize) {
-    check(cap, move || {
+    check_capped(cap, move || {
         let slot = Arc::new(Slot::new());
         let thread = {
             let slot = Arc::clone(&slot);

@@ -17,10 +17,16 @@ use loom::thread;
 const PREEMPTIONS: usize = 4;
 
 fn check<F: Fn() + Sync + Send + 'static>(model: F) {
+    check_capped(usize::MAX, model);
+}
+
+/// Runs `model` in loom at a preemption bound of `LOOM_MAX_PREEMPTIONS`
+/// (or `PREEMPTIONS`), but at most `cap`, and prints how many executions
+/// that took.
+pub(super) fn check_capped<F: Fn() + Sync + Send + 'static>(cap: usize, model: F) {
     let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(PREEMPTIONS);
-    }
+    let bound = builder.preemption_bound.unwrap_or(PREEMPTIONS).min(cap);
+    builder.preemption_bound = Some(bound);
     let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = std::sync::Arc::clone(&executions);
     builder.check(move || {
@@ -28,7 +34,10 @@ fn check<F: Fn() + Sync + Send + 'static>(model: F) {
         model();
     });
     let name = std::thread::current().name().unwrap_or("?").to_owned();
-    println!("{name}: {} executions", executions.load(Ordering::Relaxed));
+    println!(
+        "{name}: {} executions (preemption bound {bound})",
+        executions.load(Ordering::Relaxed)
+    );
 }
 
 /// A deadline no model reaches: a timed wait that returns early then stands
